@@ -1,0 +1,42 @@
+# Every third-party dependency is found here, once, and exposed as an imported target.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+
+pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET
+  libavformat libavcodec libavutil libswscale libswresample)
+add_library(unmask::ffmpeg ALIAS PkgConfig::FFMPEG)
+
+find_package(nlohmann_json 3 REQUIRED)
+find_package(CLI11 REQUIRED)
+
+if(UNMASK_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+
+# ---------------------------------------------------------------------------------------------
+# Vision: OpenCV 4.6 (libopencv-dev) and dlib 19.24 (libdlib-dev). Used privately by face (and by
+# any component doing pixel work: mark, synth). Exposed as unmask::opencv and unmask::dlib.
+# ---------------------------------------------------------------------------------------------
+if(NOT TARGET unmask::opencv)
+  find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs video calib3d objdetect photo)
+  add_library(unmask_opencv INTERFACE)
+  target_link_libraries(unmask_opencv INTERFACE ${OpenCV_LIBS})
+  target_include_directories(unmask_opencv SYSTEM INTERFACE ${OpenCV_INCLUDE_DIRS})
+  add_library(unmask::opencv ALIAS unmask_opencv)
+endif()
+if(NOT TARGET unmask::dlib)
+  # Debian ships dlibConfig.cmake (imported target dlib::dlib); fall back to pkg-config dlib-1.
+  find_package(dlib 19.24 QUIET CONFIG)
+  add_library(unmask_dlib INTERFACE)
+  if(TARGET dlib::dlib)
+    target_link_libraries(unmask_dlib INTERFACE dlib::dlib)
+  else()
+    pkg_check_modules(DLIB REQUIRED IMPORTED_TARGET dlib-1)
+    target_link_libraries(unmask_dlib INTERFACE PkgConfig::DLIB)
+  endif()
+  add_library(unmask::dlib ALIAS unmask_dlib)
+  # The 68-point landmark model from libdlib-data; components take it as a default path only.
+  set(UNMASK_DLIB_LANDMARK_MODEL /usr/share/dlib/shape_predictor_68_face_landmarks.dat
+      CACHE FILEPATH "dlib 68-point shape predictor (package libdlib-data)")
+endif()

@@ -1,0 +1,95 @@
+// Entry point: parses the command line, runs the chosen subcommand, maps failures to exit codes.
+// Nothing escapes as an exception or a crash signal: anything unexpected is exit 5 with a message.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <vector>
+
+#include "cli/cli.h"
+
+namespace unmask::cli {
+namespace {
+
+std::vector<CommandFactory>& factories() {
+  static std::vector<CommandFactory> list;
+  return list;
+}
+
+GlobalOptions& mutable_global_options() {
+  static GlobalOptions options;
+  return options;
+}
+
+void install_log_sink() {
+  set_log_sink([](LogLevel level, std::string_view message) {
+    const GlobalOptions& g = global_options();
+    if (level == LogLevel::kDebug && !g.verbose) return;
+    if (level == LogLevel::kInfo && (g.quiet || !g.verbose)) return;
+    const char* prefix = level == LogLevel::kWarning ? "unmask: warning: "
+                         : level == LogLevel::kError ? "unmask: error: " : "unmask: ";
+    std::cerr << prefix << message << '\n';
+  });
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"unmask: tell real media from manipulated, and prove what is original"};
+  app.name("unmask");
+  app.require_subcommand(0, 1);
+  app.fallthrough();
+  app.set_version_flag("--version", std::string("unmask ") + std::string(version()));
+  GlobalOptions& g = mutable_global_options();
+  app.add_flag("-q,--quiet", g.quiet, "No progress bar or informational messages");
+  app.add_flag("-v,--verbose", g.verbose, "More log messages on stderr");
+
+  std::vector<Command> commands;
+  for (CommandFactory factory : factories()) commands.push_back(factory(app));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "unmask: error: usage: " << e.what() << " (see unmask --help)\n";
+    return 2;
+  }
+  install_log_sink();
+  for (const Command& command : commands) {
+    if (command.app->parsed()) return command.run();
+  }
+  std::cout << app.help();
+  return 2;
+}
+
+}  // namespace
+
+bool register_command(CommandFactory factory) {
+  factories().push_back(factory);
+  return true;
+}
+
+const GlobalOptions& global_options() { return mutable_global_options(); }
+
+int fail(const Status& status) {
+  std::cerr << "unmask: error: " << status.message() << '\n';
+  return exit_code_for(status);
+}
+
+void print_line(const std::string& text) { std::cout << text << '\n'; }
+
+}  // namespace unmask::cli
+
+int main(int argc, char** argv) {
+  try {
+    return unmask::cli::run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "unmask: error: memory: out of memory\n";
+    return 5;
+  } catch (const std::exception& e) {
+    std::cerr << "unmask: error: internal: " << e.what() << '\n';
+    return 5;
+  }
+}
