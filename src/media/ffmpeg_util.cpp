@@ -21,6 +21,8 @@ void ffmpeg_log_callback(void* /*avcl*/, int level, const char* fmt, va_list arg
   if (!text.empty()) log_debug("ffmpeg: " + text);
 }
 
+}  // namespace
+
 void init_ffmpeg_logging() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -28,8 +30,6 @@ void init_ffmpeg_logging() {
     av_log_set_callback(&ffmpeg_log_callback);
   });
 }
-
-}  // namespace
 
 std::string av_error_text(int errnum) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {};

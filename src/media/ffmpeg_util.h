@@ -56,6 +56,9 @@ using SwrPtr = std::unique_ptr<SwrContext, SwrDeleter>;
 inline FramePtr make_frame() { return FramePtr(av_frame_alloc()); }
 inline PacketPtr make_packet() { return PacketPtr(av_packet_alloc()); }
 
+// Routes FFmpeg's own log to the project's log sink (debug level). Idempotent, thread-safe.
+void init_ffmpeg_logging();
+
 // Human-readable text for an FFmpeg error code.
 std::string av_error_text(int errnum);
 

@@ -192,8 +192,13 @@ class FfmpegVideoWriter final : public VideoWriter {
     if (!options_.copy_audio_from.empty() && options_.pcm_audio) {
       return Status::usage(path_, "give either audio to copy or PCM audio, not both");
     }
+    init_ffmpeg_logging();
+    // The muxer is chosen by the final name but writes (and, for faststart, re-opens) the
+    // temporary file, so ctx->url must be the temporary path.
+    const AVOutputFormat* oformat = av_guess_format(nullptr, path_.c_str(), nullptr);
     AVFormatContext* raw = nullptr;
-    if (avformat_alloc_output_context2(&raw, nullptr, nullptr, path_.c_str()) < 0 || raw == nullptr) {
+    if (oformat == nullptr ||
+        avformat_alloc_output_context2(&raw, oformat, nullptr, tmp_path_.c_str()) < 0 || raw == nullptr) {
       return Status::usage(path_, "unsupported output format (use .mp4, .mov or .mkv)");
     }
     out_.reset(raw);
@@ -296,7 +301,9 @@ class FfmpegVideoWriter final : public VideoWriter {
     if (options_.rotation_deg % 360 != 0) {
       auto* matrix = reinterpret_cast<int32_t*>(
           av_stream_new_side_data(video_stream_, AV_PKT_DATA_DISPLAYMATRIX, sizeof(int32_t) * 9));
-      if (matrix != nullptr) av_display_rotation_set(matrix, -static_cast<double>(options_.rotation_deg));
+      // av_display_rotation_get() of this matrix returns -rotation_deg, which readers (ours and
+      // ffmpeg's autorotate) take as "rotate clockwise by rotation_deg for display".
+      if (matrix != nullptr) av_display_rotation_set(matrix, static_cast<double>(options_.rotation_deg));
     }
     sws_.reset(sws_getContext(encoder_->width, encoder_->height, AV_PIX_FMT_BGR24, encoder_->width,
                               encoder_->height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, nullptr, nullptr, nullptr));
