@@ -40,3 +40,25 @@ if(NOT TARGET unmask::dlib)
   set(UNMASK_DLIB_LANDMARK_MODEL /usr/share/dlib/shape_predictor_68_face_landmarks.dat
       CACHE FILEPATH "dlib 68-point shape predictor (package libdlib-data)")
 endif()
+
+# ---------------------------------------------------------------------------------------------
+# Signatures: libsodium (libsodium-dev), Ed25519 for keygen and signed manifests. Used privately
+# by sign. Exposed as unmask::sodium.
+# ---------------------------------------------------------------------------------------------
+if(NOT TARGET unmask::sodium)
+  pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+  add_library(unmask::sodium ALIAS PkgConfig::SODIUM)
+endif()
+
+# ---------------------------------------------------------------------------------------------
+# Neural networks: LibTorch 1.13 CPU (libtorch-dev). Used privately by nn (learn reaches it only
+# through nn's API). Debian installs TorchConfig.cmake in /usr/lib/<multiarch>/cmake/Torch.
+# Exposed as unmask::torch (carries -D_GLIBCXX_USE_CXX11_ABI=1 from the imported targets).
+# ---------------------------------------------------------------------------------------------
+if(NOT TARGET unmask::torch)
+  find_package(Torch 1.13 REQUIRED CONFIG
+    HINTS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/cmake/Torch)
+  add_library(unmask_torch INTERFACE)
+  target_link_libraries(unmask_torch INTERFACE ${TORCH_LIBRARIES})
+  add_library(unmask::torch ALIAS unmask_torch)
+endif()

@@ -1,0 +1,434 @@
+// Public API of mark: payload packing, FrameMarker, FrameVerifier, and the file-level functions.
+#include "mark/mark.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "mark/internal.h"
+#include "media/media.h"
+
+namespace unmask::mark {
+namespace {
+
+using namespace detail;
+
+constexpr double kRobustRms = 1.5;       // gray levels at strength 1
+constexpr double kMinCorrelation = 0.12; // soft correlation with the codeword for "found"
+constexpr double kMinSyncZ = 4.5;        // sync peak over the correlation noise for "found"
+constexpr int kFingerprintSide = 16;
+
+cv::Mat gray_of(const Image& image) {
+  cv::Mat gray;
+  if (image.channels() == 1) {
+    gray = cv::Mat(image.height_px(), image.width_px(), CV_8U, const_cast<uint8_t*>(image.data())).clone();
+  } else {
+    cv::Mat bgr(image.height_px(), image.width_px(), CV_8UC3, const_cast<uint8_t*>(image.data()));
+    cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+  }
+  return gray;
+}
+
+class FrameMarkerImpl final : public FrameMarker {
+ public:
+  FrameMarkerImpl(int w, int h, const MarkOptions& o) : width_(w), height_(h), options_(o) {
+    payload_.issuer = o.issuer;
+    payload_.synthetic = o.synthetic;
+    payload_.sequence = o.sequence & 0x0FFFFFFFu;
+    seed_ = key_seed(o.key);
+    const Layout layout = make_layout(seed_);
+    tile_ = tile_values(layout, encode_payload(payload_.pack()), false);
+    chip_px_ = chip_px_for_height(h);
+    const std::vector<float> pattern = render_tile(tile_, chip_px_, w, h);
+    double energy = 0;
+    for (float v : pattern) energy += static_cast<double>(v) * v;
+    const double rms = std::sqrt(energy / pattern.size());
+    gain_ = rms > 0 ? kRobustRms * o.strength / rms : 0.0;
+    if (o.informed) {
+      informed_ = std::make_unique<InformedAmplitudes>(w, h, pattern, tile_, gain_);
+    } else {
+      delta_.resize(pattern.size());
+      for (size_t i = 0; i < pattern.size(); ++i) {
+        delta_[i] = static_cast<int8_t>(std::clamp<long>(std::lround(pattern[i] * gain_), -127, 127));
+      }
+    }
+  }
+
+  Status mark(Image& image) override {
+    if (image.width_px() != width_ || image.height_px() != height_ || image.channels() != 3) {
+      return Status::usage("mark", "frame is " + std::to_string(image.width_px()) + "x" +
+                                       std::to_string(image.height_px()) + ", marker was made for " +
+                                       std::to_string(width_) + "x" + std::to_string(height_) + " BGR");
+    }
+    if (informed_) {
+      const cv::Mat gray = gray_of(image);
+      const auto mu = informed_->solve(gray.data);
+      std::array<float, kChips> tile{};
+      for (int c = 0; c < kChips; ++c) tile[c] = static_cast<float>(tile_[c] * mu[c] * gain_);
+      const std::vector<float> delta = render_tile(tile, chip_px_, width_, height_);
+      for (int y = 0; y < height_; ++y) {
+        uint8_t* p = image.row(y);
+        const float* d = &delta[static_cast<size_t>(y) * width_];
+        for (int x = 0; x < width_; ++x, p += 3) {
+          const int dv = static_cast<int>(std::lrintf(d[x]));
+          p[0] = static_cast<uint8_t>(std::clamp(p[0] + dv, 0, 255));
+          p[1] = static_cast<uint8_t>(std::clamp(p[1] + dv, 0, 255));
+          p[2] = static_cast<uint8_t>(std::clamp(p[2] + dv, 0, 255));
+        }
+      }
+    } else {
+      for (int y = 0; y < height_; ++y) {
+        uint8_t* p = image.row(y);
+        const int8_t* d = &delta_[static_cast<size_t>(y) * width_];
+        for (int x = 0; x < width_; ++x, p += 3) {
+          const int dv = d[x];
+          p[0] = static_cast<uint8_t>(std::clamp(p[0] + dv, 0, 255));
+          p[1] = static_cast<uint8_t>(std::clamp(p[1] + dv, 0, 255));
+          p[2] = static_cast<uint8_t>(std::clamp(p[2] + dv, 0, 255));
+        }
+      }
+    }
+    if (options_.semi_fragile) fragile_embed(image, seed_);
+    return Status::ok();
+  }
+
+  const Payload& payload() const override { return payload_; }
+
+  std::vector<std::pair<std::string, std::string>> container_tags() const override {
+    std::vector<std::pair<std::string, std::string>> tags = {
+        {"unmask_watermark", "v" + std::to_string(kPayloadVersion) + " issuer=" + std::to_string(payload_.issuer) +
+                                 " synthetic=" + (payload_.synthetic ? "1" : "0")}};
+    if (!options_.method.empty()) tags.emplace_back("unmask_method", options_.method);
+    return tags;
+  }
+
+ private:
+  int width_, height_;
+  MarkOptions options_;
+  Payload payload_;
+  uint64_t seed_ = 0;
+  std::array<float, kChips> tile_{};
+  int chip_px_ = 3;
+  double gain_ = 0.0;
+  std::unique_ptr<InformedAmplitudes> informed_;  // informed embedding (default)
+  std::vector<int8_t> delta_;                     // fixed pattern (informed == false)
+};
+
+class FrameVerifierImpl final : public FrameVerifier {
+ public:
+  explicit FrameVerifierImpl(const VerifyOptions& o) : options_(o), robust_(o.key), seed_(key_seed(o.key)) {}
+
+  Status add(const Image& image, int64_t index, int64_t pts_us) override {
+    if (image.empty()) return Status::input("frame", "empty image");
+    if (width_ == 0) { width_ = image.width_px(); height_ = image.height_px(); }
+    if (image.width_px() != width_ || image.height_px() != height_) {
+      return Status::input("frame " + std::to_string(index), "frame size changed within the stream");
+    }
+    cv::Mat gray = gray_of(image);
+    robust_.add_gray(gray.data, gray.cols, gray.rows);
+    if (options_.tamper) {
+      FrameScores fs{index, pts_us / 1e6, fragile_scores(gray.data, gray.cols, gray.rows, seed_)};
+      const TamperMap raw = tamper_map(fs.scores);
+      if (options_.render_tamper_map && (map_frame_.empty() || raw.fraction_blocks > map_fraction_)) {
+        map_fraction_ = raw.fraction_blocks;
+        map_frame_ = image;
+        map_scores_ = fs.scores;
+      }
+      frames_.push_back(std::move(fs));
+    }
+    return Status::ok();
+  }
+
+  VerifyResult finish() override {
+    VerifyResult v;
+    v.frames_checked = robust_.n_frames();
+    if (v.frames_checked == 0) return v;
+    const RobustResult r = robust_.detect();
+    v.raw_payload_bits = r.decoded.payload_bits;
+    v.crc_ok = r.decoded.crc_ok;
+    v.correlation = r.correlation;
+    v.sync_peak = r.sync_z;
+    v.period_px = r.period_px;
+    v.found = r.decoded.crc_ok && r.correlation >= kMinCorrelation && r.sync_z >= kMinSyncZ;
+    if (!v.found) return v;
+    v.payload = Payload::unpack(r.decoded.payload_bits);
+    v.bit_error_rate = r.bit_error_rate;
+    // CRC-24 leaves 2^-24 per decode; a strong sync peak makes a chance match rarer still.
+    const double z_excess = std::max(0.0, r.sync_z - kMinSyncZ);
+    v.confidence = 1.0 - std::ldexp(1.0, -24) * std::exp(-0.5 * z_excess * z_excess);
+    if (options_.tamper && geometry_is_original(r, height_)) {
+      v.tamper_checked = true;
+      int n_tampered = 0;
+      double sum = 0;
+      for (const FrameScores& fs : frames_) {
+        const TamperMap m = tamper_map(fs.scores);
+        sum += m.fraction_blocks;
+        if (m.regions.empty()) continue;
+        ++n_tampered;
+        v.tamper_frames.push_back(TamperFrame{fs.index, fs.t_s, m.fraction_blocks, m.regions});
+      }
+      v.tamper_fraction_frames = frames_.empty() ? 0.0 : static_cast<double>(n_tampered) / frames_.size();
+      v.tamper_mean_fraction_blocks = frames_.empty() ? 0.0 : sum / frames_.size();
+      if (options_.render_tamper_map && !map_frame_.empty()) v.tamper_map = render(map_frame_, tamper_map(map_scores_));
+    }
+    return v;
+  }
+
+ private:
+  struct FrameScores {
+    int64_t index;
+    double t_s;
+    FragileScores scores;
+  };
+
+  Image render(const Image& frame, const TamperMap& m) const {
+    Image out = frame;
+    cv::Mat bgr(out.height_px(), out.width_px(), CV_8UC3, out.data());
+    const int b = map_scores_.block_px;
+    cv::Mat overlay = bgr.clone();
+    for (int by = 0; by < map_scores_.blocks_y; ++by)
+      for (int bx = 0; bx < map_scores_.blocks_x; ++bx)
+        if (m.flagged[by * map_scores_.blocks_x + bx]) {
+          cv::rectangle(overlay, cv::Rect(bx * b, by * b, b, b), cv::Scalar(0, 0, 255), cv::FILLED);
+        }
+    cv::addWeighted(overlay, 0.45, bgr, 0.55, 0, bgr);
+    const int thickness = std::max(2, out.height_px() / 240);
+    for (const Box& r : m.regions) {
+      cv::rectangle(bgr, cv::Rect(int(r.x), int(r.y), int(r.w), int(r.h)), cv::Scalar(0, 255, 255), thickness);
+    }
+    return out;
+  }
+
+  VerifyOptions options_;
+  RobustDetector robust_;
+  uint64_t seed_;
+  int width_ = 0, height_ = 0;
+  std::vector<FrameScores> frames_;
+  Image map_frame_;
+  FragileScores map_scores_;
+  double map_fraction_ = -1;
+};
+
+}  // namespace
+
+// ---- Payload ----------------------------------------------------------------------------------
+
+uint64_t Payload::pack() const {
+  return (static_cast<uint64_t>(issuer) << 32) | (static_cast<uint64_t>(synthetic ? 1 : 0) << 31) |
+         (static_cast<uint64_t>(version & 7) << 28) | (sequence & 0x0FFFFFFFu);
+}
+
+Payload Payload::unpack(uint64_t bits) {
+  Payload p;
+  p.issuer = static_cast<uint32_t>(bits >> 32);
+  p.synthetic = ((bits >> 31) & 1) != 0;
+  p.version = static_cast<uint8_t>((bits >> 28) & 7);
+  p.sequence = static_cast<uint32_t>(bits & 0x0FFFFFFFu);
+  return p;
+}
+
+std::string Payload::hex() const {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(pack()));
+  return buf;
+}
+
+MarkOptions synthetic_options(const std::string& method) {
+  MarkOptions o;
+  o.issuer = 0;
+  o.synthetic = true;
+  o.method = method;
+  return o;
+}
+
+// ---- fingerprints -------------------------------------------------------------------------------
+
+Fingerprint content_fingerprint(const Image& image) {
+  cv::Mat gray = gray_of(image), small;
+  cv::resize(gray, small, cv::Size(kFingerprintSide, kFingerprintSide), 0, 0, cv::INTER_AREA);
+  return Fingerprint(small.datastart, small.dataend);
+}
+
+void SegmentFingerprints::add(const Image& image, int64_t pts_us) {
+  const size_t segment = static_cast<size_t>(std::max<int64_t>(0, pts_us) / 1000000);
+  if (sums_.size() <= segment) {
+    sums_.resize(segment + 1, std::vector<double>(kFingerprintSide * kFingerprintSide, 0.0));
+    counts_.resize(segment + 1, 0);
+  }
+  const Fingerprint fp = content_fingerprint(image);
+  for (size_t i = 0; i < fp.size(); ++i) sums_[segment][i] += fp[i];
+  ++counts_[segment];
+}
+
+std::vector<Fingerprint> SegmentFingerprints::finish() const {
+  std::vector<Fingerprint> out;
+  for (size_t s = 0; s < sums_.size(); ++s) {
+    if (counts_[s] == 0) continue;
+    Fingerprint fp(sums_[s].size());
+    for (size_t i = 0; i < fp.size(); ++i) fp[i] = static_cast<uint8_t>(std::lround(sums_[s][i] / counts_[s]));
+    out.push_back(std::move(fp));
+  }
+  return out;
+}
+
+double psnr_db(const Image& a, const Image& b) {
+  if (a.size_bytes() != b.size_bytes() || a.empty()) return 0.0;
+  double se = 0;
+  for (size_t i = 0; i < a.size_bytes(); ++i) {
+    const double d = static_cast<double>(a.data()[i]) - b.data()[i];
+    se += d * d;
+  }
+  if (se == 0) return std::numeric_limits<double>::infinity();
+  return 10.0 * std::log10(255.0 * 255.0 / (se / a.size_bytes()));
+}
+
+// ---- FrameMarker / FrameVerifier ---------------------------------------------------------------
+
+Result<std::unique_ptr<FrameMarker>> FrameMarker::create(int width_px, int height_px, const MarkOptions& options) {
+  if (width_px < 64 || height_px < 64) {
+    return Status::input("mark", "frame " + std::to_string(width_px) + "x" + std::to_string(height_px) +
+                                     " is too small to carry a watermark (minimum 64x64)");
+  }
+  if (!(options.strength > 0.0) || options.strength > 8.0) {
+    return Status::usage("--strength", "must be in (0, 8]");
+  }
+  if (options.key.empty()) return Status::usage("mark key", "must not be empty");
+  return std::unique_ptr<FrameMarker>(new FrameMarkerImpl(width_px, height_px, options));
+}
+
+std::unique_ptr<FrameVerifier> FrameVerifier::create(const VerifyOptions& options) {
+  return std::make_unique<FrameVerifierImpl>(options);
+}
+
+// ---- files --------------------------------------------------------------------------------------
+
+Result<EmbedReport> embed_file(const std::string& in, const std::string& out, const MarkOptions& options) {
+  std::error_code ec;
+  if (std::filesystem::exists(out, ec) && std::filesystem::equivalent(in, out, ec)) {
+    return Status::usage(out, "output would overwrite the input");
+  }
+  auto info = media::probe(in);
+  if (!info.ok()) return info.status();
+  if (!info->video) return Status::input(in, "no video or image stream to mark");
+  EmbedReport report;
+  report.is_image = info->is_image || media::has_image_extension(in);
+  if (report.is_image) {
+    if (!media::has_image_extension(out)) {
+      return Status::usage(out, "an image is marked into an image: use a .png or .jpg output");
+    }
+    auto image = media::read_image(in);
+    if (!image.ok()) return image.status();
+    auto marker = FrameMarker::create(image->width_px(), image->height_px(), options);
+    if (!marker.ok()) return marker.status();
+    Image marked = *image;
+    UNMASK_RETURN_IF_ERROR((*marker)->mark(marked));
+    report.payload = (*marker)->payload();
+    report.width_px = marked.width_px();
+    report.height_px = marked.height_px();
+    report.n_frames = 1;
+    report.psnr_db = psnr_db(*image, marked);
+    report.fingerprints = {content_fingerprint(marked)};
+    UNMASK_RETURN_IF_ERROR(media::write_image(out, marked, options.jpeg_quality));
+    return report;
+  }
+  if (media::has_image_extension(out) || media::has_audio_extension(out)) {
+    return Status::usage(out, "a video is marked into a video: use an .mp4, .mov or .mkv output");
+  }
+  media::VideoReadOptions ropts;
+  ropts.apply_rotation = false;  // the mark lives in the stored orientation; the writer keeps it
+  auto reader = media::VideoReader::open(in, ropts);
+  if (!reader.ok()) return reader.status();
+  const int w = (*reader)->output_width_px(), h = (*reader)->output_height_px();
+  auto marker = FrameMarker::create(w, h, options);
+  if (!marker.ok()) return marker.status();
+  media::VideoWriterOptions wopts;
+  wopts.crf = options.crf;
+  wopts.rotation_deg = info->video->rotation_deg;
+  for (const auto& [k, v] : (*marker)->container_tags()) wopts.metadata[k] = v;
+  if (info->audio) wopts.copy_audio_from = in;
+  const double fps = info->video->fps > 0 ? info->video->fps : 25.0;
+  auto writer = media::VideoWriter::open(out, w, h, fps, wopts);
+  if (!writer.ok()) return writer.status();
+  report.payload = (*marker)->payload();
+  report.width_px = w;
+  report.height_px = h;
+  SegmentFingerprints segments;
+  VideoFrame frame;
+  double psnr_sum = 0;
+  int64_t psnr_n = 0;
+  const int64_t n_expected = std::max<int64_t>(1, info->video->n_frames);
+  int64_t last_pts = std::numeric_limits<int64_t>::min();
+  while (true) {
+    auto more = (*reader)->read(frame);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    Image original = frame.image;
+    UNMASK_RETURN_IF_ERROR((*marker)->mark(frame.image));
+    const double p = psnr_db(original, frame.image);
+    if (std::isfinite(p)) { psnr_sum += p; ++psnr_n; }
+    segments.add(frame.image, frame.pts_us);
+    const int64_t pts = frame.pts_us > last_pts ? frame.pts_us : last_pts + 1;
+    last_pts = pts;
+    UNMASK_RETURN_IF_ERROR((*writer)->write(frame.image, pts));
+    ++report.n_frames;
+    if (options.progress) options.progress(std::min(1.0, static_cast<double>(report.n_frames) / n_expected), "marking");
+  }
+  if (report.n_frames == 0) return Status::input(in, "no decodable video frames");
+  UNMASK_RETURN_IF_ERROR((*writer)->close());
+  report.psnr_db = psnr_n > 0 ? psnr_sum / psnr_n : std::numeric_limits<double>::infinity();
+  report.fingerprints = segments.finish();
+  return report;
+}
+
+Result<VerifyResult> verify_file(const std::string& path, const VerifyOptions& options) {
+  auto info = media::probe(path);
+  if (!info.ok()) return info.status();
+  if (!info->video) return Status::input(path, "no video or image stream to check");
+  auto verifier = FrameVerifier::create(options);
+  const bool is_image = info->is_image || media::has_image_extension(path);
+  if (is_image) {
+    auto image = media::read_image(path);
+    if (!image.ok()) return image.status();
+    UNMASK_RETURN_IF_ERROR(verifier->add(*image, 0, 0));
+    VerifyResult v = verifier->finish();
+    v.is_image = true;
+    v.n_frames = 1;
+    if (options.fingerprints) v.fingerprints = {content_fingerprint(*image)};
+    return v;
+  }
+  media::VideoReadOptions ropts;
+  ropts.apply_rotation = false;
+  auto reader = media::VideoReader::open(path, ropts);
+  if (!reader.ok()) return reader.status();
+  const int64_t n_expected = std::max<int64_t>(1, info->video->n_frames);
+  const int64_t stride = std::max<int64_t>(1, (n_expected + options.max_frames - 1) / std::max(1, options.max_frames));
+  SegmentFingerprints segments;
+  VideoFrame frame;
+  int64_t n = 0, n_added = 0;
+  while (true) {
+    auto more = (*reader)->read(frame);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    if (options.fingerprints) segments.add(frame.image, frame.pts_us);
+    if (n % stride == 0 && n_added < options.max_frames) {
+      UNMASK_RETURN_IF_ERROR(verifier->add(frame.image, frame.index, frame.pts_us));
+      ++n_added;
+    } else if (!options.fingerprints && n_added >= options.max_frames) {
+      ++n;
+      break;
+    }
+    ++n;
+    if (options.progress) options.progress(std::min(1.0, static_cast<double>(n) / n_expected), "checking");
+  }
+  if (n == 0) return Status::input(path, "no decodable video frames");
+  VerifyResult v = verifier->finish();
+  v.n_frames = n;
+  if (options.fingerprints) v.fingerprints = segments.finish();
+  return v;
+}
+
+}  // namespace unmask::mark
