@@ -145,6 +145,8 @@ Result<Prediction> Model::predict(const Batch& batch) const {
     return to_prediction(impl_->net->forward(as_tensor(batch)));
   } catch (const c10::Error& e) {
     return Status::model("model " + impl_->spec.name, "forward pass failed: " + torch_reason(e));
+  } catch (const std::exception& e) {  // std::bad_alloc and friends
+    return Status::model("model " + impl_->spec.name, e.what());
   }
 }
 
@@ -303,6 +305,8 @@ Result<Trainable> Trainable::create(const ModelSpec& spec, uint64_t seed, const 
         torch::optim::AdamOptions(opt.learning_rate).weight_decay(opt.weight_decay));
   } catch (const c10::Error& e) {
     return Status::model("architecture " + spec.name, "cannot build: " + torch_reason(e));
+  } catch (const std::exception& e) {  // std::bad_alloc and friends
+    return Status::model("architecture " + spec.name, e.what());
   }
   return Trainable(std::move(impl));
 }
@@ -320,6 +324,8 @@ Result<StepStats> Trainable::step(const TrainBatch& batch) {
     return stats;
   } catch (const c10::Error& e) {
     return Status::model("training step", torch_reason(e));
+  } catch (const std::exception& e) {  // std::bad_alloc and friends
+    return Status::model("training step", e.what());
   }
 }
 
@@ -333,6 +339,8 @@ Result<StepStats> Trainable::loss(const TrainBatch& batch) const {
     return stats;
   } catch (const c10::Error& e) {
     return Status::model("loss", torch_reason(e));
+  } catch (const std::exception& e) {  // std::bad_alloc and friends
+    return Status::model("loss", e.what());
   }
 }
 
@@ -344,6 +352,8 @@ Result<Prediction> Trainable::predict(const Batch& batch) const {
     return to_prediction(impl_->net->forward(as_tensor(batch)));
   } catch (const c10::Error& e) {
     return Status::model("model " + impl_->spec.name, "forward pass failed: " + torch_reason(e));
+  } catch (const std::exception& e) {  // std::bad_alloc and friends
+    return Status::model("model " + impl_->spec.name, e.what());
   }
 }
 
@@ -353,6 +363,8 @@ Result<Model> Trainable::freeze(const Metadata& metadata) const {
     weights = serialize_weights(*impl_->net);
   } catch (const c10::Error& e) {
     return Status::model("freeze", torch_reason(e));
+  } catch (const std::exception& e) {  // std::bad_alloc and friends
+    return Status::model("freeze", e.what());
   }
   auto bytes = detail::encode_model_file(impl_->spec, metadata, weights);
   if (!bytes.ok()) return bytes.status();
@@ -373,6 +385,8 @@ Result<std::string> Trainable::save_state() const {
     return os.str();
   } catch (const c10::Error& e) {
     return Status::model("training state", torch_reason(e));
+  } catch (const std::exception& e) {  // std::bad_alloc and friends
+    return Status::model("training state", e.what());
   }
 }
 
