@@ -1,0 +1,177 @@
+// FaceDetector: dlib HOG on a resized gray frame, optional OpenCV profile cascade; landmarks.
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgproc.hpp>
+
+#include "face/models_impl.h"
+
+namespace unmask::face {
+
+struct FaceDetector::State {
+  dlib::frontal_face_detector frontal;
+  std::optional<cv::CascadeClassifier> profile;
+  cv::Mat gray, scaled;  // scratch, reused between calls
+};
+
+FaceDetector::FaceDetector(std::shared_ptr<const FaceModels> models, DetectOptions options)
+    : models_(std::move(models)), options_(options), state_(std::make_unique<State>()) {
+  state_->frontal = models_->impl().frontal;
+  if (options_.use_profile && models_->has_profile_cascade()) {
+    state_->profile.emplace();
+    // Loading succeeded once in FaceModels::load; a failure here would be a vanished file.
+    if (!state_->profile->load(models_->impl().profile_cascade_path)) state_->profile.reset();
+  }
+}
+FaceDetector::~FaceDetector() = default;
+FaceDetector::FaceDetector(FaceDetector&&) noexcept = default;
+FaceDetector& FaceDetector::operator=(FaceDetector&&) noexcept = default;
+
+namespace {
+
+// The factor from full-resolution pixels to detector pixels.
+double detect_scale(int width_px, int height_px, const DetectOptions& o) {
+  double scale = 1.0;
+  int long_side = std::max(width_px, height_px);
+  if (o.max_side_px > 0 && long_side > 0) {
+    scale = std::min(static_cast<double>(o.max_side_px) / long_side, std::max(1.0, o.max_upscale));
+  }
+  return scale * std::pow(2.0, std::max(0, o.upsample));
+}
+
+}  // namespace
+
+Result<std::vector<Face>> FaceDetector::detect(const Image& image) {
+  if (image.empty()) return Status::input("face detection", "empty image");
+  if (image.channels() != 3 && image.channels() != 1) {
+    return Status::input("face detection", "expected a BGR or gray image");
+  }
+  State& s = *state_;
+  const double scale = detect_scale(image.width_px(), image.height_px(), options_);
+  std::vector<Face> faces;
+  try {
+    cv::Mat src = as_mat(image);
+    if (image.channels() == 3) {
+      cv::cvtColor(src, s.gray, cv::COLOR_BGR2GRAY);
+    } else {
+      s.gray = src;
+    }
+    cv::Mat* work = &s.gray;
+    if (std::abs(scale - 1.0) > 1e-6) {
+      cv::resize(s.gray, s.scaled, cv::Size(), scale, scale,
+                 scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
+      work = &s.scaled;
+    }
+    dlib::cv_image<unsigned char> dimg(*work);
+    std::vector<dlib::rect_detection> dets;
+    s.frontal(dimg, dets, options_.min_confidence);
+    for (const auto& d : dets) {
+      Face f;
+      Box b = from_dlib(d.rect);
+      f.box = {b.x / scale, b.y / scale, b.w / scale, b.h / scale};
+      f.confidence = d.detection_confidence;
+      f.detected = true;
+      faces.push_back(f);
+    }
+    if (s.profile) {
+      // The cascade finds faces turned to the image left; the mirrored image gives the others.
+      for (int flip = 0; flip < 2; ++flip) {
+        cv::Mat view = *work;
+        cv::Mat flipped;
+        if (flip) {
+          cv::flip(*work, flipped, 1);
+          view = flipped;
+        }
+        std::vector<cv::Rect> rects;
+        s.profile->detectMultiScale(view, rects, 1.15, 4, 0, cv::Size(48, 48));
+        for (cv::Rect r : rects) {
+          if (flip) r.x = view.cols - r.x - r.width;
+          Box b{r.x / scale, r.y / scale, r.width / scale, r.height / scale};
+          bool overlaps = std::any_of(faces.begin(), faces.end(),
+                                      [&](const Face& f) { return iou(f.box, b) > 0.2; });
+          if (overlaps) continue;
+          Face f;
+          f.box = b;
+          f.confidence = 0.0;
+          f.detected = true;
+          f.profile = true;
+          faces.push_back(f);
+        }
+      }
+    }
+  } catch (const cv::Exception& e) {
+    return Status::internal("face detection", e.what());
+  }
+  std::stable_sort(faces.begin(), faces.end(),
+                   [](const Face& a, const Face& b) { return a.confidence > b.confidence; });
+  return faces;
+}
+
+Result<std::vector<Face>> FaceDetector::detect_faces(const Image& image) {
+  auto faces = detect(image);
+  if (!faces.ok()) return faces;
+  for (Face& f : *faces) f.landmarks = fit_landmarks(*models_, image, f.box);
+  return faces;
+}
+
+Result<std::vector<Face>> FaceDetector::detect_near(const Image& image, const Box& near,
+                                                    double min_confidence) {
+  if (image.empty()) return Status::input("face detection", "empty image");
+  if (near.w <= 1 || near.h <= 1) return std::vector<Face>{};
+  const double cx = near.x + near.w / 2, cy = near.y + near.h / 2, side = 2.0 * std::max(near.w, near.h);
+  const int x0 = std::max(0, static_cast<int>(cx - side / 2)), y0 = std::max(0, static_cast<int>(cy - side / 2));
+  const int x1 = std::min(image.width_px(), static_cast<int>(cx + side / 2));
+  const int y1 = std::min(image.height_px(), static_cast<int>(cy + side / 2));
+  if (x1 - x0 < 16 || y1 - y0 < 16) return std::vector<Face>{};
+  State& s = *state_;
+  const double scale = std::clamp(100.0 / near.w, 0.1, 4.0);
+  std::vector<Face> faces;
+  try {
+    cv::Mat roi = as_mat(image)(cv::Rect(x0, y0, x1 - x0, y1 - y0));
+    cv::Mat gray;
+    if (image.channels() == 3) {
+      cv::cvtColor(roi, gray, cv::COLOR_BGR2GRAY);
+    } else {
+      gray = roi;
+    }
+    cv::resize(gray, s.scaled, cv::Size(), scale, scale, scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
+    if (s.scaled.cols < 80 || s.scaled.rows < 80) return faces;  // smaller than the HOG window
+    dlib::cv_image<unsigned char> dimg(s.scaled);
+    std::vector<dlib::rect_detection> dets;
+    s.frontal(dimg, dets, min_confidence);
+    for (const auto& d : dets) {
+      Face f;
+      const Box b = from_dlib(d.rect);
+      f.box = {x0 + b.x / scale, y0 + b.y / scale, b.w / scale, b.h / scale};
+      f.confidence = d.detection_confidence;
+      f.detected = true;
+      faces.push_back(f);
+    }
+  } catch (const cv::Exception& e) {
+    return Status::internal("face detection", e.what());
+  }
+  std::stable_sort(faces.begin(), faces.end(),
+                   [](const Face& a, const Face& b) { return a.confidence > b.confidence; });
+  return faces;
+}
+
+Landmarks fit_landmarks(const FaceModels& models, const Image& image, const Box& box) {
+  // The shape predictor only samples a few hundred pixels per cascade stage, so it reads the BGR
+  // frame directly (dlib converts the sampled pixels to intensity) instead of converting it all.
+  cv::Mat mat = as_mat(image);
+  dlib::full_object_detection shape;
+  if (image.channels() == 3) {
+    dlib::cv_image<dlib::bgr_pixel> dimg(mat);
+    shape = models.impl().landmarks(dimg, to_dlib(box));
+  } else {
+    dlib::cv_image<unsigned char> dimg(mat);
+    shape = models.impl().landmarks(dimg, to_dlib(box));
+  }
+  Landmarks out{};
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    out[i] = {static_cast<double>(shape.part(i).x()), static_cast<double>(shape.part(i).y())};
+  }
+  return out;
+}
+
+}  // namespace unmask::face

@@ -1,0 +1,46 @@
+// Private: the dlib and OpenCV objects behind FaceModels, and small helpers to view unmask images
+// as OpenCV/dlib images without copying. Not part of the public API.
+#pragma once
+
+#include <dlib/image_processing.h>
+#include <dlib/image_processing/frontal_face_detector.h>
+#include <dlib/opencv/cv_image.h>
+
+#include <opencv2/core.hpp>
+#include <opencv2/objdetect.hpp>
+
+#include <optional>
+
+#include "face/face.h"
+
+namespace unmask::face {
+
+struct FaceModels::Impl {
+  // The prototype detector. dlib's object_detector::operator() is not const (it keeps scratch
+  // buffers), so every FaceDetector works on its own copy of this one.
+  dlib::frontal_face_detector frontal;
+  dlib::shape_predictor landmarks;  // operator() is const: shared by all threads
+  // Loaded cascade file contents are copied into each detector (CascadeClassifier is not const).
+  std::string profile_cascade_path;
+};
+
+// A cv::Mat header over an unmask Image (no copy). The image must outlive the Mat.
+inline cv::Mat as_mat(const Image& image) {
+  return cv::Mat(image.height_px(), image.width_px(), CV_8UC(image.channels()),
+                 const_cast<uint8_t*>(image.data()));
+}
+
+// Copies a continuous or strided cv::Mat of 8-bit pixels into a new Image.
+Image to_image(const cv::Mat& mat);
+
+inline dlib::rectangle to_dlib(const Box& b) {
+  return dlib::rectangle(static_cast<long>(std::lround(b.x)), static_cast<long>(std::lround(b.y)),
+                         static_cast<long>(std::lround(b.x + b.w)) - 1,
+                         static_cast<long>(std::lround(b.y + b.h)) - 1);
+}
+inline Box from_dlib(const dlib::rectangle& r) {
+  return {static_cast<double>(r.left()), static_cast<double>(r.top()),
+          static_cast<double>(r.width()), static_cast<double>(r.height())};
+}
+
+}  // namespace unmask::face

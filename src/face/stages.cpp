@@ -1,0 +1,79 @@
+// Scene-cut detection and landmark/box geometry for the tracker.
+#include "face/stages.h"
+
+#include <algorithm>
+
+#include <opencv2/imgproc.hpp>
+
+#include "face/models_impl.h"
+
+namespace unmask::face::detail {
+
+bool SceneCutDetector::update(const Image& frame) {
+  cv::Mat thumb;
+  cv::Mat src = as_mat(frame);
+  if (frame.channels() == 1) cv::cvtColor(src, src, cv::COLOR_GRAY2BGR);
+  cv::resize(src, thumb, cv::Size(kW, kH), 0, 0, cv::INTER_AREA);
+  std::vector<uint8_t> pixels(thumb.datastart, thumb.dataend);
+  std::vector<float> hist(3 * kBins, 0.f);
+  const float inc = 1.f / (kW * kH);
+  for (size_t i = 0; i < pixels.size(); ++i) hist[(i % 3) * kBins + pixels[i] * kBins / 256] += inc;
+  bool cut = false;
+  if (has_previous_) {
+    double h = 0;
+    for (size_t i = 0; i < hist.size(); ++i) h += std::abs(hist[i] - previous_hist_[i]);
+    hist_distance_ = h / 6.0;  // three channels, each L1 in [0, 2]
+    // Mean absolute difference, minimised over shifts of up to kMaxShift thumbnail pixels so that
+    // a pan or a subject moving fast does not look like a new shot.
+    double best = 1e30;
+    for (int dy = -kMaxShift; dy <= kMaxShift; ++dy) {
+      for (int dx = -kMaxShift; dx <= kMaxShift; ++dx) {
+        double sum = 0;
+        int n = 0;
+        for (int y = std::max(0, dy); y < std::min(kH, kH + dy); ++y) {
+          const uint8_t* a = pixels.data() + (y * kW + std::max(0, dx)) * 3;
+          const uint8_t* b = previous_.data() + ((y - dy) * kW + std::max(0, dx) - dx) * 3;
+          const int count = (kW - std::abs(dx)) * 3;
+          for (int i = 0; i < count; ++i) sum += std::abs(int(a[i]) - int(b[i]));
+          n += count;
+        }
+        best = std::min(best, sum / n);
+      }
+    }
+    pixel_distance_ = best / 255.0;
+    // Either a new palette with some pixel change, or most pixels changing with some palette change.
+    cut = (hist_distance_ > kHistogramThreshold && pixel_distance_ > kPixelThreshold) ||
+          (pixel_distance_ > kStrongPixelThreshold && hist_distance_ > kWeakHistogramThreshold);
+  }
+  previous_ = std::move(pixels);
+  previous_hist_ = std::move(hist);
+  has_previous_ = true;
+  return cut;
+}
+
+LandmarkFrame landmark_frame(const Landmarks& l) {
+  LandmarkFrame f;
+  for (const Point2& p : l) {
+    f.centroid.x += p.x / kNumLandmarks;
+    f.centroid.y += p.y / kNumLandmarks;
+  }
+  double ss = 0;
+  for (const Point2& p : l) ss += (p.x - f.centroid.x) * (p.x - f.centroid.x) + (p.y - f.centroid.y) * (p.y - f.centroid.y);
+  f.spread = std::sqrt(ss / kNumLandmarks);
+  return f;
+}
+
+BoxCalibration calibrate(const Box& box, const Landmarks& l) {
+  const LandmarkFrame f = landmark_frame(l);
+  const double s = f.spread > 1e-6 ? f.spread : 1e-6;
+  return {(box.x + box.w / 2 - f.centroid.x) / s, (box.y + box.h / 2 - f.centroid.y) / s, box.w / s,
+          box.h / s};
+}
+
+Box box_from_landmarks(const Landmarks& l, const BoxCalibration& c) {
+  const LandmarkFrame f = landmark_frame(l);
+  const double w = c.w * f.spread, h = c.h * f.spread;
+  return {f.centroid.x + c.dx * f.spread - w / 2, f.centroid.y + c.dy * f.spread - h / 2, w, h};
+}
+
+}  // namespace unmask::face::detail

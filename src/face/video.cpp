@@ -1,0 +1,205 @@
+// track_file (decode on one thread, track on another), tracks.json, drawing.
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "face/models_impl.h"
+#include "media/media.h"
+
+namespace unmask::face {
+
+namespace {
+
+// A bounded single-producer single-consumer queue of decoded frames. The decoder blocks when it
+// is kQueueDepth frames ahead, so memory stays flat however long the video is.
+class FrameQueue {
+ public:
+  static constexpr size_t kQueueDepth = 4;
+
+  // Producer: false when the consumer has stopped.
+  bool put(VideoFrame&& f) {
+    std::unique_lock lock(mutex_);
+    not_full_.wait(lock, [&] { return queue_.size() < kQueueDepth || stopped_; });
+    if (stopped_) return false;
+    queue_.push_back(std::move(f));
+    not_empty_.notify_one();
+    return true;
+  }
+  void close(Status status) {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    status_ = std::move(status);
+    not_empty_.notify_one();
+  }
+  // Consumer: false at the end (then status() says whether decoding failed).
+  bool get(VideoFrame& f) {
+    std::unique_lock lock(mutex_);
+    not_empty_.wait(lock, [&] { return !queue_.empty() || closed_; });
+    if (queue_.empty()) return false;
+    f = std::move(queue_.front());
+    queue_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+  void stop() {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    not_full_.notify_all();
+  }
+  Status status() {
+    std::lock_guard lock(mutex_);
+    return status_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<VideoFrame> queue_;
+  bool closed_ = false, stopped_ = false;
+  Status status_;
+};
+
+double round2(double v) { return std::round(v * 100.0) / 100.0; }
+
+}  // namespace
+
+Result<VideoFaces> track_file(const std::string& path, std::shared_ptr<const FaceModels> models,
+                              const TrackFileOptions& options, const FrameCallback& on_frame,
+                              const ProgressFn& progress) {
+  if (options.every_nth < 1) return Status::usage("every_nth", "must be >= 1");
+  media::VideoReadOptions read_options;
+  read_options.every_nth = options.every_nth;
+  auto reader = media::VideoReader::open(path, read_options);
+  if (!reader.ok()) return reader.status();
+  const media::MediaInfo info = (*reader)->info();
+
+  VideoFaces result;
+  result.path = path;
+  result.is_image = info.is_image;
+  result.width_px = (*reader)->output_width_px();
+  result.height_px = (*reader)->output_height_px();
+  result.fps = info.video ? info.video->fps : 0.0;
+  const int64_t expected_frames =
+      info.video && info.video->n_frames > 0 ? info.video->n_frames / options.every_nth : 0;
+
+  TrackerOptions tracker_options = options.tracker;
+  if (info.is_image) tracker_options.detect.upsample = std::max(tracker_options.detect.upsample, options.image_upsample);
+  FaceTracker tracker(std::move(models), tracker_options);
+
+  FrameQueue queue;
+  std::thread decoder([&queue, &reader, &options] {
+    int64_t n = 0;
+    while (options.max_frames < 0 || n < options.max_frames) {
+      VideoFrame frame;
+      auto more = (*reader)->read(frame);
+      if (!more.ok()) {
+        queue.close(more.status());
+        return;
+      }
+      if (!*more || !queue.put(std::move(frame))) break;
+      ++n;
+    }
+    queue.close(Status::ok());
+  });
+
+  std::map<int, size_t> track_index;  // public id -> index in result.tracks
+  auto consume = [&](std::vector<FrameFaces>& frames) -> Status {
+    for (FrameFaces& ff : frames) {
+      ++result.n_frames;
+      if (!ff.faces.empty()) ++result.n_frames_with_face;
+      for (const Face& f : ff.faces) {
+        auto [it, inserted] = track_index.emplace(f.track_id, result.tracks.size());
+        if (inserted) result.tracks.push_back(Track{f.track_id, {}});
+        result.tracks[it->second].frames.push_back({ff.index, ff.pts_us, f});
+      }
+      if (on_frame) UNMASK_RETURN_IF_ERROR(on_frame(ff));
+      if (progress && expected_frames > 0) {
+        progress(std::min(1.0, static_cast<double>(result.n_frames) / expected_frames), "faces");
+      }
+    }
+    return Status::ok();
+  };
+
+  Status status;
+  VideoFrame frame;
+  while (status.is_ok() && queue.get(frame)) {
+    auto ready = tracker.push(std::move(frame));
+    if (!ready.ok()) {
+      status = ready.status();
+      break;
+    }
+    status = consume(*ready);
+  }
+  queue.stop();
+  decoder.join();
+  if (status.is_ok()) status = queue.status();
+  if (!status.is_ok()) return status;
+  auto rest = tracker.finish();
+  UNMASK_RETURN_IF_ERROR(consume(rest));
+  result.stats = tracker.stats();
+  std::sort(result.tracks.begin(), result.tracks.end(),
+            [](const Track& a, const Track& b) { return a.track_id < b.track_id; });
+  if (progress) progress(1.0, "faces");
+  return result;
+}
+
+std::string to_tracks_json(const VideoFaces& faces, int indent) {
+  nlohmann::ordered_json doc;
+  doc["n_frames"] = faces.n_frames;
+  doc["width"] = faces.width_px;
+  doc["height"] = faces.height_px;
+  doc["fps"] = round2(faces.fps);
+  doc["n_frames_with_face"] = faces.n_frames_with_face;
+  nlohmann::ordered_json tracks = nlohmann::ordered_json::array();
+  for (const Track& t : faces.tracks) {
+    nlohmann::ordered_json frames = nlohmann::ordered_json::array();
+    for (const TrackFrame& tf : t.frames) {
+      const Face& f = tf.face;
+      nlohmann::ordered_json landmarks = nlohmann::ordered_json::array();
+      for (const Point2& p : f.landmarks) landmarks.push_back({round2(p.x), round2(p.y)});
+      nlohmann::ordered_json fr;
+      fr["frame"] = tf.frame;
+      fr["t_s"] = std::round(tf.pts_us / 1e3) / 1e3;
+      fr["box"] = {round2(f.box.x), round2(f.box.y), round2(f.box.w), round2(f.box.h)};
+      fr["confidence"] = round2(f.confidence);
+      fr["detected"] = f.detected;
+      if (f.profile) fr["profile"] = true;
+      fr["landmarks"] = std::move(landmarks);
+      frames.push_back(std::move(fr));
+    }
+    tracks.push_back({{"track_id", t.track_id}, {"frames", std::move(frames)}});
+  }
+  doc["tracks"] = std::move(tracks);
+  return doc.dump(indent);
+}
+
+void draw_faces(Image& frame, const std::vector<Face>& faces) {
+  if (frame.empty() || frame.channels() != 3) return;
+  cv::Mat mat = as_mat(frame);
+  static const cv::Scalar kColours[] = {{0, 255, 0},   {255, 128, 0}, {0, 128, 255}, {255, 0, 255},
+                                        {0, 255, 255}, {255, 255, 0}, {128, 0, 255}, {0, 0, 255}};
+  const int thickness = std::max(1, std::min(frame.width_px(), frame.height_px()) / 360);
+  for (const Face& f : faces) {
+    const cv::Scalar colour = f.track_id >= 0 ? kColours[f.track_id % 8] : kColours[0];
+    cv::rectangle(mat, cv::Rect(cvRound(f.box.x), cvRound(f.box.y), cvRound(f.box.w), cvRound(f.box.h)),
+                  colour, f.detected ? thickness * 2 : thickness);
+    for (const Point2& p : f.landmarks) {
+      cv::circle(mat, cv::Point(cvRound(p.x), cvRound(p.y)), thickness + 1, colour, cv::FILLED);
+    }
+    char label[64];
+    std::snprintf(label, sizeof label, "#%d %.2f%s", f.track_id, f.confidence, f.detected ? "" : " ~");
+    const double font = 0.5 * thickness;
+    cv::putText(mat, label, cv::Point(cvRound(f.box.x), std::max(12, cvRound(f.box.y) - 4)),
+                cv::FONT_HERSHEY_SIMPLEX, font, colour, thickness, cv::LINE_AA);
+  }
+}
+
+}  // namespace unmask::face
