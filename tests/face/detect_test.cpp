@@ -1,0 +1,116 @@
+// Detection and landmarks on the photos dlib ships, against the boxes and landmarks annotated in
+// dlib's own example XML files.
+#include <cmath>
+
+#include "face_test_util.h"
+#include "media/media.h"
+#include "support/face_fixtures.h"
+#include "support/fixtures.h"
+
+namespace unmask::face {
+namespace {
+
+double landmark_error(const Landmarks& got, const testing::AnnotatedFace& want) {
+  double sum = 0;
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    sum += std::hypot(got[i].x - want.landmarks[i].first, got[i].y - want.landmarks[i].second);
+  }
+  return sum / kNumLandmarks;
+}
+
+TEST(FaceDetector, FindsTheAnnotatedFacesInDebianPhotos) {
+  auto photos = testing::debian_annotated_faces();
+  ASSERT_GE(photos.size(), 9u) << "libdlib19.1 example photos not installed";
+  DetectOptions options;
+  options.upsample = 1;  // the faces in these photos are 40-80 px
+  FaceDetector detector(test::models(), options);
+  int n_annotated = 0, n_matched = 0, n_extra = 0;
+  for (const auto& photo : photos) {
+    auto image = media::read_image(photo.path);
+    ASSERT_TRUE(image.ok()) << image.status().message();
+    auto faces = detector.detect_faces(*image);
+    ASSERT_TRUE(faces.ok());
+    // Known face count per photo, within one (the XML lists hard faces too).
+    EXPECT_NEAR(static_cast<double>(faces->size()), static_cast<double>(photo.faces.size()), 1.0) << photo.path;
+    std::vector<bool> used(faces->size(), false);
+    for (const auto& want : photo.faces) {
+      ++n_annotated;
+      for (size_t j = 0; j < faces->size(); ++j) {
+        const Face& got = (*faces)[j];
+        if (used[j] || iou(got.box, want.box) < 0.5) continue;
+        used[j] = true;
+        ++n_matched;
+        EXPECT_GT(got.confidence, 0.0);
+        EXPECT_TRUE(got.detected);
+        // The XML landmarks were made by this very model on the annotated box; ours come from
+        // our own box, so they agree to within a couple of pixels, not exactly.
+        EXPECT_LT(landmark_error(got.landmarks, want), 0.08 * want.box.w) << photo.path;
+        // Landmarks lie within their box (a margin for the chin and jaw that dlib boxes cut).
+        for (const Point2& p : got.landmarks) {
+          EXPECT_GT(p.x, got.box.x - 0.25 * got.box.w);
+          EXPECT_LT(p.x, got.box.x + 1.25 * got.box.w);
+          EXPECT_GT(p.y, got.box.y - 0.15 * got.box.h);
+          EXPECT_LT(p.y, got.box.y + 1.3 * got.box.h);
+        }
+        break;
+      }
+    }
+    for (bool u : used) n_extra += u ? 0 : 1;
+  }
+  EXPECT_GE(n_matched, n_annotated * 9 / 10) << n_matched << " of " << n_annotated;
+  EXPECT_LE(n_extra, 2);
+}
+
+TEST(FaceDetector, DownscaledDetectionMapsBoxesBackToFullResolution) {
+  // The same photo at 1x and 3x: with max_side_px fixed, the boxes scale by 3.
+  auto small = testing::face_photo("tom", 300);
+  Image big = testing::resize_bilinear(small, 900, small.height_px() * 3);
+  FaceDetector detector(test::models());
+  auto a = detector.detect(small);
+  auto b = detector.detect(big);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->size(), 1u);
+  ASSERT_EQ(b->size(), 1u);
+  const Box& s = (*a)[0].box;
+  const Box& l = (*b)[0].box;
+  EXPECT_NEAR(l.x, 3 * s.x, 0.06 * l.w);
+  EXPECT_NEAR(l.y, 3 * s.y, 0.06 * l.w);
+  EXPECT_NEAR(l.w, 3 * s.w, 0.12 * l.w);
+}
+
+TEST(FaceDetector, NoFaceIsAnEmptyResultNotAnError) {
+  FaceDetector detector(test::models());
+  auto faces = detector.detect_faces(testing::make_textured_background(640, 360, 0));
+  ASSERT_TRUE(faces.ok());
+  EXPECT_TRUE(faces->empty());
+}
+
+TEST(FaceDetector, EmptyImageIsAnInputError) {
+  FaceDetector detector(test::models());
+  auto faces = detector.detect(Image());
+  ASSERT_FALSE(faces.ok());
+  EXPECT_EQ(faces.status().code(), StatusCode::kInput);
+}
+
+TEST(FaceDetector, ProfileCascadeAddsSideFacesOnlyWhenAskedFor) {
+  ModelOptions mo;
+  mo.profile_cascade_path = kDefaultProfileCascadePath;
+  auto models = FaceModels::load(mo);
+  ASSERT_TRUE(models.ok()) << models.status().message();
+  EXPECT_TRUE((*models)->has_profile_cascade());
+  // A frontal face must not be found twice (the cascade's boxes overlapping HOG's are dropped).
+  auto photo = testing::face_photo("tom", 300);
+  DetectOptions with;
+  with.use_profile = true;
+  FaceDetector detector(*models, with);
+  auto faces = detector.detect(photo);
+  ASSERT_TRUE(faces.ok());
+  ASSERT_GE(faces->size(), 1u);
+  EXPECT_FALSE((*faces)[0].profile);
+  int n_frontal = 0;
+  for (const Face& f : *faces) n_frontal += f.profile ? 0 : 1;
+  EXPECT_EQ(n_frontal, 1);
+}
+
+}  // namespace
+}  // namespace unmask::face

@@ -1,0 +1,77 @@
+// The tracker's building blocks, each alone with hand-built inputs.
+#include <cmath>
+#include <random>
+
+#include "face/stages.h"
+#include "face_test_util.h"
+#include "support/face_fixtures.h"
+
+namespace unmask::face::detail {
+namespace {
+
+TEST(OneEuroFilter, RemovesJitterAtRest) {
+  std::mt19937 rng(1);
+  std::normal_distribution<double> noise(0, 1.0);
+  OneEuroFilter f(1.5, 4.0);
+  double raw_var = 0, out_var = 0;
+  for (int i = 0; i < 300; ++i) {
+    const double x = 100 + noise(rng);
+    const double y = f.filter(x, 1.0 / 25, 50.0);
+    if (i > 25) {
+      raw_var += (x - 100) * (x - 100);
+      out_var += (y - 100) * (y - 100);
+    }
+  }
+  EXPECT_LT(out_var, 0.3 * raw_var);
+}
+
+TEST(OneEuroFilter, FollowsFastMotionWithSmallLag) {
+  // 250 px/s at 25 fps, face spread 50 px: the lag stays within about a frame's motion.
+  OneEuroFilter f(1.5, 4.0);
+  double y = 0;
+  for (int i = 0; i < 75; ++i) y = f.filter(10.0 * i, 1.0 / 25, 50.0);
+  EXPECT_NEAR(y, 740.0, 10.0);
+}
+
+TEST(SceneCutDetector, CutBetweenShotsButNotWithinOne) {
+  SceneCutDetector cuts;
+  testing::FaceClipSpec spec;
+  testing::Sprite face;
+  face.image = testing::face_photo("tom", 140);
+  face.top_left = testing::linear_path(0, 40, 480, 100, 40);
+  spec.sprites.push_back(face);
+  // A face sliding over one background: no cuts.
+  for (int i = 0; i < 40; ++i) EXPECT_FALSE(cuts.update(testing::render_face_frame(spec, i))) << i;
+  // A different background: a cut, once.
+  EXPECT_TRUE(cuts.update(testing::make_textured_background(640, 360, 2)));
+  EXPECT_FALSE(cuts.update(testing::make_textured_background(640, 360, 2)));
+  // With a face in both shots.
+  cuts.reset();
+  spec.sprites[0].top_left = [](int) { return std::pair<int, int>{200, 40}; };
+  EXPECT_FALSE(cuts.update(testing::render_face_frame(spec, 0)));
+  spec.background = [](int) { return testing::make_textured_background(640, 360, 2); };
+  EXPECT_TRUE(cuts.update(testing::render_face_frame(spec, 1))) << cuts.last_histogram_distance() << " " << cuts.last_pixel_distance();
+}
+
+TEST(BoxCalibration, RoundTripsABox) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> u(50, 150);
+  Landmarks l;
+  for (auto& p : l) p = {u(rng), u(rng)};
+  const Box box{60, 55, 90, 92};
+  const BoxCalibration c = calibrate(box, l);
+  Box back = box_from_landmarks(l, c);
+  EXPECT_NEAR(back.x, box.x, 1e-9);
+  EXPECT_NEAR(back.y, box.y, 1e-9);
+  EXPECT_NEAR(back.w, box.w, 1e-9);
+  EXPECT_NEAR(back.h, box.h, 1e-9);
+  // Moving and scaling the landmarks moves and scales the box with them.
+  Landmarks moved = l;
+  for (auto& p : moved) p = {2 * p.x + 10, 2 * p.y - 5};
+  back = box_from_landmarks(moved, c);
+  EXPECT_NEAR(back.x, 2 * box.x + 10, 1e-9);
+  EXPECT_NEAR(back.w, 2 * box.w, 1e-9);
+}
+
+}  // namespace
+}  // namespace unmask::face::detail

@@ -1,0 +1,255 @@
+// FaceTracker on generated clips: face photos moving along known paths.
+#include <cmath>
+#include <map>
+
+#include "face_test_util.h"
+#include "support/face_fixtures.h"
+#include "support/fixtures.h"
+#include "media/media.h"
+
+namespace unmask::face {
+namespace {
+
+using test::centre;
+
+constexpr int kW = 640, kH = 360, kFrames = 75;  // 3 s at 25 fps
+
+// Where the face (box and landmarks) sits inside a sprite: detect it once on a still frame.
+Face face_in_sprite(const testing::Sprite& sprite, int width_px, int height_px) {
+  testing::FaceClipSpec still;
+  still.width_px = width_px;
+  still.height_px = height_px;
+  testing::Sprite s = sprite;
+  s.top_left = [](int) { return std::pair<int, int>{40, 20}; };
+  still.sprites = {s};
+  FaceDetector detector(test::models());
+  auto faces = detector.detect_faces(testing::render_face_frame(still, 0));
+  if (!faces.ok() || faces->size() != 1) throw std::runtime_error("fixture face not detected");
+  Face f = (*faces)[0];
+  f.box.x -= 40;
+  f.box.y -= 20;
+  for (Point2& p : f.landmarks) p = {p.x - 40, p.y - 20};
+  return f;
+}
+
+Box face_box_in_sprite(const testing::Sprite& sprite, int width_px, int height_px) {
+  return face_in_sprite(sprite, width_px, height_px).box;
+}
+
+Point2 landmark_centroid(const Landmarks& l) {
+  Point2 c;
+  for (const Point2& p : l) c = {c.x + p.x / kNumLandmarks, c.y + p.y / kNumLandmarks};
+  return c;
+}
+
+Point2 expected_centre(const testing::Sprite& s, const Box& local, int frame) {
+  const auto [x, y] = s.top_left(frame);
+  return {x + local.x + local.w / 2, y + local.y + local.h / 2};
+}
+
+std::vector<FrameFaces> run(FaceTracker& tracker, const testing::FaceClipSpec& spec) {
+  std::vector<FrameFaces> out;
+  for (int i = 0; i < spec.n_frames; ++i) {
+    auto ready = tracker.push(test::make_frame(testing::render_face_frame(spec, i), i, spec.fps));
+    EXPECT_TRUE(ready.ok()) << ready.status().message();
+    if (!ready.ok()) return out;
+    for (auto& f : *ready) out.push_back(std::move(f));
+  }
+  for (auto& f : tracker.finish()) out.push_back(std::move(f));
+  return out;
+}
+
+testing::Sprite moving_tom() {
+  testing::Sprite tom;
+  tom.image = testing::face_photo("tom", 150);
+  tom.top_left = testing::linear_path(0, 20, kW - 150, 80, kFrames);
+  return tom;
+}
+
+TEST(FaceTracker, OneMovingFaceIsOneTrackFollowingItsPath) {
+  testing::TempDir dir;
+  testing::FaceClipSpec spec;
+  spec.n_frames = kFrames;
+  spec.sprites = {moving_tom()};
+  testing::write_face_clip(dir.file("moving.mp4"), spec);
+  const Face local_face = face_in_sprite(spec.sprites[0], kW, kH);
+  const Box local = local_face.box;
+  const Point2 local_centroid = landmark_centroid(local_face.landmarks);
+
+  int64_t n_callbacks = 0;
+  auto result = track_file(dir.file("moving.mp4"), test::models(), {}, [&](FrameFaces& f) {
+    EXPECT_EQ(f.index, n_callbacks);  // every frame once, in order, with its image
+    EXPECT_EQ(f.image.width_px(), kW);
+    ++n_callbacks;
+    return Status::ok();
+  });
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->n_frames, kFrames);
+  EXPECT_EQ(n_callbacks, kFrames);
+  ASSERT_EQ(result->tracks.size(), 1u);
+  const Track& track = result->tracks[0];
+  EXPECT_EQ(track.track_id, 0);
+  EXPECT_EQ(static_cast<int>(track.frames.size()), kFrames);
+  // Detection ran on a fraction of the frames only; the rest were followed.
+  EXPECT_LT(result->stats.n_detector_runs, kFrames / 3);
+  double sum_err = 0, max_err = 0, sum_landmark_err = 0;
+  for (const TrackFrame& tf : track.frames) {
+    const Point2 want = expected_centre(spec.sprites[0], local, static_cast<int>(tf.frame));
+    const Point2 got = centre(tf.face.box);
+    const double err = std::hypot(got.x - want.x, got.y - want.y);
+    sum_err += err;
+    const auto [sx, sy] = spec.sprites[0].top_left(static_cast<int>(tf.frame));
+    const Point2 lc = landmark_centroid(tf.face.landmarks);
+    sum_landmark_err += std::hypot(lc.x - (sx + local_centroid.x), lc.y - (sy + local_centroid.y));
+    max_err = std::max(max_err, err);
+    EXPECT_NEAR(tf.face.box.w, local.w, 0.15 * local.w) << "frame " << tf.frame;
+  }
+  // The box (detector convention, which comes in ~20% size steps) within a few pixels of the
+  // path; the landmarks, which the tracker follows, closer still. The face is 125 px wide.
+  EXPECT_LT(sum_err / track.frames.size(), 4.0);
+  EXPECT_LT(max_err, 8.0);
+  EXPECT_LT(sum_landmark_err / track.frames.size(), 2.5);
+}
+
+TEST(FaceTracker, TwoCrossingFacesKeepTheirIds) {
+  testing::FaceClipSpec spec;
+  spec.n_frames = kFrames;
+  testing::Sprite tom = moving_tom();
+  tom.top_left = testing::linear_path(0, 0, kW - 150, 10, kFrames);
+  testing::Sprite girl;
+  girl.image = testing::face_photo("girl", 150);
+  girl.top_left = testing::linear_path(kW - 150, 175, 0, 165, kFrames);
+  spec.sprites = {tom, girl};
+  const Box local[2] = {face_box_in_sprite(tom, kW, kH), face_box_in_sprite(girl, kW, kH)};
+
+  FaceTracker tracker(test::models());
+  auto frames = run(tracker, spec);
+  ASSERT_EQ(static_cast<int>(frames.size()), kFrames);
+  std::map<int, int> sprite_of_track;  // track id -> sprite it follows
+  std::map<int, int> n_frames_of_track;
+  for (const FrameFaces& f : frames) {
+    for (const Face& face : f.faces) {
+      const Point2 got = centre(face.box);
+      double d[2];
+      for (int s = 0; s < 2; ++s) {
+        const Point2 want = expected_centre(spec.sprites[s], local[s], static_cast<int>(f.index));
+        d[s] = std::hypot(got.x - want.x, got.y - want.y);
+      }
+      const int nearest = d[0] < d[1] ? 0 : 1;
+      auto [it, inserted] = sprite_of_track.emplace(face.track_id, nearest);
+      EXPECT_EQ(it->second, nearest) << "track " << face.track_id << " jumped faces at frame " << f.index;
+      EXPECT_LT(d[nearest], 10.0) << "frame " << f.index;
+      ++n_frames_of_track[face.track_id];
+    }
+  }
+  ASSERT_EQ(sprite_of_track.size(), 2u);
+  EXPECT_NE(sprite_of_track.begin()->second, sprite_of_track.rbegin()->second);
+  for (auto [id, n] : n_frames_of_track) EXPECT_GE(n, kFrames * 9 / 10) << "track " << id;
+}
+
+TEST(FaceTracker, NoFaceGivesNoTracksAndNoError) {
+  testing::TempDir dir;
+  testing::ClipSpec clip;
+  clip.width_px = 320;
+  clip.height_px = 240;
+  clip.n_frames = 40;
+  testing::write_pattern_clip(dir.file("empty.mp4"), clip);
+  auto result = track_file(dir.file("empty.mp4"), test::models());
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->n_frames, 40);
+  EXPECT_TRUE(result->tracks.empty());
+  EXPECT_EQ(result->n_frames_with_face, 0);
+}
+
+TEST(FaceTracker, SceneCutSplitsTracks) {
+  // The same place in the frame, a different shot: without the cut the IoU match would glue them.
+  testing::FaceClipSpec spec;
+  spec.n_frames = 50;
+  testing::Sprite tom = moving_tom();
+  tom.top_left = [](int) { return std::pair<int, int>{200, 40}; };
+  tom.last_frame = 24;
+  testing::Sprite tom2 = tom;
+  tom2.top_left = [](int) { return std::pair<int, int>{205, 45}; };
+  tom2.first_frame = 25;
+  tom2.last_frame = 1 << 30;
+  spec.sprites = {tom, tom2};
+  spec.background = [](int f) { return testing::make_textured_background(kW, kH, f < 25 ? 0 : 2); };
+
+  FaceTracker tracker(test::models());
+  auto frames = run(tracker, spec);
+  EXPECT_EQ(tracker.stats().n_scene_cuts, 1);
+  ASSERT_EQ(frames.size(), 50u);
+  EXPECT_TRUE(frames[25].scene_cut);
+  for (const FrameFaces& f : frames) {
+    ASSERT_EQ(f.faces.size(), 1u) << "frame " << f.index;
+    EXPECT_EQ(f.faces[0].track_id, f.index < 25 ? 0 : 1) << "frame " << f.index;
+  }
+
+  TrackerOptions no_cuts;
+  no_cuts.split_at_cuts = false;
+  FaceTracker glued(test::models(), no_cuts);
+  auto frames2 = run(glued, spec);
+  EXPECT_EQ(glued.stats().n_tracks, 1);
+}
+
+TEST(FaceTracker, DropsTracksShorterThanTheMinimum) {
+  testing::FaceClipSpec spec;
+  spec.n_frames = 20;
+  testing::Sprite tom = moving_tom();
+  tom.top_left = [](int) { return std::pair<int, int>{200, 40}; };
+  tom.first_frame = 8;
+  tom.last_frame = 9;  // two frames only
+  spec.sprites = {tom};
+  TrackerOptions every_frame;
+  every_frame.detect_every_n = 1;
+  {
+    FaceTracker tracker(test::models(), every_frame);
+    auto frames = run(tracker, spec);
+    ASSERT_EQ(frames.size(), 20u);
+    for (const auto& f : frames) EXPECT_TRUE(f.faces.empty()) << "frame " << f.index;
+    EXPECT_EQ(tracker.stats().n_tracks, 0);
+  }
+  every_frame.min_track_frames = 2;
+  FaceTracker tracker(test::models(), every_frame);
+  auto frames = run(tracker, spec);
+  EXPECT_EQ(tracker.stats().n_tracks, 1);
+  EXPECT_EQ(frames[8].faces.size(), 1u);
+  EXPECT_EQ(frames[9].faces.size(), 1u);
+}
+
+TEST(FaceTracker, TimestampsMustIncrease) {
+  FaceTracker tracker(test::models());
+  ASSERT_TRUE(tracker.push(test::make_frame(testing::make_textured_background(320, 240, 0), 0)).ok());
+  VideoFrame same = test::make_frame(testing::make_textured_background(320, 240, 0), 1);
+  same.pts_us = 0;
+  auto r = tracker.push(std::move(same));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInput);
+  EXPECT_NE(r.status().message().find("timestamps must increase"), std::string::npos);
+  auto resized = tracker.push(test::make_frame(testing::make_textured_background(160, 120, 0), 2));
+  ASSERT_FALSE(resized.ok());
+}
+
+TEST(FaceTracker, AStillImageKeepsItsFaces) {
+  testing::TempDir dir;
+  testing::FaceClipSpec spec;
+  spec.sprites = {moving_tom()};
+  ASSERT_TRUE(media::write_image(dir.file("still.png"), testing::render_face_frame(spec, 10)).is_ok());
+  auto result = track_file(dir.file("still.png"), test::models());
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_TRUE(result->is_image);
+  EXPECT_EQ(result->n_frames, 1);
+  ASSERT_EQ(result->tracks.size(), 1u);
+  EXPECT_TRUE(result->tracks[0].frames[0].face.detected);
+}
+
+TEST(FaceTracker, UnreadableFileIsAnInputError) {
+  testing::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("junk.mp4"), std::string(1000, 'x')).is_ok());
+  auto result = track_file(dir.file("junk.mp4"), test::models());
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kInput);
+}
+
+}  // namespace
+}  // namespace unmask::face
