@@ -141,8 +141,9 @@ std::array<float, kChips> tile_values(const Layout& layout, const std::vector<ui
   return v;
 }
 
-int chip_px_for_height(int height_px) {
-  return std::max(3, static_cast<int>(std::lround(height_px / 100.0)));
+constexpr double kVideoDiv = 60.0;
+int chip_px_for_height(int height_px, bool still) {
+  return std::max(3, static_cast<int>(std::lround(height_px / (still ? 100.0 : kVideoDiv))));
 }
 
 std::vector<float> render_tile(const std::array<float, kChips>& tile, double chip_px, int width_px, int height_px) {

@@ -15,10 +15,16 @@ namespace {
 
 constexpr std::array<std::pair<int, int>, kFragileCoefs> kCoefs = {
     {{1, 0}, {0, 1}, {1, 1}, {2, 0}, {0, 2}, {2, 1}, {1, 2}, {2, 2}}};  // (u horizontal, v vertical)
-constexpr double kStepPerBlockPx = 1.2;  // QIM step = 1.2 B: ~1.0 MSE per pixel
+constexpr double kStepPerBlockPx = 1.6;
+constexpr int kNCoefs = kFragileCoefs;  // QIM step = 1.2 B: ~1.0 MSE per pixel
 constexpr double kMeanBin = 32.0;        // coarse content: the block mean in bins of 32 levels
 constexpr double kMeanMargin = 0.25;     // near a bin edge, the neighbouring bin is accepted too
 constexpr double kMinMean = 16.0, kMaxMean = 239.0;  // near-saturated blocks carry no bits
+// Flat blocks carry no bits either: encoders replace them with their prediction, wiping any mark.
+// A block is marked from kEmbedMinStd and checked from kCheckMinStd (gray levels of std dev), so
+// that re-encoding, which lowers texture, never brings an unmarked block into the check.
+constexpr double kEmbedMinStd = 3.0;
+constexpr double kCheckMinStd = 4.0;
 
 struct Basis {
   int block_px = 0;
@@ -34,6 +40,7 @@ struct Basis {
 
 struct BlockCoefs {
   double mean = 0;
+  double stddev = 0;
   std::array<double, kFragileCoefs> coef{};
 };
 
@@ -41,13 +48,14 @@ BlockCoefs block_coefs(const cv::Mat& gray, int x0, int y0, const Basis& basis) 
   const int b = basis.block_px;
   std::array<std::vector<double>, 3> rows;
   for (auto& r : rows) r.assign(b, 0.0);
-  double sum = 0;
+  double sum = 0, sum_sq = 0;
   for (int y = 0; y < b; ++y) {
     const uint8_t* p = gray.ptr<uint8_t>(y0 + y) + x0;
     double r0 = 0, r1 = 0, r2 = 0, s = 0;
     for (int x = 0; x < b; ++x) {
       const float v = p[x];
       s += v;
+      sum_sq += v * v;
       r0 += basis.c[0][x] * v;
       r1 += basis.c[1][x] * v;
       r2 += basis.c[2][x] * v;
@@ -57,6 +65,7 @@ BlockCoefs block_coefs(const cv::Mat& gray, int x0, int y0, const Basis& basis) 
   }
   BlockCoefs bc;
   bc.mean = sum / (b * b);
+  bc.stddev = std::sqrt(std::max(0.0, sum_sq / (b * b) - bc.mean * bc.mean));
   for (int k = 0; k < kFragileCoefs; ++k) {
     const auto [u, v] = kCoefs[k];
     double acc = 0;
@@ -87,8 +96,8 @@ double qim_offset(double c, double d, int bit, double step) {
 
 double block_score(const BlockCoefs& bc, const std::array<double, kFragileCoefs>& d, uint32_t bits, double step) {
   double s = 0;
-  for (int k = 0; k < kFragileCoefs; ++k) s += std::abs(qim_offset(bc.coef[k], d[k], (bits >> k) & 1, step));
-  return s / kFragileCoefs;
+  for (int k = 0; k < kNCoefs; ++k) s += std::abs(qim_offset(bc.coef[k], d[k], (bits >> k) & 1, step));
+  return s / kNCoefs;
 }
 
 void embed_pass(Image& image, const cv::Mat& gray, uint64_t seed, const Basis& basis, const std::vector<uint8_t>* only) {
@@ -100,11 +109,11 @@ void embed_pass(Image& image, const cv::Mat& gray, uint64_t seed, const Basis& b
     for (int bx = 0; bx < nbx; ++bx) {
       if (only != nullptr && !(*only)[by * nbx + bx]) continue;
       const BlockCoefs bc = block_coefs(gray, bx * b, by * b, basis);
-      if (bc.mean < kMinMean || bc.mean > kMaxMean) continue;
+      if (bc.mean < kMinMean || bc.mean > kMaxMean || bc.stddev < kEmbedMinStd) continue;
       const uint32_t bits = bits_for(seed, bx, by, static_cast<int>(std::floor(bc.mean / kMeanBin)));
       const auto d = dither(seed, bx, by, step);
       std::array<double, kFragileCoefs> move{};
-      for (int k = 0; k < kFragileCoefs; ++k) move[k] = -qim_offset(bc.coef[k], d[k], (bits >> k) & 1, step) * step;
+      for (int k = 0; k < kNCoefs; ++k) move[k] = -qim_offset(bc.coef[k], d[k], (bits >> k) & 1, step) * step;
       // delta(x, y) = sum_k move_k c_u(x) c_v(y)
       for (int y = 0; y < b; ++y) {
         float* drow = &delta[static_cast<size_t>(y) * b];
@@ -137,7 +146,9 @@ cv::Mat gray_of(Image& image) {
 
 }  // namespace
 
-int fragile_block_px(int height_px) { return 16 * std::max(1, height_px / 360); }
+// 16 px below 360 rows, else 32 px per 1000 rows (at least 32): large blocks keep their lowest
+// coefficients through re-encoding at a lower distortion per pixel.
+int fragile_block_px(int height_px) { return height_px < 360 ? 16 : 32 * std::max(1, height_px / 1000); }
 
 void fragile_embed(Image& image, uint64_t seed) {
   const Basis basis(fragile_block_px(image.height_px()));
@@ -164,7 +175,7 @@ FragileScores fragile_scores(const uint8_t* gray_data, int width_px, int height_
   for (int by = 0; by < out.blocks_y; ++by) {
     for (int bx = 0; bx < out.blocks_x; ++bx) {
       const BlockCoefs bc = block_coefs(gray, bx * b, by * b, basis);
-      if (bc.mean < kMinMean - 4 || bc.mean > kMaxMean + 4) continue;
+      if (bc.mean < kMinMean - 4 || bc.mean > kMaxMean + 4 || bc.stddev < kCheckMinStd) continue;
       const auto d = dither(seed, bx, by, step);
       const double pos = bc.mean / kMeanBin;
       const int bin = static_cast<int>(std::floor(pos));
@@ -202,8 +213,14 @@ TamperMap tamper_map(const FragileScores& s) {
       const int n = neighbours(raw, x, y);
       m.flagged[y * w + x] = raw[y * w + x] ? n >= 1 : n >= 5;
     }
-  int n_flagged = 0;
+  int n_flagged = 0, n_healthy = 0;
   for (uint8_t f : m.flagged) n_flagged += f;
+  for (float v : s.score) {
+    if (v <= 0.f) continue;
+    ++m.n_checked;
+    n_healthy += v <= 0.1f;
+  }
+  m.healthy_fraction = m.n_checked > 0 ? static_cast<double>(n_healthy) / m.n_checked : 0.0;
   m.raw_fraction_blocks = static_cast<double>(n_raw) / raw.size();
   m.fraction_blocks = static_cast<double>(n_flagged) / raw.size();
   // Regions: 8-connected components of flagged blocks, as pixel boxes.

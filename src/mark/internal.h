@@ -49,8 +49,11 @@ Layout make_layout(uint64_t seed);
 // The tile's chip values (+-1) for a codeword; sync_only leaves data chips at 0.
 std::array<float, kChips> tile_values(const Layout& layout, const std::vector<uint8_t>& coded, bool sync_only);
 
-// Chip size in pixels for a frame of this height: max(3, round(height / 100)).
-int chip_px_for_height(int height_px);
+// Chip size in pixels for a frame of this height: video max(3, round(height / 60)), still image
+// max(3, round(height / 100)). Large chips are low frequencies, which H.264 at CRF 28 and a
+// half-size resize keep; a still has no frames to combine and needs more tiles instead. The
+// detector does not need to know which: it measures the period.
+int chip_px_for_height(int height_px, bool still);
 
 // Renders the periodic tile at `chip_px` pixels per chip (bilinear between chip centres) over a
 // width x height grid, row-major floats. Origin: chip (0,0) is centred on pixel (chip_px-1)/2.
@@ -81,7 +84,7 @@ class RobustDetector {
   int n_frames() const;
   RobustResult detect() const;
   // Decodes at a given period (working px) only: for tests and diagnostics.
-  RobustResult detect_at(double period_x, double period_y) const;
+  RobustResult detect_at(double period_x, double period_y, bool zero_shift = false) const;
 
  private:
   struct State;
@@ -93,10 +96,9 @@ class RobustDetector {
 // amplitude multipliers with mean square 1, in [0.35, 3].
 class InformedAmplitudes {
  public:
-  // `pattern`: the +-1 tile rendered at full resolution; `signs`: the tile's chip values (+-1);
-  // `gain`: the gray-level scale applied to `pattern` when marking.
-  InformedAmplitudes(int width_px, int height_px, const std::vector<float>& pattern,
-                     const std::array<float, kChips>& signs, double gain);
+  // `signs`: the tile's chip values (+-1); `gain`: the gray-level scale of a +-1 chip.
+  InformedAmplitudes(int width_px, int height_px, int chip_px, const std::array<float, kChips>& signs,
+                     double gain);
   ~InformedAmplitudes();
   InformedAmplitudes(const InformedAmplitudes&) = delete;
   InformedAmplitudes& operator=(const InformedAmplitudes&) = delete;
@@ -131,6 +133,12 @@ struct TamperMap {
   std::vector<uint8_t> flagged;   // after cleaning
   double fraction_blocks = 0.0;
   double raw_fraction_blocks = 0.0;
+  int n_checked = 0;            // blocks textured enough to carry bits
+  double healthy_fraction = 0;  // of checked blocks, those clearly on their lattice (score <= 0.1)
+  // A frame is readable when most checked blocks are healthy. Re-encoders copy moving content
+  // from the previous frame with its old (shifted) bits, so in P/B-frames with motion the layer
+  // is lost everywhere the content moved: such frames are unverifiable, not tampered.
+  bool readable() const { return n_checked >= 4 && healthy_fraction >= 0.5; }
   std::vector<Box> regions;
 };
 TamperMap tamper_map(const FragileScores& scores);

@@ -17,7 +17,7 @@ namespace {
 
 using namespace detail;
 
-constexpr double kRobustRms = 1.5;       // gray levels at strength 1
+constexpr double kRobustRms = 1.4;       // gray levels at strength 1
 constexpr double kMinCorrelation = 0.12; // soft correlation with the codeword for "found"
 constexpr double kMinSyncZ = 4.5;        // sync peak over the correlation noise for "found"
 constexpr int kFingerprintSide = 16;
@@ -42,14 +42,14 @@ class FrameMarkerImpl final : public FrameMarker {
     seed_ = key_seed(o.key);
     const Layout layout = make_layout(seed_);
     tile_ = tile_values(layout, encode_payload(payload_.pack()), false);
-    chip_px_ = chip_px_for_height(h);
+    chip_px_ = chip_px_for_height(h, o.still);
     const std::vector<float> pattern = render_tile(tile_, chip_px_, w, h);
     double energy = 0;
     for (float v : pattern) energy += static_cast<double>(v) * v;
     const double rms = std::sqrt(energy / pattern.size());
     gain_ = rms > 0 ? kRobustRms * o.strength / rms : 0.0;
     if (o.informed) {
-      informed_ = std::make_unique<InformedAmplitudes>(w, h, pattern, tile_, gain_);
+      informed_ = std::make_unique<InformedAmplitudes>(w, h, chip_px_, tile_, gain_);
     } else {
       delta_.resize(pattern.size());
       for (size_t i = 0; i < pattern.size(); ++i) {
@@ -69,7 +69,13 @@ class FrameMarkerImpl final : public FrameMarker {
       const auto mu = informed_->solve(gray.data);
       std::array<float, kChips> tile{};
       for (int c = 0; c < kChips; ++c) tile[c] = static_cast<float>(tile_[c] * mu[c] * gain_);
-      const std::vector<float> delta = render_tile(tile, chip_px_, width_, height_);
+      std::vector<float> delta = render_tile(tile, chip_px_, width_, height_);
+      double energy = 0;
+      for (float v : delta) energy += static_cast<double>(v) * v;
+      // Keep the promised energy exactly (the PSNR budget), whatever the shaping did.
+      const double rms = std::sqrt(energy / delta.size());
+      const float renorm = rms > 0 ? static_cast<float>(kRobustRms * options_.strength / rms) : 0.f;
+      for (float& v : delta) v *= renorm;
       for (int y = 0; y < height_; ++y) {
         uint8_t* p = image.row(y);
         const float* d = &delta[static_cast<size_t>(y) * width_];
@@ -133,7 +139,7 @@ class FrameVerifierImpl final : public FrameVerifier {
     if (options_.tamper) {
       FrameScores fs{index, pts_us / 1e6, fragile_scores(gray.data, gray.cols, gray.rows, seed_)};
       const TamperMap raw = tamper_map(fs.scores);
-      if (options_.render_tamper_map && (map_frame_.empty() || raw.fraction_blocks > map_fraction_)) {
+      if (options_.render_tamper_map && (map_frame_.empty() || (raw.readable() && raw.fraction_blocks > map_fraction_))) {
         map_fraction_ = raw.fraction_blocks;
         map_frame_ = image;
         map_scores_ = fs.scores;
@@ -164,15 +170,19 @@ class FrameVerifierImpl final : public FrameVerifier {
       v.tamper_checked = true;
       int n_tampered = 0;
       double sum = 0;
+      int n_readable = 0;
       for (const FrameScores& fs : frames_) {
         const TamperMap m = tamper_map(fs.scores);
+        if (!m.readable()) continue;
+        ++n_readable;
         sum += m.fraction_blocks;
         if (m.regions.empty()) continue;
         ++n_tampered;
         v.tamper_frames.push_back(TamperFrame{fs.index, fs.t_s, m.fraction_blocks, m.regions});
       }
-      v.tamper_fraction_frames = frames_.empty() ? 0.0 : static_cast<double>(n_tampered) / frames_.size();
-      v.tamper_mean_fraction_blocks = frames_.empty() ? 0.0 : sum / frames_.size();
+      v.tamper_frames_readable = n_readable;
+      v.tamper_fraction_frames = n_readable == 0 ? 0.0 : static_cast<double>(n_tampered) / n_readable;
+      v.tamper_mean_fraction_blocks = n_readable == 0 ? 0.0 : sum / n_readable;
       if (options_.render_tamper_map && !map_frame_.empty()) v.tamper_map = render(map_frame_, tamper_map(map_scores_));
     }
     return v;
@@ -322,7 +332,9 @@ Result<EmbedReport> embed_file(const std::string& in, const std::string& out, co
     }
     auto image = media::read_image(in);
     if (!image.ok()) return image.status();
-    auto marker = FrameMarker::create(image->width_px(), image->height_px(), options);
+    MarkOptions still_options = options;
+    still_options.still = true;
+    auto marker = FrameMarker::create(image->width_px(), image->height_px(), still_options);
     if (!marker.ok()) return marker.status();
     Image marked = *image;
     UNMASK_RETURN_IF_ERROR((*marker)->mark(marked));

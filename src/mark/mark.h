@@ -67,6 +67,7 @@ struct MarkOptions {
   double strength = 1.0;          // scales both layers; 1.0 gives ~43 dB PSNR
   bool semi_fragile = true;       // also embed the tamper layer
   bool informed = true;           // shape each frame's chips to overcome its own content (slower)
+  bool still = false;             // marking a still image (smaller chips); embed_file sets it
   std::string key = kDefaultKey;  // keys the chip pattern, the permutation and the tamper bits
   std::string method;             // free text written to the container tag "unmask_method"
   int crf = 18;                   // video output quality (x264 CRF)
@@ -151,10 +152,14 @@ struct VerifyResult {
   double sync_peak = 0.0;          // sync peak over noise (z-score)
   double period_px = 0.0;          // tile period found, in input pixels
   // Tamper layer; only when found and the frame geometry is the one that was marked.
+  // A frame is readable when most of its textured blocks still carry their bits: re-encoders copy
+  // moving content from earlier frames with its old bits, so P/B-frames with motion may be
+  // unreadable; they are skipped (counted out), not reported as tampered.
   bool tamper_checked = false;
-  double tamper_fraction_frames = 0.0;
-  std::vector<TamperFrame> tamper_frames;   // frames with at least one flagged region
-  double tamper_mean_fraction_blocks = 0.0; // over all checked frames
+  int tamper_frames_readable = 0;
+  double tamper_fraction_frames = 0.0;      // of readable frames, those with a flagged region
+  std::vector<TamperFrame> tamper_frames;   // readable frames with at least one flagged region
+  double tamper_mean_fraction_blocks = 0.0; // over readable frames
   Image tamper_map;                         // the most tampered frame with flagged blocks drawn
   std::vector<Fingerprint> fingerprints;
   bool is_image = false;
