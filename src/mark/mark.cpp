@@ -247,11 +247,12 @@ std::string Payload::hex() const {
   return buf;
 }
 
-MarkOptions synthetic_options(const std::string& method) {
+MarkOptions synthetic_options(const std::string& method, bool still) {
   MarkOptions o;
   o.issuer = 0;
   o.synthetic = true;
   o.method = method;
+  o.still = still;
   return o;
 }
 

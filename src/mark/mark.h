@@ -76,8 +76,9 @@ struct MarkOptions {
 };
 
 // The options `unmask synth` uses for every output: synthetic flag set, issuer 0 (the tool),
-// `method` recorded in the container.
-MarkOptions synthetic_options(const std::string& method);
+// `method` recorded in the container. Pass still = true when the output is a single image (it
+// gets smaller chips and more tiles: a still has no frames to combine).
+MarkOptions synthetic_options(const std::string& method, bool still = false);
 
 // Coarse content of a frame: 16x16 grid of mean luma (256 bytes). Survives re-encoding; a swapped
 // face or inserted object changes it. Frames are grouped in one-second segments by pts.

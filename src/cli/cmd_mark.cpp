@@ -1,0 +1,234 @@
+// unmask mark embed IN OUT --issuer ID [--key PREFIX.key] [--strength S]
+// unmask mark verify FILE [--pub PREFIX.pub] [--json] [--tamper-map OUT.png]
+// The watermark comes from mark, the signed manifest from sign; this file only joins them: the
+// manifest records what mark::embed_file reports, and verify compares what mark::verify_file
+// measures with what the manifest says (CONTRACT.md "mark verify --json").
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "mark/mark.h"
+#include "media/media.h"
+#include "sign/sign.h"
+
+namespace unmask::cli {
+namespace {
+
+struct EmbedOptions {
+  std::string in, out, key_path;
+  uint32_t issuer = 0;
+  uint32_t sequence = 0;
+  double strength = 1.0;
+  bool synthetic = false;
+  bool json = false;
+};
+
+struct VerifyCliOptions {
+  std::string path, pub_path, tamper_map;
+  int max_frames = 48;
+  bool json = false;
+};
+
+int run_embed(const EmbedOptions& o) {
+  // Read the key before spending minutes marking: a bad key is an input error up front.
+  std::optional<sign::SecretKey> key;
+  if (!o.key_path.empty()) {
+    auto k = sign::read_secret_key(o.key_path);
+    if (!k.ok()) return fail(k.status());
+    key = *k;
+  }
+  TerminalProgress progress(global_options().quiet);
+  mark::MarkOptions mo;
+  mo.issuer = o.issuer;
+  mo.sequence = o.sequence;
+  mo.synthetic = o.synthetic;
+  mo.strength = o.strength;
+  mo.progress = progress.as_fn();
+  auto report = mark::embed_file(o.in, o.out, mo);
+  progress.finish();
+  if (!report.ok()) return fail(report.status());
+  std::string sidecar;
+  if (key) {
+    sign::Manifest m;
+    m.issuer = report->payload.issuer;
+    m.synthetic = report->payload.synthetic;
+    m.payload_hex = report->payload.hex();
+    m.media_kind = report->is_image ? "image" : "video";
+    m.width_px = report->width_px;
+    m.height_px = report->height_px;
+    m.n_frames = report->n_frames;
+    m.segment_fingerprints = report->fingerprints;
+    auto sha = sha256_file(o.out);
+    if (!sha.ok()) return fail(sha.status());
+    m.file_sha256 = *sha;
+    auto text = sign::sign_manifest(m, *key);
+    if (!text.ok()) return fail(text.status());
+    sidecar = sign::sidecar_path(o.out);
+    Status s = write_file_atomic(sidecar, *text);
+    if (!s.is_ok()) return fail(s);
+  }
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["out"] = o.out;
+    j["issuer"] = report->payload.issuer;
+    j["synthetic"] = report->payload.synthetic;
+    j["payload"] = report->payload.hex();
+    j["n_frames"] = report->n_frames;
+    j["psnr_db"] = report->psnr_db;
+    j["manifest"] = sidecar.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(sidecar);
+    print_line(j.dump(2));
+  } else {
+    char line[256];
+    std::snprintf(line, sizeof line, "marked %s: issuer %u%s, %lld frame%s, PSNR %.1f dB", o.out.c_str(),
+                  report->payload.issuer, report->payload.synthetic ? " (synthetic)" : "",
+                  static_cast<long long>(report->n_frames), report->n_frames == 1 ? "" : "s", report->psnr_db);
+    print_line(line);
+    if (!sidecar.empty()) print_line("signed manifest: " + sidecar);
+  }
+  return 0;
+}
+
+int run_verify(const VerifyCliOptions& o) {
+  std::optional<sign::PublicKey> pub;
+  if (!o.pub_path.empty()) {
+    auto k = sign::read_public_key(o.pub_path);
+    if (!k.ok()) return fail(k.status());
+    pub = *k;
+  }
+  // A sidecar that exists but is corrupt is a bad manifest (exit 3), not an absent one.
+  const std::string sidecar = sign::sidecar_path(o.path);
+  std::optional<sign::SignedManifest> manifest;
+  std::error_code ec;
+  if (std::filesystem::exists(sidecar, ec)) {
+    auto m = sign::read_sidecar(sidecar);
+    if (!m.ok()) return fail(m.status());
+    manifest = *m;
+  }
+  TerminalProgress progress(global_options().quiet);
+  mark::VerifyOptions vo;
+  vo.max_frames = o.max_frames;
+  vo.render_tamper_map = !o.tamper_map.empty();
+  vo.fingerprints = manifest.has_value();
+  vo.progress = progress.as_fn();
+  auto v = mark::verify_file(o.path, vo);
+  progress.finish();
+  if (!v.ok()) return fail(v.status());
+
+  std::optional<sign::CheckResult> check;
+  if (manifest) {
+    auto sha = sha256_file(o.path);
+    if (!sha.ok()) return fail(sha.status());
+    check = sign::check(*manifest, pub ? &*pub : nullptr, *sha, v->fingerprints);
+  }
+  if (!o.tamper_map.empty()) {
+    if (v->tamper_map.empty()) {
+      log_warning("no tamper map: " + std::string(!v->found ? "no watermark found"
+                                                            : "the frame geometry changed since marking"));
+    } else {
+      Status s = media::write_image(o.tamper_map, v->tamper_map);
+      if (!s.is_ok()) return fail(s);
+    }
+  }
+
+  nlohmann::ordered_json j;
+  auto& w = j["watermark"];
+  w["found"] = v->found;
+  if (v->found) {
+    w["issuer"] = v->payload.issuer;
+    w["synthetic"] = v->payload.synthetic;
+    w["sequence"] = v->payload.sequence;
+    w["confidence"] = v->confidence;
+    w["bit_error_rate"] = v->bit_error_rate;
+  }
+  w["frames_checked"] = v->frames_checked;
+  auto& sg = j["signature"];
+  sg["present"] = manifest.has_value();
+  if (check) {
+    sg["valid"] = check->valid;
+    sg["public_key"] = check->public_key_hex;
+    if (pub) sg["key_matches"] = check->key_matches;
+    if (check->valid) {
+      sg["content"] = sign::content_match_name(check->content);
+      sg["issuer"] = manifest->manifest.issuer;
+      sg["signed_utc"] = manifest->manifest.created_utc;
+      sg["issuer_matches_watermark"] = v->found && v->payload.issuer == manifest->manifest.issuer;
+    }
+    sg["reason"] = check->reason;
+  } else {
+    sg["valid"] = false;
+  }
+  auto& t = j["tamper"];
+  t["checked"] = v->tamper_checked;
+  t["frames_readable"] = v->tamper_frames_readable;
+  t["fraction_frames"] = v->tamper_fraction_frames;
+  t["frames"] = nlohmann::ordered_json::array();
+  for (const mark::TamperFrame& f : v->tamper_frames) {
+    nlohmann::ordered_json fj;
+    fj["t_s"] = f.t_s;
+    fj["fraction_blocks"] = f.fraction_blocks;
+    fj["regions"] = nlohmann::ordered_json::array();
+    for (const Box& b : f.regions) fj["regions"].push_back({b.x, b.y, b.w, b.h});
+    t["frames"].push_back(fj);
+  }
+  if (o.json) {
+    print_line(j.dump(2));
+    return 0;
+  }
+  char line[256];
+  if (v->found) {
+    std::snprintf(line, sizeof line, "watermark: found, issuer %u%s, confidence %.6f, bit error rate %.3f (%d frames)",
+                  v->payload.issuer, v->payload.synthetic ? ", SYNTHETIC media" : "", v->confidence,
+                  v->bit_error_rate, v->frames_checked);
+  } else {
+    std::snprintf(line, sizeof line, "watermark: not found (%d frames checked)", v->frames_checked);
+  }
+  print_line(line);
+  if (!manifest) {
+    print_line("signature: none (no " + sidecar + ")");
+  } else {
+    print_line(std::string("signature: ") + (check->valid ? "valid" : "INVALID") + " — " + check->reason);
+  }
+  if (v->tamper_checked) {
+    std::snprintf(line, sizeof line, "tamper: %zu of %d readable frames have altered regions",
+                  v->tamper_frames.size(), v->tamper_frames_readable);
+    print_line(line);
+  } else if (v->found) {
+    print_line("tamper: not checked (the frame geometry changed since marking)");
+  }
+  return 0;
+}
+
+Command make_mark(CLI::App& app) {
+  auto embed = std::make_shared<EmbedOptions>();
+  auto verify = std::make_shared<VerifyCliOptions>();
+  CLI::App* sub = app.add_subcommand("mark", "Invisible watermark and signed provenance");
+  sub->require_subcommand(1);
+  CLI::App* e = sub->add_subcommand("embed", "Mark a video or image (audio is copied untouched)");
+  e->add_option("IN", embed->in, "Input video or image")->required();
+  e->add_option("OUT", embed->out, "Output (same kind as the input)")->required();
+  e->add_option("--issuer", embed->issuer, "Issuer ID (32-bit unsigned)")->required();
+  e->add_option("--key", embed->key_path, "Sign a manifest with this secret key (PREFIX.key)");
+  e->add_option("--strength", embed->strength, "Watermark strength (1 = ~43 dB PSNR)")
+      ->check(CLI::Range(0.1, 8.0));
+  e->add_option("--sequence", embed->sequence, "Asset or sequence number (28 bits)");
+  e->add_flag("--synthetic", embed->synthetic, "Flag the media as synthetic");
+  e->add_flag("--json", embed->json, "Print JSON");
+  CLI::App* v = sub->add_subcommand("verify", "Look for the watermark, check the signature, map tampering");
+  v->add_option("FILE", verify->path, "Video or image")->required();
+  v->add_option("--pub", verify->pub_path, "Expected signer's public key (PREFIX.pub)");
+  v->add_flag("--json", verify->json, "Print JSON (CONTRACT.md)");
+  v->add_option("--tamper-map", verify->tamper_map, "Write the most tampered frame with the map drawn (PNG)");
+  v->add_option("--frames", verify->max_frames, "Frames to check, spread over the file")->check(CLI::Range(1, 10000));
+  return {sub, [sub, e, embed, verify] {
+            if (e->parsed()) return run_embed(*embed);
+            (void)sub;
+            return run_verify(*verify);
+          }};
+}
+
+}  // namespace
+}  // namespace unmask::cli
+
+UNMASK_REGISTER_COMMAND(unmask::cli::make_mark);
