@@ -169,7 +169,8 @@ int main(int argc, char** argv) {
 
   if (coverage && !data_dir.empty()) {
     auto rows = read_csv(data_dir + "/MANIFEST.csv");
-    std::printf("%-78s %7s %7s %6s %7s\n", "real clip (MANIFEST.csv kind=video label=real)", "frames", "w/face", "found", "tracks");
+    std::printf("%-78s %7s %7s %6s %7s %5s\n", "real clip (MANIFEST.csv kind=video label=real)", "frames", "w/face",
+                "found", "tracks", "cuts");
     int64_t all_n = 0, all_face = 0, th_n = 0, th_face = 0;
     int n_clips = 0, n_th = 0, th_below = 0;
     for (size_t i = 1; i < rows.size(); ++i) {
@@ -184,8 +185,9 @@ int main(int argc, char** argv) {
       }
       const double frac = r->n_frames ? static_cast<double>(r->n_frames_with_face) / r->n_frames : 0;
       const bool th = is_talking_head(rows[i][0]);
-      std::printf("%-78s %7lld %7lld %5.1f%% %7zu%s\n", rows[i][0].c_str(), static_cast<long long>(r->n_frames),
-                  static_cast<long long>(r->n_frames_with_face), 100 * frac, r->tracks.size(), th ? "" : "  (not talking-head)");
+      std::printf("%-78s %7lld %7lld %5.1f%% %7zu %5lld%s\n", rows[i][0].c_str(), static_cast<long long>(r->n_frames),
+                  static_cast<long long>(r->n_frames_with_face), 100 * frac, r->tracks.size(),
+                  static_cast<long long>(r->stats.n_scene_cuts), th ? "" : "  (not talking-head)");
       ++n_clips;
       all_n += r->n_frames;
       all_face += r->n_frames_with_face;

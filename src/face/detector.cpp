@@ -62,9 +62,11 @@ Result<std::vector<Face>> FaceDetector::detect(const Image& image) {
                  scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
       work = &s.scaled;
     }
-    dlib::cv_image<unsigned char> dimg(*work);
     std::vector<dlib::rect_detection> dets;
-    s.frontal(dimg, dets, options_.min_confidence);
+    {
+      dlib::cv_image<unsigned char> dimg(*work);
+      s.frontal(dimg, dets, options_.min_confidence);
+    }
     for (const auto& d : dets) {
       Face f;
       Box b = from_dlib(d.rect);
@@ -119,21 +121,25 @@ Result<std::vector<Face>> FaceDetector::detect_near(const Image& image, const Bo
   if (image.empty()) return Status::input("face detection", "empty image");
   if (near.w <= 1 || near.h <= 1) return std::vector<Face>{};
   const double cx = near.x + near.w / 2, cy = near.y + near.h / 2, side = 2.0 * std::max(near.w, near.h);
-  const int x0 = std::max(0, static_cast<int>(cx - side / 2)), y0 = std::max(0, static_cast<int>(cy - side / 2));
-  const int x1 = std::min(image.width_px(), static_cast<int>(cx + side / 2));
-  const int y1 = std::min(image.height_px(), static_cast<int>(cy + side / 2));
-  if (x1 - x0 < 16 || y1 - y0 < 16) return std::vector<Face>{};
+  // The window may reach past the frame (a face at the edge): the outside is the edge replicated.
+  const int x0 = static_cast<int>(cx - side / 2), y0 = static_cast<int>(cy - side / 2);
+  const int win = static_cast<int>(side);
+  const int cx0 = std::max(0, x0), cy0 = std::max(0, y0);
+  const int cx1 = std::min(image.width_px(), x0 + win), cy1 = std::min(image.height_px(), y0 + win);
+  if (cx1 - cx0 < 16 || cy1 - cy0 < 16) return std::vector<Face>{};
   State& s = *state_;
   const double scale = std::clamp(100.0 / near.w, 0.1, 4.0);
   std::vector<Face> faces;
   try {
-    cv::Mat roi = as_mat(image)(cv::Rect(x0, y0, x1 - x0, y1 - y0));
-    cv::Mat gray;
+    cv::Mat roi = as_mat(image)(cv::Rect(cx0, cy0, cx1 - cx0, cy1 - cy0));
+    cv::Mat gray, window;
     if (image.channels() == 3) {
       cv::cvtColor(roi, gray, cv::COLOR_BGR2GRAY);
     } else {
       gray = roi;
     }
+    cv::copyMakeBorder(gray, window, cy0 - y0, y0 + win - cy1, cx0 - x0, x0 + win - cx1, cv::BORDER_REPLICATE);
+    gray = window;
     cv::resize(gray, s.scaled, cv::Size(), scale, scale, scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
     if (s.scaled.cols < 80 || s.scaled.rows < 80) return faces;  // smaller than the HOG window
     dlib::cv_image<unsigned char> dimg(s.scaled);
