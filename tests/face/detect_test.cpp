@@ -78,6 +78,32 @@ TEST(FaceDetector, DownscaledDetectionMapsBoxesBackToFullResolution) {
   EXPECT_NEAR(l.w, 3 * s.w, 0.12 * l.w);
 }
 
+TEST(FaceDetector, DetectNearLooksOnlyAroundTheGivenBox) {
+  // The face small in a big frame: detect_near() rescales the window so the face suits HOG and
+  // finds it there, including at the frame edge, and finds nothing in a window without it.
+  Image frame = testing::make_textured_background(1280, 720, 1);
+  testing::paste(frame, testing::face_photo("tom", 150), 1180, 500);  // partly outside, right edge
+  FaceDetector detector(test::models());
+  testing::FaceClipSpec still;
+  testing::Sprite tom;
+  tom.image = testing::face_photo("tom", 150);
+  tom.top_left = [](int) { return std::pair<int, int>{100, 50}; };
+  still.sprites = {tom};
+  auto ref = detector.detect(testing::render_face_frame(still, 0));
+  ASSERT_TRUE(ref.ok());
+  ASSERT_EQ(ref->size(), 1u);
+  Box near = (*ref)[0].box;  // where the face sits in the sprite, moved to the pasted position
+  near.x += 1080;
+  near.y += 450;
+  auto found = detector.detect_near(frame, near, -0.5);
+  ASSERT_TRUE(found.ok());
+  ASSERT_GE(found->size(), 1u);
+  EXPECT_GT(iou((*found)[0].box, near), 0.5);
+  auto elsewhere = detector.detect_near(frame, Box{200, 200, near.w, near.h}, -0.5);
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_TRUE(elsewhere->empty());
+}
+
 TEST(FaceDetector, NoFaceIsAnEmptyResultNotAnError) {
   FaceDetector detector(test::models());
   auto faces = detector.detect_faces(testing::make_textured_background(640, 360, 0));
