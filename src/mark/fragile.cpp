@@ -25,6 +25,8 @@ constexpr double kMinMean = 16.0, kMaxMean = 239.0;  // near-saturated blocks ca
 // that re-encoding, which lowers texture, never brings an unmarked block into the check.
 constexpr double kEmbedMinStd = 3.0;
 constexpr double kCheckMinStd = 4.0;
+// Mean absolute change (gray levels) from the previous frame above which a block counts as moving.
+constexpr double kMaxMotion = 1.5;
 
 struct Basis {
   int block_px = 0;
@@ -162,7 +164,8 @@ void fragile_embed(Image& image, uint64_t seed) {
   if (any) embed_pass(image, gray, seed, basis, &redo);
 }
 
-FragileScores fragile_scores(const uint8_t* gray_data, int width_px, int height_px, uint64_t seed) {
+FragileScores fragile_scores(const uint8_t* gray_data, int width_px, int height_px, uint64_t seed,
+                             const uint8_t* previous_gray) {
   FragileScores out;
   const Basis basis(fragile_block_px(height_px));
   const int b = basis.block_px;
@@ -176,6 +179,15 @@ FragileScores fragile_scores(const uint8_t* gray_data, int width_px, int height_
     for (int bx = 0; bx < out.blocks_x; ++bx) {
       const BlockCoefs bc = block_coefs(gray, bx * b, by * b, basis);
       if (bc.mean < kMinMean - 4 || bc.mean > kMaxMean + 4 || bc.stddev < kCheckMinStd) continue;
+      if (previous_gray != nullptr) {
+        double diff = 0;
+        for (int y = 0; y < b; ++y) {
+          const uint8_t* p = gray.ptr<uint8_t>(by * b + y) + bx * b;
+          const uint8_t* q = previous_gray + static_cast<size_t>(by * b + y) * width_px + bx * b;
+          for (int x = 0; x < b; ++x) diff += std::abs(int(p[x]) - int(q[x]));
+        }
+        if (diff / (b * b) > kMaxMotion) continue;
+      }
       const auto d = dither(seed, bx, by, step);
       const double pos = bc.mean / kMeanBin;
       const int bin = static_cast<int>(std::floor(pos));

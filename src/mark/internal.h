@@ -126,7 +126,10 @@ struct FragileScores {
   int blocks_x = 0, blocks_y = 0, block_px = 0;
   std::vector<float> score;
 };
-FragileScores fragile_scores(const uint8_t* gray, int width_px, int height_px, uint64_t seed);
+// `previous_gray` (optional, same size): the frame decoded just before. Blocks whose content moved
+// since then are not checked: encoders carry moving content with its old bits (see TamperMap).
+FragileScores fragile_scores(const uint8_t* gray, int width_px, int height_px, uint64_t seed,
+                             const uint8_t* previous_gray = nullptr);
 inline constexpr float kFragileThreshold = 0.16f;
 // Flags, cleans (isolated blocks dropped, enclosed holes filled) and groups flagged blocks.
 struct TamperMap {

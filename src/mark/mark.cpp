@@ -128,7 +128,7 @@ class FrameVerifierImpl final : public FrameVerifier {
  public:
   explicit FrameVerifierImpl(const VerifyOptions& o) : options_(o), robust_(o.key), seed_(key_seed(o.key)) {}
 
-  Status add(const Image& image, int64_t index, int64_t pts_us) override {
+  Status add(const Image& image, int64_t index, int64_t pts_us, const Image* previous) override {
     if (image.empty()) return Status::input("frame", "empty image");
     if (width_ == 0) { width_ = image.width_px(); height_ = image.height_px(); }
     if (image.width_px() != width_ || image.height_px() != height_) {
@@ -137,7 +137,13 @@ class FrameVerifierImpl final : public FrameVerifier {
     cv::Mat gray = gray_of(image);
     robust_.add_gray(gray.data, gray.cols, gray.rows);
     if (options_.tamper) {
-      FrameScores fs{index, pts_us / 1e6, fragile_scores(gray.data, gray.cols, gray.rows, seed_)};
+      cv::Mat previous_gray;
+      if (previous != nullptr && previous->width_px() == width_ && previous->height_px() == height_) {
+        previous_gray = gray_of(*previous);
+      }
+      FrameScores fs{index, pts_us / 1e6,
+                     fragile_scores(gray.data, gray.cols, gray.rows, seed_,
+                                    previous_gray.empty() ? nullptr : previous_gray.data)};
       const TamperMap raw = tamper_map(fs.scores);
       if (options_.render_tamper_map && (map_frame_.empty() || (raw.readable() && raw.fraction_blocks > map_fraction_))) {
         map_fraction_ = raw.fraction_blocks;
@@ -421,14 +427,17 @@ Result<VerifyResult> verify_file(const std::string& path, const VerifyOptions& o
   const int64_t stride = std::max<int64_t>(1, (n_expected + options.max_frames - 1) / std::max(1, options.max_frames));
   SegmentFingerprints segments;
   VideoFrame frame;
+  Image previous;  // the frame before, for the tamper layer's motion test
   int64_t n = 0, n_added = 0;
   while (true) {
+    if (options.tamper) previous = frame.image;
     auto more = (*reader)->read(frame);
     if (!more.ok()) return more.status();
     if (!*more) break;
     if (options.fingerprints) segments.add(frame.image, frame.pts_us);
     if (n % stride == 0 && n_added < options.max_frames) {
-      UNMASK_RETURN_IF_ERROR(verifier->add(frame.image, frame.index, frame.pts_us));
+      UNMASK_RETURN_IF_ERROR(verifier->add(frame.image, frame.index, frame.pts_us,
+                                           options.tamper && n > 0 ? &previous : nullptr));
       ++n_added;
     } else if (!options.fingerprints && n_added >= options.max_frames) {
       ++n;

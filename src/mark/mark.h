@@ -171,7 +171,9 @@ class FrameVerifier {
  public:
   static std::unique_ptr<FrameVerifier> create(const VerifyOptions& options = {});
   virtual ~FrameVerifier() = default;
-  virtual Status add(const Image& image, int64_t index, int64_t pts_us) = 0;
+  // `previous` (optional): the frame decoded just before this one. With it, blocks whose content
+  // moved are left out of the tamper check (re-encoders carry moving content with its old bits).
+  virtual Status add(const Image& image, int64_t index, int64_t pts_us, const Image* previous = nullptr) = 0;
   virtual VerifyResult finish() = 0;
 };
 
