@@ -39,6 +39,7 @@ struct Args {
   double seconds = 4.0;
   int unmarked_videos = 1000;
   bool skip_fp = false;
+  bool only_fp = false;
 };
 
 cv::Mat as_mat(Image& im) { return cv::Mat(im.height_px(), im.width_px(), CV_8UC3, im.data()); }
@@ -155,11 +156,16 @@ std::string attack_still(const cv::Mat& m, int k, const std::string& dir) {
       path = dir + "/still_attack.jpg";
       params = {cv::IMWRITE_JPEG_QUALITY, k == 1 ? 90 : k == 2 ? 70 : 50};
       break;
-    case 4: cv::resize(m, out, cv::Size(), 0.75, 0.75, cv::INTER_AREA); break;
-    case 5: cv::resize(m, out, cv::Size(), 0.5, 0.5, cv::INTER_AREA); break;
+    // Widths kept to multiples of 32 (see video_attacks()).
+    case 4: case 5: {
+      const double f = k == 4 ? 0.75 : 0.5;
+      const int w = std::max(32, int(m.cols * f) / 32 * 32);
+      cv::resize(m, out, cv::Size(w, int(std::lround(m.rows * double(w) / m.cols))), 0, 0, cv::INTER_AREA);
+      break;
+    }
     case 6: case 7: {
       const double keep = k == 6 ? 0.9 : 0.8;
-      const int w = int(m.cols * keep), h = int(m.rows * keep);
+      const int w = std::max(32, int(m.cols * keep) / 32 * 32), h = int(m.rows * keep);
       out = m(cv::Rect((m.cols - w) / 2, (m.rows - h) / 2, w, h)).clone();
       break;
     }
@@ -214,6 +220,7 @@ int main(int argc, char** argv) {
     else if (k == "--photos") a.photos = next();
     else if (k == "--work") a.work = next();
     else if (k == "--skip-fp") a.skip_fp = true;
+    else if (k == "--only-fp") a.only_fp = true;
     else { std::fprintf(stderr, "unknown argument %s\n", k.c_str()); return 2; }
   }
   cv::setNumThreads(1);  // the per-frame timings are for one core
@@ -222,8 +229,8 @@ int main(int argc, char** argv) {
 
   // ---- sources ----
   std::vector<Source> videos, stills;
-  if (make_generated_clip(a.photos, w + "/generated.mp4").is_ok()) videos.push_back({"generated 1280x720", w + "/generated.mp4"});
-  if (!a.data.empty()) {
+  if (!a.only_fp && make_generated_clip(a.photos, w + "/generated.mp4").is_ok()) videos.push_back({"generated 1280x720", w + "/generated.mp4"});
+  if (!a.data.empty() && !a.only_fp) {
     int n = 0;
     for (const std::string& v : manifest_videos(a.data, "real")) {
       if (n >= a.clips) break;
@@ -235,7 +242,7 @@ int main(int argc, char** argv) {
     }
   }
   for (const auto& e : fs::directory_iterator(a.photos)) {
-    if (e.path().extension() == ".jpg") stills.push_back({e.path().filename().string(), e.path().string(), true});
+    if (e.path().extension() == ".jpg" && !a.only_fp) stills.push_back({e.path().filename().string(), e.path().string(), true});
   }
   std::sort(stills.begin(), stills.end(), [](const Source& x, const Source& y) { return x.name < y.name; });
 
@@ -413,7 +420,7 @@ int main(int argc, char** argv) {
   }
 
   // ---- speed at 1080p, one core ----
-  {
+  if (!a.only_fp) {
     auto face = media::read_image(a.photos + "/bald_guys.jpg");
     cv::Mat big;
     cv::resize(as_mat(*face), big, cv::Size(1920, 1080), 0, 0, cv::INTER_AREA);

@@ -5,9 +5,11 @@
 //    code (K=7, rate 1/3), spread over a periodic tile of +-1 chips whose size follows the frame
 //    height. The tile's period makes the mark self-synchronising: verify finds the scale from the
 //    autocorrelation, the shift from a sync pattern, and soft-combines every checked frame.
-//  * semi-fragile: per block, 8 bits derived from the key, the block position and its coarse mean,
-//    embedded by QIM in low DCT coefficients. They survive re-encoding; a pasted or swapped region
-//    breaks them, which verify reports as a tamper map.
+//  * semi-fragile: per textured block, 8 bits derived from the key, the block position and its
+//    coarse mean, embedded by QIM in low DCT coefficients. They survive a re-encode of static
+//    content; a pasted or swapped region breaks them, which verify reports as a tamper map.
+//    Moving blocks and unreadable frames are left out (encoders carry old bits along motion).
+// Limits and measurements: docs/watermark.md.
 //
 // Basic usage:
 //
