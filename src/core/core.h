@@ -112,19 +112,24 @@ class [[nodiscard]] Result {
 // An 8-bit image with interleaved channels (BGR for colour, one channel for gray), rows packed
 // without padding: row y starts at data() + y * width_px * channels. Value type; copying copies
 // the pixels. Wrap it without copying as cv::Mat(height_px, width_px, CV_8UC(channels), data()).
+// The buffer has kTailPaddingBytes of slack after the last row, because SIMD converters
+// (swscale) read and write a few bytes past the end of packed buffers.
 class Image {
  public:
+  static constexpr size_t kTailPaddingBytes = 64;
+
   Image() = default;
   Image(int width_px, int height_px, int channels = 3)
       : width_px_(width_px), height_px_(height_px), channels_(channels),
-        pixels_(static_cast<size_t>(width_px) * height_px * channels, 0) {}
+        size_bytes_(static_cast<size_t>(width_px) * height_px * channels),
+        pixels_(size_bytes_ + kTailPaddingBytes, 0) {}
 
   int width_px() const { return width_px_; }
   int height_px() const { return height_px_; }
   int channels() const { return channels_; }
-  bool empty() const { return pixels_.empty(); }
+  bool empty() const { return size_bytes_ == 0; }
   size_t row_bytes() const { return static_cast<size_t>(width_px_) * channels_; }
-  size_t size_bytes() const { return pixels_.size(); }
+  size_t size_bytes() const { return size_bytes_; }
 
   uint8_t* data() { return pixels_.data(); }
   const uint8_t* data() const { return pixels_.data(); }
@@ -137,6 +142,7 @@ class Image {
   int width_px_ = 0;
   int height_px_ = 0;
   int channels_ = 3;
+  size_t size_bytes_ = 0;
   std::vector<uint8_t> pixels_;
 };
 

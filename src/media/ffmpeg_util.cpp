@@ -31,6 +31,40 @@ void init_ffmpeg_logging() {
   });
 }
 
+FramePtr image_to_frame(const Image& image) {
+  FramePtr frame = make_frame();
+  if (!frame) return frame;
+  frame->format = image.channels() == 1 ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_BGR24;
+  frame->width = image.width_px();
+  frame->height = image.height_px();
+  if (av_frame_get_buffer(frame.get(), 64) < 0) return FramePtr();
+  for (int y = 0; y < image.height_px(); ++y) {
+    std::memcpy(frame->data[0] + static_cast<size_t>(y) * frame->linesize[0], image.row(y), image.row_bytes());
+  }
+  return frame;
+}
+
+bool ensure_bgr_frame(FramePtr& frame, int width_px, int height_px) {
+  if (frame && frame->width == width_px && frame->height == height_px && frame->format == AV_PIX_FMT_BGR24) {
+    return true;
+  }
+  frame = make_frame();
+  if (!frame) return false;
+  frame->format = AV_PIX_FMT_BGR24;
+  frame->width = width_px;
+  frame->height = height_px;
+  return av_frame_get_buffer(frame.get(), 64) >= 0;
+}
+
+void frame_to_image(const AVFrame* frame, Image& image) {
+  if (image.width_px() != frame->width || image.height_px() != frame->height || image.channels() != 3) {
+    image = Image(frame->width, frame->height, 3);
+  }
+  for (int y = 0; y < frame->height; ++y) {
+    std::memcpy(image.row(y), frame->data[0] + static_cast<size_t>(y) * frame->linesize[0], image.row_bytes());
+  }
+}
+
 std::string av_error_text(int errnum) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {};
   av_strerror(errnum, buf, sizeof buf);

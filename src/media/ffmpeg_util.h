@@ -59,6 +59,20 @@ inline PacketPtr make_packet() { return PacketPtr(av_packet_alloc()); }
 // Routes FFmpeg's own log to the project's log sink (debug level). Idempotent, thread-safe.
 void init_ffmpeg_logging();
 
+// Colour conversion flags for readers and writers: swscale's x86 SIMD YUV<->RGB converters round
+// differently from its C code, by up to a few levels per pixel and depending on buffer alignment;
+// watermark bits and pixel-exact tests need one deterministic, accurate path.
+constexpr int kSwsFlags = SWS_BILINEAR;
+
+// swscale reads and writes a little past the last row of packed buffers (SIMD), so it never
+// works on an Image's memory directly: these copy through frames with aligned, padded rows.
+// An AVFrame (BGR24 or GRAY8) holding a copy of `image`; nullptr when out of memory.
+FramePtr image_to_frame(const Image& image);
+// (Re)allocates `frame` as width x height BGR24 with padded rows unless it already is.
+bool ensure_bgr_frame(FramePtr& frame, int width_px, int height_px);
+// Copies the rows of a BGR24 frame into `image` (resized to fit).
+void frame_to_image(const AVFrame* frame, Image& image);
+
 // Human-readable text for an FFmpeg error code.
 std::string av_error_text(int errnum);
 

@@ -59,9 +59,9 @@ Status write_image(const std::string& path, const Image& image, int jpeg_quality
   const AVPixelFormat src_fmt = gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_BGR24;
   SwsPtr sws(sws_getContext(w, h, src_fmt, w, h, target, SWS_BICUBIC | SWS_ACCURATE_RND, nullptr, nullptr, nullptr));
   if (!sws) return Status::internal(path, "cannot create colour converter");
-  const uint8_t* src_data[4] = {image.data(), nullptr, nullptr, nullptr};
-  const int src_linesize[4] = {static_cast<int>(image.row_bytes()), 0, 0, 0};
-  sws_scale(sws.get(), src_data, src_linesize, 0, h, frame->data, frame->linesize);
+  FramePtr src = image_to_frame(image);
+  if (!src) return Status::internal(path, "out of memory");
+  sws_scale(sws.get(), src->data, src->linesize, 0, h, frame->data, frame->linesize);
   frame->pts = 0;
 
   std::string bytes;

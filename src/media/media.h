@@ -116,6 +116,7 @@ class AudioReader {
 struct VideoWriterOptions {
   int crf = 18;                          // x264 constant rate factor (0-51, lower = better)
   std::string preset = "veryfast";       // x264 preset
+  std::string x264_params;               // extra x264 options "key=value:key=value" (may be empty)
   int rotation_deg = 0;                  // display matrix written to the stream (0/90/180/270)
   std::map<std::string, std::string> metadata;  // container tags
   // Audio: at most one of these. Copy keeps the source's packets untouched when the container

@@ -175,7 +175,7 @@ class FfmpegVideoReader final : public VideoReader {
     if (in_w <= 0 || in_h <= 0) return Status::input(path_, "decoded a zero-size frame");
     if (!sws_ || in_w != sws_in_w_ || in_h != sws_in_h_ || in_fmt != sws_in_fmt_) {
       sws_.reset(sws_getContext(in_w, in_h, in_fmt, scaled_w_, scaled_h_, AV_PIX_FMT_BGR24,
-                                SWS_BILINEAR, nullptr, nullptr, nullptr));
+                                kSwsFlags, nullptr, nullptr, nullptr));
       if (!sws_) return Status::input(path_, "unsupported pixel format");
       const int colorspace = decoded_->colorspace == AVCOL_SPC_BT709 ? SWS_CS_ITU709 : SWS_CS_ITU601;
       const int full_range = decoded_->color_range == AVCOL_RANGE_JPEG ||
@@ -191,6 +191,7 @@ class FfmpegVideoReader final : public VideoReader {
       }
       sws_in_w_ = in_w; sws_in_h_ = in_h; sws_in_fmt_ = in_fmt;
     }
+    // Straight into the Image: its tail padding absorbs swscale's overrun past the last row.
     Image& target = rotation_deg_ == 0 ? out : unrotated_;
     if (target.width_px() != scaled_w_ || target.height_px() != scaled_h_ || target.channels() != 3) {
       target = Image(scaled_w_, scaled_h_, 3);

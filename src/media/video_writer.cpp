@@ -244,10 +244,9 @@ class FfmpegVideoWriter final : public VideoWriter {
     frame_->width = encoder_->width;
     frame_->height = encoder_->height;
     if (av_frame_get_buffer(frame_.get(), 0) < 0) return Status::internal(path_, "out of memory");
-    const Image& src = padded(image);
-    const uint8_t* src_data[4] = {src.data(), nullptr, nullptr, nullptr};
-    const int src_linesize[4] = {static_cast<int>(src.row_bytes()), 0, 0, 0};
-    sws_scale(sws_.get(), src_data, src_linesize, 0, src.height_px(), frame_->data, frame_->linesize);
+    FramePtr src = image_to_frame(padded(image));
+    if (!src) return Status::internal(path_, "out of memory");
+    sws_scale(sws_.get(), src->data, src->linesize, 0, src->height, frame_->data, frame_->linesize);
     frame_->pts = pts;
     ++n_frames_;
     UNMASK_RETURN_IF_ERROR(encode(frame_.get()));
@@ -291,6 +290,9 @@ class FfmpegVideoWriter final : public VideoWriter {
     AVDictionary* opts = nullptr;
     av_dict_set(&opts, "crf", std::to_string(options_.crf).c_str(), 0);
     av_dict_set(&opts, "preset", options_.preset.c_str(), 0);
+    if (!options_.x264_params.empty() && std::string(codec->name) == "libx264") {
+      av_dict_set(&opts, "x264-params", options_.x264_params.c_str(), 0);
+    }
     const int err = avcodec_open2(encoder_.get(), codec, &opts);
     av_dict_free(&opts);
     if (err < 0) return Status::usage(path_, "cannot open H.264 encoder (" + av_error_text(err) + ")");
@@ -306,7 +308,7 @@ class FfmpegVideoWriter final : public VideoWriter {
       if (matrix != nullptr) av_display_rotation_set(matrix, static_cast<double>(options_.rotation_deg));
     }
     sws_.reset(sws_getContext(encoder_->width, encoder_->height, AV_PIX_FMT_BGR24, encoder_->width,
-                              encoder_->height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, nullptr, nullptr, nullptr));
+                              encoder_->height, AV_PIX_FMT_YUV420P, kSwsFlags, nullptr, nullptr, nullptr));
     if (!sws_) return Status::internal(path_, "cannot create colour converter");
     return Status::ok();
   }

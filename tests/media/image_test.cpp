@@ -77,3 +77,25 @@ TEST(Images, GrayWriteAndBadExtension) {
 
 }  // namespace
 }  // namespace unmask::media
+
+namespace unmask::media {
+namespace {
+
+// Sizes whose packed rows are not a multiple of swscale's SIMD width: the converters must not
+// touch memory past the image (this once corrupted the heap) and must keep every pixel.
+TEST(Images, UnalignedSizesRoundTripExactly) {
+  testing::TempDir dir;
+  for (auto [w, h] : {std::pair{701, 413}, std::pair{410, 412}, std::pair{33, 7}}) {
+    const std::string path = dir.file("odd_" + std::to_string(w) + ".png");
+    Image img = testing::make_pattern_frame(w, h, 1, w / 3, h / 3, std::min(w, h) / 4);
+    ASSERT_TRUE(write_image(path, img).is_ok());
+    auto back = read_image(path);
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    ASSERT_EQ(back->width_px(), w);
+    ASSERT_EQ(back->height_px(), h);
+    EXPECT_EQ(0, std::memcmp(back->data(), img.data(), img.size_bytes())) << w << "x" << h;
+  }
+}
+
+}  // namespace
+}  // namespace unmask::media
