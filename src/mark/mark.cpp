@@ -366,6 +366,7 @@ Result<EmbedReport> embed_file(const std::string& in, const std::string& out, co
   if (!marker.ok()) return marker.status();
   media::VideoWriterOptions wopts;
   wopts.crf = options.crf;
+  wopts.x264_params = kMarkPreservingX264Params;
   wopts.rotation_deg = info->video->rotation_deg;
   for (const auto& [k, v] : (*marker)->container_tags()) wopts.metadata[k] = v;
   if (info->audio) wopts.copy_audio_from = in;

@@ -77,6 +77,12 @@ struct MarkOptions {
   ProgressFn progress;            // for embed_file; may be empty
 };
 
+// x264 options for writing marked video: keep the small residuals that carry the mark. By default
+// x264 zeroes low-energy inter blocks (DCT decimation) and rounds small coefficients to zero
+// (dead zones), which erases a faint mark wherever the picture moves. Pass as
+// media::VideoWriterOptions::x264_params. Costs a few percent of bitrate.
+inline constexpr const char* kMarkPreservingX264Params = "no-dct-decimate=1:deadzone-inter=4:deadzone-intra=4";
+
 // The options `unmask synth` uses for every output: synthetic flag set, issuer 0 (the tool),
 // `method` recorded in the container. Pass still = true when the output is a single image (it
 // gets smaller chips and more tiles: a still has no frames to combine).
