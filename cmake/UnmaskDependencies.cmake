@@ -62,3 +62,11 @@ if(NOT TARGET unmask::torch)
   target_link_libraries(unmask_torch INTERFACE ${TORCH_LIBRARIES})
   add_library(unmask::torch ALIAS unmask_torch)
 endif()
+
+# ---------------------------------------------------------------------------------------------
+# Speech synthesis: espeak-ng (libespeak-ng-dev), used privately by synth (dubbing).
+# ---------------------------------------------------------------------------------------------
+pkg_check_modules(ESPEAK_NG REQUIRED IMPORTED_TARGET espeak-ng)
+add_library(unmask_espeak INTERFACE)
+target_link_libraries(unmask_espeak INTERFACE PkgConfig::ESPEAK_NG)
+add_library(unmask::espeak ALIAS unmask_espeak)

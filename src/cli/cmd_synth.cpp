@@ -1,0 +1,179 @@
+// unmask synth <method>: labelled fakes made on purpose. Every output carries the synthetic
+// watermark (the library does it; no flag here can turn it off).
+#include <memory>
+
+#include "cli/cli.h"
+#include "face/face.h"
+#include "synth/synth.h"
+
+namespace unmask::cli {
+namespace {
+
+struct SelfBlendCliOptions {
+  std::string in;
+  std::string out;
+  int n = 0;
+  uint64_t seed = 1;
+  int size_px = 256;
+};
+
+// Each add_<method> registers one `synth` subcommand and returns its runner, which returns -1
+// when that subcommand was not the one given.
+using Runner = std::function<int()>;
+
+Runner add_selfblend(CLI::App* synth) {
+  auto opts = std::make_shared<SelfBlendCliOptions>();
+  CLI::App* sub = synth->add_subcommand("selfblend", "Self-blended face pairs (SBI) from real photos or a video");
+  sub->add_option("--in", opts->in, "Folder of jpg/png photos, or a video")->required();
+  sub->add_option("--out", opts->out, "Output folder (real_*.png, fake_*.png, mask_*.png, selfblend.csv)")->required();
+  sub->add_option("--n", opts->n, "Number of pairs (default: one per face found)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--seed", opts->seed, "Random seed (outputs are reproducible for a seed)");
+  sub->add_option("--size", opts->size_px, "Aligned crop side in pixels")->check(CLI::Range(64, 1024));
+  return [opts, sub]() -> int {
+    if (!sub->parsed()) return -1;
+    auto models = face::FaceModels::load();
+    if (!models.ok()) return fail(models.status());
+    TerminalProgress progress(global_options().quiet);
+    synth::SelfBlendFilesOptions options;
+    options.n_samples = opts->n;
+    options.seed = opts->seed;
+    options.size_px = opts->size_px;
+    options.progress = progress.as_fn();
+    auto summary = synth::selfblend_files(opts->in, opts->out, options, *models);
+    progress.finish();
+    if (!summary.ok()) return fail(summary.status());
+    print_line("selfblend: " + std::to_string(summary->n_samples) + " pairs from " +
+               std::to_string(summary->n_faces) + " faces (" + std::to_string(summary->n_inputs) +
+               " inputs) -> " + summary->csv_path);
+    return 0;
+  };
+}
+
+struct SwapCliOptions {
+  std::string source;
+  std::string target;
+  std::string out;
+  std::string method = "landmark";
+  std::string blend = "poisson";
+  std::string colour = "reinhard";
+  int crf = 18;
+};
+
+Runner add_swap(CLI::App* synth) {
+  auto opts = std::make_shared<SwapCliOptions>();
+  CLI::App* sub = synth->add_subcommand("swap", "Swap a source face onto the main face of a target video or image");
+  sub->add_option("--source", opts->source, "Face image or video to take the face from")->required();
+  sub->add_option("--target", opts->target, "Video or image whose face is replaced")->required();
+  sub->add_option("--out", opts->out, "Output file (.mp4/.mkv/.mov for video, .png/.jpg for an image)")->required();
+  sub->add_option("--method", opts->method, "Swap method")->check(CLI::IsMember({"landmark"}));
+  sub->add_option("--blend", opts->blend, "Blend: poisson (seamless) or alpha (feathered)")
+      ->check(CLI::IsMember({"poisson", "alpha"}));
+  sub->add_option("--colour", opts->colour, "Colour transfer: reinhard (Lab mean/std) or histogram")
+      ->check(CLI::IsMember({"reinhard", "histogram"}));
+  sub->add_option("--crf", opts->crf, "x264 quality of a video output")->check(CLI::Range(0, 51));
+  return [opts, sub]() -> int {
+    if (!sub->parsed()) return -1;
+    auto models = face::FaceModels::load();
+    if (!models.ok()) return fail(models.status());
+    TerminalProgress progress(global_options().quiet);
+    synth::SwapOptions options;
+    options.poisson = opts->blend == "poisson";
+    options.histogram_match = opts->colour == "histogram";
+    options.crf = opts->crf;
+    options.progress = progress.as_fn();
+    auto summary = synth::swap_files(opts->source, opts->target, opts->out, options, *models);
+    progress.finish();
+    if (!summary.ok()) return fail(summary.status());
+    print_line("swap: " + std::to_string(summary->n_swapped) + " of " + std::to_string(summary->n_frames) +
+               " frames swapped (" + std::to_string(summary->n_source_poses) + " source poses) -> " + opts->out);
+    return 0;
+  };
+}
+
+struct DubCliOptions {
+  std::string video;
+  std::string text;
+  std::string out;
+  std::string voice = "en";
+  int crf = 18;
+};
+
+Runner add_dub(CLI::App* synth) {
+  auto opts = std::make_shared<DubCliOptions>();
+  CLI::App* sub = synth->add_subcommand("dub", "Replace a video's voice with synthetic speech (espeak-ng)");
+  sub->add_option("--video", opts->video, "Video whose voice is replaced")->required();
+  sub->add_option("--text", opts->text, "What the new voice says")->required();
+  sub->add_option("--out", opts->out, "Output video (.mp4, .mkv, .mov)")->required();
+  sub->add_option("--voice", opts->voice, "espeak-ng voice name (en, en-us, de, fr, ...)");
+  sub->add_option("--crf", opts->crf, "x264 quality")->check(CLI::Range(0, 51));
+  return [opts, sub]() -> int {
+    if (!sub->parsed()) return -1;
+    TerminalProgress progress(global_options().quiet);
+    synth::DubOptions options;
+    options.speech.voice = opts->voice;
+    options.crf = opts->crf;
+    options.progress = progress.as_fn();
+    auto summary = synth::dub_file(opts->video, opts->text, opts->out, options);
+    progress.finish();
+    if (!summary.ok()) return fail(summary.status());
+    print_line("dub: synthetic speech placed in " + std::to_string(summary->placed_speech.size()) + " segment(s) (" +
+               std::to_string(summary->original_speech.size()) + " found in the original), " +
+               std::to_string(summary->n_frames) + " frames -> " + opts->out);
+    return 0;
+  };
+}
+
+struct CorpusCliOptions {
+  std::string real;
+  std::string out;
+  int n = 12;
+  uint64_t seed = 1;
+};
+
+Runner add_corpus(CLI::App* synth) {
+  auto opts = std::make_shared<CorpusCliOptions>();
+  CLI::App* sub = synth->add_subcommand("corpus", "Build a labelled real/fake corpus (swaps, self-blends, dubs)");
+  sub->add_option("--real", opts->real, "Folder of real videos and photos")->required();
+  sub->add_option("--out", opts->out, "Output folder (fakes and manifest.csv)")->required();
+  sub->add_option("--n", opts->n, "Number of fakes to make")->check(CLI::NonNegativeNumber);
+  sub->add_option("--seed", opts->seed, "Random seed");
+  return [opts, sub]() -> int {
+    if (!sub->parsed()) return -1;
+    auto models = face::FaceModels::load();
+    if (!models.ok()) return fail(models.status());
+    TerminalProgress progress(global_options().quiet);
+    synth::CorpusOptions options;
+    options.n_fakes = opts->n;
+    options.seed = opts->seed;
+    options.progress = progress.as_fn();
+    auto summary = synth::make_corpus(opts->real, opts->out, options, *models);
+    progress.finish();
+    if (!summary.ok()) return fail(summary.status());
+    print_line("corpus: " + std::to_string(summary->n_real) + " real, " + std::to_string(summary->n_fake) + " fake" +
+               (summary->n_failed > 0 ? " (" + std::to_string(summary->n_failed) + " could not be made)" : "") +
+               " -> " + summary->manifest_path);
+    return 0;
+  };
+}
+
+Command make_synth(CLI::App& app) {
+  CLI::App* synth = app.add_subcommand("synth", "Make labelled fakes (always watermarked as synthetic)");
+  synth->require_subcommand(1);
+  auto runners = std::make_shared<std::vector<Runner>>();
+  runners->push_back(add_swap(synth));
+  runners->push_back(add_selfblend(synth));
+  runners->push_back(add_dub(synth));
+  runners->push_back(add_corpus(synth));
+  return {synth, [runners] {
+            for (auto& run : *runners) {
+              const int code = run();
+              if (code >= 0) return code;
+            }
+            return 2;
+          }};
+}
+
+}  // namespace
+}  // namespace unmask::cli
+
+UNMASK_REGISTER_COMMAND(unmask::cli::make_synth);

@@ -1,0 +1,130 @@
+// swap_files: the landmark swap over whole files. The target is tracked (landmarks smoothed over
+// time by the tracker, so the pasted face does not flicker), every output frame is watermarked as
+// synthetic while it is encoded, and the target's audio is copied.
+#include <algorithm>
+#include <filesystem>
+
+#include "mark/mark.h"
+#include "media/media.h"
+#include "synth/synth.h"
+
+namespace unmask::synth {
+namespace {
+
+constexpr int kMaxSourcePoses = 64;
+
+const face::Face* largest(const std::vector<face::Face>& faces) {
+  if (faces.empty()) return nullptr;
+  return &*std::max_element(faces.begin(), faces.end(),
+                            [](const face::Face& a, const face::Face& b) { return a.box.area() < b.box.area(); });
+}
+
+// Source poses: the largest face of an image, or of frames spread over a video.
+Result<std::vector<LandmarkSwapper::SourceFace>> source_faces(const std::string& source,
+                                                              std::shared_ptr<const face::FaceModels> models) {
+  auto info = media::probe(source);
+  if (!info.ok()) return info.status();
+  if (!info->video) return Status::input(source, "swap source must be an image or a video");
+  face::DetectOptions detect;
+  detect.upsample = info->is_image ? 1 : 0;
+  face::FaceDetector detector(models, detect);
+  std::vector<LandmarkSwapper::SourceFace> faces;
+  media::VideoReadOptions read;
+  const int64_t n = std::max<int64_t>(1, info->video->n_frames);
+  read.every_nth = static_cast<int>(std::max<int64_t>(1, n / kMaxSourcePoses));
+  auto reader = media::VideoReader::open(source, read);
+  if (!reader.ok()) return reader.status();
+  VideoFrame frame;
+  while (faces.size() < static_cast<size_t>(kMaxSourcePoses)) {
+    auto more = (*reader)->read(frame);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    auto found = detector.detect_faces(frame.image);
+    if (!found.ok()) return found.status();
+    if (const face::Face* f = largest(*found)) faces.push_back({frame.image, f->landmarks});
+  }
+  if (faces.empty()) return Status::input(source, "no face found in the swap source");
+  return faces;
+}
+
+Result<SwapSummary> swap_image(const LandmarkSwapper& swapper, const std::string& target, const std::string& out,
+                               const SwapOptions& options, std::shared_ptr<const face::FaceModels> models) {
+  auto image = media::read_image(target);
+  if (!image.ok()) return image.status();
+  face::DetectOptions detect;
+  detect.upsample = 1;
+  face::FaceDetector detector(models, detect);
+  auto faces = detector.detect_faces(*image);
+  if (!faces.ok()) return faces.status();
+  SwapSummary summary;
+  summary.is_image = true;
+  summary.n_frames = 1;
+  summary.n_source_poses = static_cast<int>(swapper.n_source_poses());
+  if (const face::Face* f = largest(*faces)) {
+    auto swapped = swapper.swap(*image, f->landmarks);
+    if (!swapped.ok()) return swapped.status();
+    summary.n_swapped = 1;
+  }
+  auto marker = mark::FrameMarker::create(image->width_px(), image->height_px(), mark::synthetic_options("landmark", true));
+  if (!marker.ok()) return marker.status();
+  UNMASK_RETURN_IF_ERROR((*marker)->mark(*image));
+  UNMASK_RETURN_IF_ERROR(media::write_image(out, *image, options.jpeg_quality));
+  return summary;
+}
+
+}  // namespace
+
+Result<SwapSummary> swap_files(const std::string& source, const std::string& target, const std::string& out,
+                               const SwapOptions& options, std::shared_ptr<const face::FaceModels> models) {
+  auto sources = source_faces(source, models);
+  if (!sources.ok()) return sources.status();
+  auto swapper = LandmarkSwapper::create(std::move(sources.value()), options);
+  if (!swapper.ok()) return swapper.status();
+
+  auto info = media::probe(target);
+  if (!info.ok()) return info.status();
+  if (!info->video) return Status::input(target, "swap target must be a video or an image");
+  if (info->is_image) return swap_image(*swapper, target, out, options, models);
+
+  const bool rotated = info->video->rotation_deg % 180 != 0;
+  const int width = rotated ? info->video->height_px : info->video->width_px;
+  const int height = rotated ? info->video->width_px : info->video->height_px;
+  const double fps = info->video->fps > 0 ? info->video->fps : 25.0;
+  auto marker = mark::FrameMarker::create(width, height, mark::synthetic_options("landmark"));
+  if (!marker.ok()) return marker.status();
+  media::VideoWriterOptions wopts;
+  wopts.crf = options.crf;
+  wopts.x264_params = mark::kMarkPreservingX264Params;
+  wopts.copy_audio_from = target;
+  for (const auto& [k, v] : (*marker)->container_tags()) wopts.metadata[k] = v;
+  auto writer = media::VideoWriter::open(out, width, height, fps, wopts);
+  if (!writer.ok()) return writer.status();
+
+  SwapSummary summary;
+  summary.n_source_poses = static_cast<int>(swapper->n_source_poses());
+  int main_track = -1;
+  const auto on_frame = [&](face::FrameFaces& ff) -> Status {
+    const face::Face* chosen = nullptr;
+    for (const auto& f : ff.faces) {
+      if (f.track_id == main_track) chosen = &f;
+    }
+    if (chosen == nullptr) {
+      chosen = largest(ff.faces);
+      if (chosen != nullptr) main_track = chosen->track_id;
+    }
+    if (chosen != nullptr) {
+      auto swapped = swapper->swap(ff.image, chosen->landmarks);
+      if (swapped.ok()) ++summary.n_swapped;
+    }
+    UNMASK_RETURN_IF_ERROR((*marker)->mark(ff.image));
+    ++summary.n_frames;
+    return (*writer)->write(ff.image, ff.pts_us);
+  };
+  face::TrackFileOptions track;
+  auto faces = face::track_file(target, models, track, on_frame, options.progress);
+  if (!faces.ok()) return faces.status();
+  UNMASK_RETURN_IF_ERROR((*writer)->close());
+  return summary;
+}
+
+}  // namespace unmask::synth
