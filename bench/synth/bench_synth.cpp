@@ -64,6 +64,20 @@ std::optional<face::AlignedFace> aligned_face(face::FaceDetector& det, const Ima
   return std::move(a.value());
 }
 
+// The region around the largest face (box grown 2.2x), or the whole image when there is none.
+cv::Mat face_region(face::FaceDetector& det, const Image& img) {
+  cv::Mat m = to_mat(img);
+  auto faces = det.detect(img);
+  if (!faces.ok() || faces->empty()) return m;
+  const Box b = std::max_element(faces->begin(), faces->end(), [](const face::Face& a, const face::Face& c) {
+                  return a.box.area() < c.box.area();
+                })->box;
+  const double cx = b.x + b.w / 2, cy = b.y + b.h / 2, side = 2.2 * std::max(b.w, b.h);
+  cv::Rect r(static_cast<int>(cx - side / 2), static_cast<int>(cy - side / 2), static_cast<int>(side), static_cast<int>(side));
+  r &= cv::Rect(0, 0, m.cols, m.rows);
+  return r.area() > 0 ? m(r).clone() : m;
+}
+
 // Contact sheet rows from a list of photos: swaps of photo i+1 onto photo i, then self-blends.
 cv::Mat make_sheet(const std::vector<std::string>& photos, std::shared_ptr<const face::FaceModels> models, int pairs,
                    const std::string& work) {
@@ -80,7 +94,23 @@ cv::Mat make_sheet(const std::vector<std::string>& photos, std::shared_ptr<const
     auto tgt = media::read_image(photos[i]);
     auto swp = media::read_image(out);
     if (!src.ok() || !tgt.ok() || !swp.ok()) continue;
-    rows.push_back({to_mat(*src), to_mat(*tgt), to_mat(*swp)});
+    // Crop target and swap to the same face region, so the swap can be judged at thumbnail size.
+    auto faces = det.detect(*tgt);
+    cv::Mat t = to_mat(*tgt), w = to_mat(*swp);
+    if (faces.ok() && !faces->empty()) {
+      const Box b = std::max_element(faces->begin(), faces->end(), [](const face::Face& a, const face::Face& c) {
+                      return a.box.area() < c.box.area();
+                    })->box;
+      const double cx = b.x + b.w / 2, cy = b.y + b.h / 2, side = 2.2 * std::max(b.w, b.h);
+      cv::Rect r(static_cast<int>(cx - side / 2), static_cast<int>(cy - side / 2), static_cast<int>(side),
+                 static_cast<int>(side));
+      r &= cv::Rect(0, 0, t.cols, t.rows);
+      if (r.area() > 0) {
+        t = t(r).clone();
+        w = w(r).clone();
+      }
+    }
+    rows.push_back({face_region(det, *src), t, w});
     ++made;
   }
   std::mt19937_64 rng(11);
