@@ -223,6 +223,9 @@ Result<std::string> sha256_file(const std::string& path);
 // Hex SHA-256 of a byte string.
 std::string sha256_hex(std::string_view bytes);
 
+// Text made safe inside HTML or XML (SVG) text and attribute values: & < > " ' become entities.
+std::string escape_markup(std::string_view text);
+
 // Whole file as bytes; an input error naming the path when it cannot be read.
 Result<std::string> read_file(const std::string& path);
 // Writes atomically (temporary file then rename) so a crash never leaves half a file.

@@ -47,4 +47,20 @@ double iou(const Box& a, const Box& b) {
 
 std::string_view version() { return UNMASK_VERSION; }
 
+std::string escape_markup(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;  // valid in HTML and XML alike
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace unmask

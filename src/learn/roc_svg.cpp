@@ -9,21 +9,6 @@
 namespace unmask::learn {
 namespace {
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string fmt(const char* format, double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), format, v);
@@ -49,7 +34,7 @@ std::string roc_svg(const std::vector<RocSeries>& series, const RocSvgOptions& o
          "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   svg += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
   svg += "<text x=\"" + fmt("%.1f", width / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" +
-         xml_escape(options.title) + "</text>\n";
+         escape_markup(options.title) + "</text>\n";
 
   // Grid, ticks and tick labels.
   svg += "<g class=\"axes\" stroke=\"#dddddd\" stroke-width=\"1\">\n";
@@ -111,7 +96,7 @@ std::string roc_svg(const std::vector<RocSeries>& series, const RocSvgOptions& o
     if (chance) {
       text = "chance (AUC 0.500)";
     } else {
-      text = xml_escape(series[s].label) + " (AUC " +
+      text = escape_markup(series[s].label) + " (AUC " +
              (std::isfinite(series[s].auc) ? fmt("%.3f", series[s].auc) : std::string("n/a")) + ")";
     }
     svg += "<text x=\"" + fmt("%.1f", lx + 36) + "\" y=\"" + fmt("%.1f", y + 4) + "\">" + text + "</text>\n";

@@ -9,22 +9,6 @@
 namespace unmask::report {
 namespace {
 
-std::string escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string num(double v, int decimals = 2) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -111,7 +95,7 @@ std::string timeline_svg(const Report& r) {
 }
 
 std::string row(const std::string& key, const std::string& value) {
-  return "<tr><th>" + escape(key) + "</th><td>" + value + "</td></tr>";
+  return "<tr><th>" + escape_markup(key) + "</th><td>" + value + "</td></tr>";
 }
 
 constexpr const char* kStyle = R"css(
@@ -142,12 +126,12 @@ std::string to_html(const Report& r) {
   const std::string tool_version = r.tool_version.empty() ? std::string(version()) : r.tool_version;
   std::string h = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                   "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                  "<title>unmask report: " + escape(std::string(verdict_name(r.verdict))) + "</title><style>" +
+                  "<title>unmask report: " + escape_markup(std::string(verdict_name(r.verdict))) + "</title><style>" +
                   kStyle + "</style></head><body><main>";
 
   h += "<div class=\"banner\" style=\"background:" + std::string(verdict_colour(r.verdict)) + "\"><h1>" +
        verdict_title(r.verdict) + "</h1><div class=\"score\">Probability of manipulation: " + num(r.score * 100, 0) +
-       "%</div><p>" + escape(r.reason) + "</p></div>";
+       "%</div><p>" + escape_markup(r.reason) + "</p></div>";
 
   if (!r.faces.empty() || (r.audio && r.audio->voice && !r.audio->voice->segments.empty())) {
     h += "<section><h2>Timeline</h2>" + timeline_svg(r) + "<div class=\"legend\">";
@@ -170,7 +154,7 @@ std::string to_html(const Report& r) {
            " s</div><div class=\"s\">" + num(t.score) + "</div>";
       if (!t.evidence.empty()) {
         h += "<ul>";
-        for (const auto& e : t.evidence) h += "<li>" + escape(e) + "</li>";
+        for (const auto& e : t.evidence) h += "<li>" + escape_markup(e) + "</li>";
         h += "</ul>";
       }
       h += "</div>";
@@ -187,7 +171,7 @@ std::string to_html(const Report& r) {
       h += row("lips vs voice mismatch", num(a.lipsync->score));
       h += row("best audio offset", std::to_string(a.lipsync->offset_ms) + " ms (confidence " + num(a.lipsync->confidence) + ")");
     }
-    if (!a.note.empty()) h += row("note", escape(a.note));
+    if (!a.note.empty()) h += row("note", escape_markup(a.note));
     h += "</table></section>";
   }
 
@@ -207,30 +191,30 @@ std::string to_html(const Report& r) {
 
   const InputFacts& in = r.input;
   h += "<section><h2>Input</h2><table>";
-  h += row("file", escape(in.path));
-  h += row("sha256", "<code>" + escape(in.sha256) + "</code>");
+  h += row("file", escape_markup(in.path));
+  h += row("sha256", "<code>" + escape_markup(in.sha256) + "</code>");
   h += row("size", std::to_string(in.size_bytes) + " bytes");
-  h += row("container", escape(in.format));
+  h += row("container", escape_markup(in.format));
   h += row("duration", num(in.duration_s, 2) + " s");
   if (in.has_video) {
-    h += row("video", escape(in.video_codec) + ", " + std::to_string(in.width_px) + "&times;" +
+    h += row("video", escape_markup(in.video_codec) + ", " + std::to_string(in.width_px) + "&times;" +
                           std::to_string(in.height_px) + ", " + num(in.fps, 2) + " fps");
   }
-  h += row("audio", in.has_audio ? escape(in.audio_codec) : "none");
+  h += row("audio", in.has_audio ? escape_markup(in.audio_codec) : "none");
   h += "</table></section>";
 
   h += "<section><h2>Detectors and versions</h2><table>";
-  h += row("unmask", escape(tool_version));
+  h += row("unmask", escape_markup(tool_version));
   for (const DetectorRun& d : r.detectors) {
-    std::string value = "score " + num(d.score) + ", version " + escape(d.version);
-    if (!d.model_sha256.empty()) value += "<br><span class=\"muted\">model sha256 " + escape(d.model_sha256) + "</span>";
+    std::string value = "score " + num(d.score) + ", version " + escape_markup(d.version);
+    if (!d.model_sha256.empty()) value += "<br><span class=\"muted\">model sha256 " + escape_markup(d.model_sha256) + "</span>";
     h += row(d.name, value);
   }
   for (const auto& [stage, seconds] : r.timing_s) h += row("time: " + stage, num(seconds, 2) + " s");
-  for (const auto& [key, value] : r.options) h += row("option: " + key, escape(value));
+  for (const auto& [key, value] : r.options) h += row("option: " + key, escape_markup(value));
   h += "</table></section>";
 
-  h += "<footer>unmask " + escape(tool_version) + " &middot; schema " + kSchema + "</footer></main></body></html>\n";
+  h += "<footer>unmask " + escape_markup(tool_version) + " &middot; schema " + kSchema + "</footer></main></body></html>\n";
   return h;
 }
 
