@@ -64,18 +64,19 @@ std::optional<face::AlignedFace> aligned_face(face::FaceDetector& det, const Ima
   return std::move(a.value());
 }
 
-// The region around the largest face (box grown 2.2x), or the whole image when there is none.
-cv::Mat face_region(face::FaceDetector& det, const Image& img) {
-  cv::Mat m = to_mat(img);
+// The region around the largest face of `img` (its box grown 2.2x, clipped), or the whole image
+// when there is no face.
+cv::Rect face_rect(face::FaceDetector& det, const Image& img) {
+  const cv::Rect whole(0, 0, img.width_px(), img.height_px());
   auto faces = det.detect(img);
-  if (!faces.ok() || faces->empty()) return m;
+  if (!faces.ok() || faces->empty()) return whole;
   const Box b = std::max_element(faces->begin(), faces->end(), [](const face::Face& a, const face::Face& c) {
                   return a.box.area() < c.box.area();
                 })->box;
   const double cx = b.x + b.w / 2, cy = b.y + b.h / 2, side = 2.2 * std::max(b.w, b.h);
-  cv::Rect r(static_cast<int>(cx - side / 2), static_cast<int>(cy - side / 2), static_cast<int>(side), static_cast<int>(side));
-  r &= cv::Rect(0, 0, m.cols, m.rows);
-  return r.area() > 0 ? m(r).clone() : m;
+  const cv::Rect r = cv::Rect(static_cast<int>(cx - side / 2), static_cast<int>(cy - side / 2), static_cast<int>(side),
+                              static_cast<int>(side)) & whole;
+  return r.area() > 0 ? r : whole;
 }
 
 // Contact sheet rows from a list of photos: swaps of photo i+1 onto photo i, then self-blends.
@@ -88,29 +89,15 @@ cv::Mat make_sheet(const std::vector<std::string>& photos, std::shared_ptr<const
   int made = 0;
   for (size_t i = 0; i + 1 < photos.size() && made < pairs; i += 2) {
     const std::string out = work + "/swap_" + std::to_string(i) + ".png";
-    auto r = synth::swap_files(photos[i + 1], photos[i], out, {}, models);
-    if (!r.ok() || r->n_swapped == 0) continue;
+    auto swapped = synth::swap_files(photos[i + 1], photos[i], out, {}, models);
+    if (!swapped.ok() || swapped->n_swapped == 0) continue;
     auto src = media::read_image(photos[i + 1]);
     auto tgt = media::read_image(photos[i]);
     auto swp = media::read_image(out);
     if (!src.ok() || !tgt.ok() || !swp.ok()) continue;
     // Crop target and swap to the same face region, so the swap can be judged at thumbnail size.
-    auto faces = det.detect(*tgt);
-    cv::Mat t = to_mat(*tgt), w = to_mat(*swp);
-    if (faces.ok() && !faces->empty()) {
-      const Box b = std::max_element(faces->begin(), faces->end(), [](const face::Face& a, const face::Face& c) {
-                      return a.box.area() < c.box.area();
-                    })->box;
-      const double cx = b.x + b.w / 2, cy = b.y + b.h / 2, side = 2.2 * std::max(b.w, b.h);
-      cv::Rect r(static_cast<int>(cx - side / 2), static_cast<int>(cy - side / 2), static_cast<int>(side),
-                 static_cast<int>(side));
-      r &= cv::Rect(0, 0, t.cols, t.rows);
-      if (r.area() > 0) {
-        t = t(r).clone();
-        w = w(r).clone();
-      }
-    }
-    rows.push_back({face_region(det, *src), t, w});
+    const cv::Rect region = face_rect(det, *tgt);
+    rows.push_back({to_mat(*src)(face_rect(det, *src)).clone(), to_mat(*tgt)(region).clone(), to_mat(*swp)(region).clone()});
     ++made;
   }
   std::mt19937_64 rng(11);
