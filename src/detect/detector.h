@@ -1,0 +1,150 @@
+// unmask detect: the detector interface and registry. Three kinds of detector, by what they look
+// at; `scan` and `eval` drive every loaded detector of each kind the same way:
+//
+//   CropDetector   aligned face crops, one score per crop (blend, spectral)
+//   TrackDetector  one face track over time: landmarks, boxes and a few crops (temporal)
+//   AudioDetector  the mono audio of a file, per-segment scores (voice)
+//
+// Basic usage:
+//
+//   auto set = unmask::detect::load_detectors(unmask::detect::default_models_dir());
+//   for (const auto& d : set->crop) {
+//     auto crops = ...;   // face::align_face(frame, landmarks, d->alignment()) per sampled frame
+//     auto scores = d->score(crops);   // Result<std::vector<CropScore>>, probabilities of "fake"
+//   }
+//   double track = unmask::detect::aggregate_track(per_frame_probabilities);
+//
+// Scores are calibrated probabilities that the input is manipulated (1 = fake). Every const
+// method is thread-safe. A detector whose model file is missing or corrupt fails to load with
+// Status::model (exit 4); it never silently scores 0.5.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/core.h"
+#include "face/face.h"
+
+namespace unmask::detect {
+
+enum class DetectorKind { kCrop, kTrack, kAudio };
+
+struct DetectorInfo {
+  std::string name;          // registry key: "blend", "spectral", "temporal", "voice"
+  std::string version;       // bumps when the features or the network change
+  std::string model_sha256;  // of the weights file; empty for detectors without one
+  std::string model_path;    // empty for detectors without one
+  DetectorKind kind = DetectorKind::kCrop;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Per-crop detectors
+// ---------------------------------------------------------------------------------------------
+
+struct CropScore {
+  double score = 0.0;  // P(fake) for this crop
+  // Where the detector saw evidence: a single-channel image (0 = nothing, 255 = strong) in crop
+  // coordinates at any size; empty when the detector has no spatial output.
+  Image heatmap;
+};
+
+class CropDetector {
+ public:
+  virtual ~CropDetector() = default;
+  virtual const DetectorInfo& info() const = 0;
+  // The crop the detector was trained on: pass it to face::align_face.
+  virtual face::AlignOptions alignment() const = 0;
+  // One score per crop, in order. Crops are BGR at alignment().size_px.
+  virtual Result<std::vector<CropScore>> score(std::span<const Image> crops) const = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Per-track detectors
+// ---------------------------------------------------------------------------------------------
+
+// One face track, every processed frame in order (frames without the face are left out).
+struct TrackSeries {
+  double fps = 0.0;                       // of the processed frames
+  std::vector<int64_t> pts_us;
+  std::vector<face::Landmarks> landmarks; // frame coordinates
+  std::vector<Box> boxes;
+  std::vector<bool> detected;             // detector ran and found the face in this frame
+  // Aligned crops (alignment() of the detector) at a subset of the frames: crop_index[i] is the
+  // position in pts_us of crops[i]. May be empty for detectors that need no pixels.
+  std::vector<Image> crops;
+  std::vector<size_t> crop_index;
+};
+
+struct TrackResult {
+  // P(fake) for the track; nullopt when the track gives nothing to judge (too short, no blinks
+  // possible at this frame rate): not evidence either way.
+  std::optional<double> score;
+  std::vector<std::string> evidence;  // short sentences for the report, e.g. "no blink in 24 s"
+};
+
+class TrackDetector {
+ public:
+  virtual ~TrackDetector() = default;
+  virtual const DetectorInfo& info() const = 0;
+  virtual face::AlignOptions alignment() const = 0;  // for TrackSeries::crops
+  virtual Result<TrackResult> score(const TrackSeries& track) const = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Audio detectors
+// ---------------------------------------------------------------------------------------------
+
+struct SegmentScore {
+  double start_s = 0.0;
+  double end_s = 0.0;
+  double score = 0.0;  // P(synthetic) for this voiced segment
+};
+
+struct AudioResult {
+  std::optional<double> score;          // nullopt when there is no speech: silence is not evidence
+  std::vector<SegmentScore> segments;   // voiced segments only
+  std::string note;                     // e.g. "no speech found"
+};
+
+class AudioDetector {
+ public:
+  virtual ~AudioDetector() = default;
+  virtual const DetectorInfo& info() const = 0;
+  virtual int sample_rate_hz() const = 0;  // the rate score() expects (mono)
+  virtual Result<AudioResult> score(const Audio& audio) const = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Registry
+// ---------------------------------------------------------------------------------------------
+
+struct DetectorSet {
+  std::vector<std::shared_ptr<const CropDetector>> crop;
+  std::vector<std::shared_ptr<const TrackDetector>> track;
+  std::vector<std::shared_ptr<const AudioDetector>> audio;
+  std::vector<DetectorInfo> infos() const;
+};
+
+// Every registered detector's name, sorted.
+std::vector<std::string> detector_names();
+
+// Loads the named detectors (all registered ones when `names` is empty) with their weights from
+// `models_dir` (<name>.unm). Model error naming the file when weights are missing or corrupt;
+// usage error for an unknown name.
+Result<DetectorSet> load_detectors(const std::string& models_dir, const std::vector<std::string>& names = {});
+
+// $UNMASK_MODELS when set; else models/ next to the executable's parent folder
+// (build/unmask -> models/); else the source tree's models/ folder.
+std::string default_models_dir();
+
+// Track score from per-frame probabilities: not a plain mean, because a few strongly fake frames
+// in a track matter. The mean of the top quarter of frame logits (at least one frame), mapped back
+// to a probability; an empty input gives 0.5.
+double aggregate_track(std::span<const double> frame_probabilities);
+
+}  // namespace unmask::detect

@@ -1,0 +1,23 @@
+// The table behind load_detectors(): one entry per detector. A detector's file adds its loader
+// here (declared below, defined next to the detector) and one line in registry_table.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "detect/detector.h"
+
+namespace unmask::detect {
+
+struct RegistryEntry {
+  std::string name;
+  DetectorKind kind;
+  // Loads the detector from models_dir and appends it to the set.
+  Status (*load)(const std::string& models_dir, DetectorSet& set);
+};
+
+const std::vector<RegistryEntry>& registry_table();
+
+// Loaders, one per detector (each defined in its detector's .cpp).
+
+}  // namespace unmask::detect
