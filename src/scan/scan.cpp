@@ -1,0 +1,531 @@
+// scan_file: probe, one decode with face tracking (crops, watermark frames), detectors, audio,
+// fusion, the report.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <limits>
+#include <set>
+
+#include "detect/detect.h"
+#include "mark/mark.h"
+#include "media/media.h"
+#include "scan/scan.h"
+#include "scan/tracks.h"
+#include "sign/sign.h"
+
+namespace unmask::scan {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string fixed2(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+constexpr int kWatermarkFrames = 16;
+constexpr int kWatermarkFramesFast = 8;
+constexpr double kMinAudioSeconds = 0.5;
+constexpr int kMinVideoFrames = 3;
+constexpr double kLipsyncMinTrackSeconds = 2.0;
+constexpr int kLipsyncRateHz = 16000;
+
+// The watermark check, fed from the same decode as the faces: an evenly spread sample of frames
+// (and the frame before each, for the tamper layer's motion test), plus the content fingerprints
+// of every frame when a signed sidecar asks for them.
+class WatermarkTap {
+ public:
+  WatermarkTap(int64_t n_expected_frames, int max_frames, bool tamper, bool fingerprints)
+      : max_frames_(max_frames), fingerprints_(fingerprints) {
+    mark::VerifyOptions vo;
+    vo.max_frames = max_frames;
+    vo.tamper = tamper;
+    vo.fingerprints = fingerprints;
+    tamper_ = tamper;
+    verifier_ = mark::FrameVerifier::create(vo);
+    stride_ = std::max<int64_t>(1, (std::max<int64_t>(1, n_expected_frames) + max_frames - 1) / max_frames);
+  }
+
+  Status add(const face::FrameFaces& ff) {
+    const auto started = Clock::now();
+    if (fingerprints_) segments_.add(ff.image, ff.pts_us);
+    if (n_ % stride_ == 0 && n_added_ < max_frames_) {
+      UNMASK_RETURN_IF_ERROR(verifier_->add(ff.image, ff.index, ff.pts_us, tamper_ && !previous_.empty() ? &previous_ : nullptr));
+      ++n_added_;
+    }
+    ++n_;
+    if (tamper_ && n_ % stride_ == 0 && n_added_ < max_frames_) previous_ = ff.image;  // the frame before the next sample
+    else if (!previous_.empty()) previous_ = Image();
+    seconds_ += seconds_since(started);
+    return Status::ok();
+  }
+
+  mark::VerifyResult finish() {
+    const auto started = Clock::now();
+    mark::VerifyResult v = verifier_->finish();
+    v.n_frames = n_;
+    if (fingerprints_) v.fingerprints = segments_.finish();
+    seconds_ += seconds_since(started);
+    return v;
+  }
+  double seconds() const { return seconds_; }
+
+ private:
+  std::unique_ptr<mark::FrameVerifier> verifier_;
+  mark::SegmentFingerprints segments_;
+  Image previous_;
+  int max_frames_;
+  bool fingerprints_;
+  bool tamper_ = true;
+  int64_t stride_ = 1;
+  int64_t n_ = 0;
+  int n_added_ = 0;
+  double seconds_ = 0.0;
+};
+
+void fill_watermark(const mark::VerifyResult& v, report::WatermarkSection& w) {
+  w.checked = true;
+  w.found = v.found;
+  if (!v.found) return;
+  w.issuer = v.payload.issuer;
+  w.synthetic = v.payload.synthetic;
+  w.confidence = v.confidence;
+  w.tamper_fraction_frames = v.tamper_fraction_frames;
+}
+
+// The signed sidecar (<file>.unmask.json), when there is one: present/valid in the report.
+void check_sidecar(const std::string& path, const std::string& sha256, const mark::VerifyResult& v,
+                   report::WatermarkSection& w) {
+  const std::string sidecar = sign::sidecar_path(path);
+  std::error_code ec;
+  if (!fs::exists(sidecar, ec)) return;
+  w.signature_present = true;
+  auto manifest = sign::read_sidecar(sidecar);
+  if (!manifest.ok()) return;  // present but unreadable: not valid
+  const sign::CheckResult check = sign::check(*manifest, nullptr, sha256, v.fingerprints);
+  w.signature_valid = check.valid && check.content != sign::ContentMatch::kAltered;
+}
+
+struct AudioOutcome {
+  bool judged_any = false;                 // a detector or lip-sync gave a score
+  std::optional<double> voice;             // max over audio detectors that heard speech
+  std::string voice_detector;
+  std::vector<report::TimedScore> segments;
+  std::vector<DetectorScore> detector_scores;
+  bool speech_heard = false;
+  std::optional<report::LipsyncResult> lipsync;
+  std::vector<std::string> notes;
+};
+
+// Lip-sync over the face tracks long enough to judge: the track whose lips follow the voice best
+// speaks for the file (another visible face that does not speak is not evidence of a dub).
+std::optional<report::LipsyncResult> judge_lipsync(const std::vector<internal::TrackOutcome>& tracks,
+                                                   const Audio& audio16k, double fps, double duration_s) {
+  if (!(fps > 0)) return std::nullopt;
+  const auto n = static_cast<size_t>(std::max(1.0, std::ceil(std::max(duration_s, audio16k.duration_s()) * fps)));
+  const auto envelope = detect::speech_envelope(audio16k, fps);
+  std::optional<report::LipsyncResult> best;
+  for (const auto& t : tracks) {
+    if (t.end_s - t.start_s < kLipsyncMinTrackSeconds) continue;
+    std::vector<double> mouth(n, std::numeric_limits<double>::quiet_NaN());
+    for (size_t i = 0; i < t.pts_us.size(); ++i) {
+      const auto pos = static_cast<size_t>(std::llround(t.pts_us[i] / 1e6 * fps));
+      if (pos < n) mouth[pos] = t.mouth[i];
+    }
+    auto offset = detect::estimate_av_offset(mouth, envelope, fps);
+    if (!offset.ok()) continue;
+    const double score = detect::lipsync_mismatch_score(*offset);
+    if (!best || score < best->score) best = report::LipsyncResult{score, offset->offset_ms, offset->confidence};
+  }
+  return best;
+}
+
+Status run_audio(const std::string& path, const detect::DetectorSet& set, const std::vector<internal::TrackOutcome>& tracks,
+                 double processed_fps, double duration_s, AudioOutcome& out) {
+  std::map<int, Audio> by_rate;
+  auto audio_at = [&](int rate) -> Result<const Audio*> {
+    auto it = by_rate.find(rate);
+    if (it == by_rate.end()) {
+      auto a = media::read_audio(path, rate);
+      if (!a.ok()) return a.status();
+      it = by_rate.emplace(rate, std::move(*a)).first;
+    }
+    return &it->second;
+  };
+  for (const auto& d : set.audio) {
+    auto audio = audio_at(d->sample_rate_hz());
+    if (!audio.ok()) return audio.status();
+    auto r = d->score(**audio);
+    if (!r.ok()) return r.status();
+    if (!r->note.empty()) out.notes.push_back(d->info().name + ": " + r->note);
+    if (!r->score) continue;
+    out.speech_heard = true;
+    out.judged_any = true;
+    out.detector_scores.push_back({d->info().name, *r->score});
+    if (!out.voice || *r->score > *out.voice) {
+      out.voice = *r->score;
+      out.voice_detector = d->info().name;
+      out.segments.clear();
+      for (const auto& s : r->segments) out.segments.push_back({s.start_s, s.end_s, s.score});
+    }
+  }
+  // Lip-sync needs a face long enough and sound; without a voice detector it still runs (the
+  // estimator itself refuses audio that does not vary like speech).
+  const bool speech_possible = set.audio.empty() || out.speech_heard;
+  if (speech_possible && !tracks.empty()) {
+    auto audio = audio_at(kLipsyncRateHz);
+    if (!audio.ok()) return audio.status();
+    out.lipsync = judge_lipsync(tracks, **audio, processed_fps, duration_s);
+    if (out.lipsync) {
+      out.judged_any = true;
+      out.detector_scores.push_back({"lipsync", out.lipsync->score});
+    }
+  }
+  return Status::ok();
+}
+
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
+  return out;
+}
+
+// One sentence on what decided the verdict.
+std::string reason_for(const FusionResult& f, const report::Report& r, const AudioOutcome& audio,
+                       const std::vector<internal::TrackOutcome>& tracks, const std::string& not_applicable) {
+  const report::WatermarkSection& w = r.watermark;
+  if (w.found && w.synthetic) {
+    return "The file carries the unmask watermark with the synthetic flag (issuer " + std::to_string(w.issuer) +
+           "): it was made by a synthesis tool.";
+  }
+  if (f.verdict == report::Verdict::kNotApplicable) return not_applicable;
+  std::string sentence;
+  auto track_sentence = [&](int id) {
+    for (const auto& t : tracks) {
+      if (t.track_id != id || t.scores.empty()) continue;
+      const auto top = std::max_element(t.scores.begin(), t.scores.end(),
+                                        [](const DetectorScore& a, const DetectorScore& b) { return a.score < b.score; });
+      return "face track " + std::to_string(id) + " (" + clock_text(t.start_s) + "-" + clock_text(t.end_s) + ")" +
+             (top->score >= 0.5 ? " shows " + detector_phrase(top->detector) : " shows no sign of manipulation") +
+             " (" + top->detector + " " + fixed2(top->score) + ")";
+    }
+    return std::string("face track " + std::to_string(id));
+  };
+  std::string deciding = f.deciding;
+  if (deciding.rfind("watermark+", 0) == 0) deciding = deciding.substr(10);
+  if (deciding.rfind("track ", 0) == 0) {
+    sentence = track_sentence(std::stoi(deciding.substr(6)));
+  } else if (deciding == "voice") {
+    sentence = audio.voice && *audio.voice >= 0.5 ? "the voice sounds synthetic (" + audio.voice_detector + " " + fixed2(*audio.voice) + ")"
+                                                  : "the voice sounds natural (" + audio.voice_detector + " " + fixed2(audio.voice.value_or(0)) + ")";
+  } else if (deciding == "lipsync" && audio.lipsync) {
+    sentence = audio.lipsync->score >= 0.5 ? "the lips do not follow the voice (mismatch " + fixed2(audio.lipsync->score) + ")"
+                                           : "the lips follow the voice (mismatch " + fixed2(audio.lipsync->score) + ")";
+  }
+  std::string out;
+  switch (f.verdict) {
+    case report::Verdict::kManipulated: out = "Manipulated: "; break;
+    case report::Verdict::kSuspicious: out = "Inconclusive signs of manipulation: "; break;
+    default: out = "No sign of manipulation: "; break;
+  }
+  if (f.verdict == report::Verdict::kAuthentic) {
+    int n_tracks = 0;
+    for (const auto& t : tracks) n_tracks += !t.scores.empty();
+    std::vector<std::string> what;
+    if (n_tracks > 0) what.push_back(std::to_string(n_tracks) + " face track" + (n_tracks == 1 ? "" : "s"));
+    if (audio.judged_any) what.push_back("the audio");
+    out += "checked " + join(what, " and ") + "; highest score " + fixed2(std::max(f.video_score.value_or(0), f.audio_score.value_or(0))) +
+           (sentence.empty() ? "" : ", " + sentence);
+  } else {
+    out += sentence.empty() ? "fused score " + fixed2(f.score) : sentence;
+  }
+  if (w.found) {
+    out += w.tamper_fraction_frames >= kTamperFractionThreshold
+               ? "; issuer " + std::to_string(w.issuer) + "'s watermark shows tampering in " +
+                     fixed2(w.tamper_fraction_frames * 100) + "% of frames"
+               : "; it carries issuer " + std::to_string(w.issuer) + "'s watermark, intact";
+  }
+  return out + ".";
+}
+
+}  // namespace
+
+Result<AvailableDetectors> load_available_detectors(const std::string& models_dir, const std::vector<std::string>& names) {
+  AvailableDetectors out;
+  if (!names.empty()) {
+    auto set = detect::load_detectors(models_dir, names);
+    if (!set.ok()) return set.status();
+    out.detectors = std::make_shared<const detect::DetectorSet>(std::move(*set));
+    return out;
+  }
+  detect::DetectorSet all;
+  for (const std::string& name : detect::detector_names()) {
+    auto one = detect::load_detectors(models_dir, {name});
+    if (!one.ok()) {
+      std::error_code ec;
+      const fs::path model = fs::path(models_dir) / (name + ".unm");
+      if (one.status().code() == StatusCode::kModel && !fs::exists(model, ec)) {
+        out.skipped.push_back(name + " (no " + model.string() + ")");
+        continue;
+      }
+      return one.status();
+    }
+    for (auto& d : one->crop) all.crop.push_back(d);
+    for (auto& d : one->track) all.track.push_back(d);
+    for (auto& d : one->audio) all.audio.push_back(d);
+  }
+  if (all.crop.empty() && all.track.empty() && all.audio.empty()) {
+    const std::vector<std::string> known = detect::detector_names();
+    return Status::model("models " + models_dir,
+                         known.empty() ? "no detector is registered in this build"
+                                       : "no detector model found (expected one of: " + join(known, ", ") + " as <name>.unm)");
+  }
+  out.detectors = std::make_shared<const detect::DetectorSet>(std::move(all));
+  return out;
+}
+
+Result<report::Report> scan_file(const std::string& path, const ScanOptions& options) {
+  const auto started = Clock::now();
+  if (options.frames_per_track < 1) return Status::usage("--frames", "must be at least 1");
+  report::Report r;
+  auto progress = [&](double f, std::string_view stage) {
+    if (options.progress) options.progress(std::clamp(f, 0.0, 1.0), stage);
+  };
+
+  // 1. What the file is.
+  auto probe_started = Clock::now();
+  auto info = media::probe(path);
+  if (!info.ok()) return info.status();
+  r.timing_s["probe"] = seconds_since(probe_started);
+  const bool is_image = info->is_image || (info->video && media::has_image_extension(path));
+  r.input.path = path;
+  r.input.duration_s = info->duration_s;
+  r.input.format = info->format;
+  r.input.size_bytes = info->size_bytes;
+  r.input.has_video = info->video.has_value();
+  r.input.has_audio = info->audio.has_value();
+  if (info->video) {
+    r.input.video_codec = info->video->codec;
+    const bool turned = info->video->rotation_deg == 90 || info->video->rotation_deg == 270;
+    r.input.width_px = turned ? info->video->height_px : info->video->width_px;
+    r.input.height_px = turned ? info->video->width_px : info->video->height_px;
+    r.input.fps = info->video->fps;
+  }
+  if (info->audio) r.input.audio_codec = info->audio->codec;
+
+  // The file's hash runs beside the decode (it reads the file once more, from the page cache).
+  auto sha_future = std::async(std::launch::async, [path] {
+    const auto t = Clock::now();
+    auto sha = sha256_file(path);
+    return std::make_pair(std::move(sha), seconds_since(t));
+  });
+
+  // 2. Detectors and face models.
+  std::shared_ptr<const detect::DetectorSet> detectors = options.detector_set;
+  std::vector<std::string> skipped;
+  if (!detectors) {
+    const std::string dir = options.models_dir.empty() ? detect::default_models_dir() : options.models_dir;
+    auto loaded = load_available_detectors(dir, options.detectors);
+    if (!loaded.ok()) return loaded.status();
+    detectors = loaded->detectors;
+    skipped = loaded->skipped;
+    r.options["models_dir"] = dir;
+  }
+  const bool face_work = info->video && (!detectors->crop.empty() || !detectors->track.empty() || info->audio);
+  std::shared_ptr<const face::FaceModels> face_models = options.face_models;
+  if (face_work && !face_models) {
+    auto loaded = face::FaceModels::load();
+    if (!loaded.ok()) return loaded.status();
+    face_models = *loaded;
+  }
+
+  // 3. One decode: faces, crops, watermark frames.
+  const int every_nth = options.fast && !is_image ? 2 : 1;
+  const int frames_per_track = options.fast ? std::max(1, options.frames_per_track / 3) : options.frames_per_track;
+  const double fps = info->video && info->video->fps > 0 ? info->video->fps : 25.0;
+  const double processed_fps = fps / every_nth;
+  std::vector<internal::TrackOutcome> tracks;
+  std::optional<mark::VerifyResult> verify;
+  std::string video_error;
+  int64_t n_frames = 0;
+  double detect_s = 0.0, watermark_s = 0.0;
+  const std::string sidecar = sign::sidecar_path(path);
+  std::error_code ec;
+  const bool want_fingerprints = fs::exists(sidecar, ec);
+  const int rotation = info->video ? info->video->rotation_deg : 0;
+  if (info->video && face_work) {
+    const auto decode_started = Clock::now();
+    internal::CollectorOptions co;
+    co.frames_per_track = frames_per_track;
+    co.second_pass = !options.fast;
+    co.thumbnails = options.thumbnails;
+    co.processed_fps = processed_fps;
+    internal::TrackCollector collector(detectors, co);
+    std::optional<WatermarkTap> tap;
+    // The mark lives in the stored orientation; a rotated video is checked by its own pass below.
+    if (options.check_watermark && rotation == 0) {
+      const int64_t expected = std::max<int64_t>(1, info->video->n_frames / every_nth);
+      tap.emplace(expected, options.fast ? kWatermarkFramesFast : kWatermarkFrames, !options.fast, want_fingerprints);
+    }
+    face::TrackFileOptions to;
+    to.every_nth = every_nth;
+    auto on_frame = [&](face::FrameFaces& ff) -> Status {
+      ++n_frames;
+      if (tap) UNMASK_RETURN_IF_ERROR(tap->add(ff));
+      return collector.add_frame(ff);
+    };
+    auto faces = face::track_file(path, face_models, to, on_frame,
+                                  [&](double f, std::string_view) { progress(0.85 * f, "faces"); });
+    if (!faces.ok()) {
+      if (faces.status().code() != StatusCode::kInput || !info->audio) return faces.status();
+      video_error = faces.status().message();
+    } else {
+      UNMASK_RETURN_IF_ERROR(collector.finish());
+      tracks = collector.take_outcomes();
+      if (tap) {
+        verify = tap->finish();
+        watermark_s = tap->seconds();
+      }
+    }
+    detect_s = collector.detect_seconds();
+    r.timing_s["decode"] = seconds_since(decode_started) - detect_s - watermark_s;
+    r.timing_s["detect"] = detect_s;
+  }
+  if (info->video && options.check_watermark && !verify && video_error.empty()) {
+    const auto t = Clock::now();
+    mark::VerifyOptions vo;
+    vo.max_frames = options.fast ? kWatermarkFramesFast : kWatermarkFrames;
+    vo.tamper = !options.fast;
+    vo.fingerprints = want_fingerprints;
+    auto v = mark::verify_file(path, vo);
+    if (v.ok()) verify = std::move(*v);
+    else if (!face_work) return v.status();
+    watermark_s = seconds_since(t);
+  }
+  if (options.check_watermark && info->video) r.timing_s["watermark"] = watermark_s;
+
+  // 4. Audio: voice detectors and lip-sync.
+  AudioOutcome audio;
+  std::string audio_error;
+  if (info->audio) {
+    progress(0.88, "audio");
+    const auto t = Clock::now();
+    Status s = run_audio(path, *detectors, tracks, processed_fps, info->duration_s, audio);
+    if (!s.is_ok()) {
+      if (s.code() != StatusCode::kInput || (!info->video || !video_error.empty())) return s;
+      audio_error = s.message();
+    }
+    r.timing_s["audio"] = seconds_since(t);
+  }
+
+  // 5. Hash and provenance.
+  auto [sha, sha_s] = sha_future.get();
+  if (!sha.ok()) return sha.status();
+  r.input.sha256 = *sha;
+  r.timing_s["sha256"] = sha_s;
+  if (verify) {
+    fill_watermark(*verify, r.watermark);
+    if (verify->found) check_sidecar(path, r.input.sha256, *verify, r.watermark);
+  }
+
+  // 6. Fusion.
+  FusionInput fin;
+  for (const auto& t : tracks) fin.tracks.push_back({t.track_id, t.n_scored_frames, t.scores});
+  fin.voice = audio.voice;
+  if (audio.lipsync) fin.lipsync = audio.lipsync->score;
+  fin.watermark = r.watermark;
+  const bool faces_judged = std::any_of(tracks.begin(), tracks.end(), [](const auto& t) { return !t.scores.empty(); });
+  std::string not_applicable;
+  if (!video_error.empty() && !audio.judged_any) {
+    not_applicable = "The video stream could not be decoded (" + video_error + ") and the audio gave nothing to judge.";
+  } else if (!audio_error.empty() && !faces_judged) {
+    not_applicable = "The audio stream could not be decoded (" + audio_error + ") and no face was judged.";
+  } else if (info->video && !is_image && video_error.empty() && face_work && n_frames < kMinVideoFrames && !audio.judged_any) {
+    not_applicable = "Too short to judge: " + std::to_string(n_frames) + " video frame" + (n_frames == 1 ? "" : "s") + ".";
+  } else if (!info->video && info->duration_s < kMinAudioSeconds) {
+    not_applicable = "Too short to judge: " + fixed2(info->duration_s) + " s of audio.";
+  } else if (!faces_judged && !audio.judged_any) {
+    if (!tracks.empty()) {
+      not_applicable = "Faces were found but no face detector is installed, and there is no speech to judge.";
+    } else if (is_image) {
+      not_applicable = "No face found in the image.";
+    } else if (!info->video) {
+      not_applicable = detectors->audio.empty() ? "No voice detector is installed to judge an audio file."
+                                                : "No speech found in the audio.";
+    } else if (!info->audio) {
+      not_applicable = "No face found, and the video has no audio track.";
+    } else {
+      not_applicable = "No face and no speech found.";
+    }
+  }
+  fin.not_applicable_reason = (r.watermark.found) ? "" : not_applicable;
+  const FusionResult fused = fuse(fin);
+  r.score = fused.score;
+  r.verdict = fused.verdict;
+  r.reason = reason_for(fused, r, audio, tracks, not_applicable);
+
+  // 7. The report.
+  for (auto& t : tracks) {
+    report::FaceTrack ft;
+    ft.track_id = t.track_id;
+    ft.start_s = t.start_s;
+    ft.end_s = t.end_s;
+    double s = std::numeric_limits<double>::quiet_NaN();
+    for (const auto& d : t.scores) s = std::isnan(s) ? d.score : std::max(s, d.score);
+    ft.score = std::isnan(s) ? 0.0 : s;
+    ft.frames = std::move(t.frames);
+    ft.evidence = std::move(t.evidence);
+    ft.thumbnail_png = std::move(t.thumbnail_png);
+    r.faces.push_back(std::move(ft));
+  }
+  if (info->audio) {
+    report::AudioSection a;
+    a.score = fused.audio_score;
+    if (audio.voice) a.voice = report::VoiceResult{*audio.voice, audio.segments};
+    a.lipsync = audio.lipsync;
+    std::vector<std::string> notes = audio.notes;
+    if (!audio_error.empty()) notes.push_back("audio could not be decoded: " + audio_error);
+    if (detectors->audio.empty()) notes.push_back("no voice detector installed");
+    if (!audio.lipsync && info->video) {
+      notes.push_back(tracks.empty() ? "lip-sync not judged: no face"
+                                     : "lip-sync not judged: no stretch of 2 s with a moving mouth and varying sound");
+    }
+    a.note = join(notes, "; ");
+    r.audio = a;
+  }
+  // File-level score per detector: the strongest over tracks; audio detectors as they scored.
+  std::map<std::string, double> by_detector;
+  for (const auto& t : fin.tracks) {
+    for (const auto& d : t.scores) {
+      auto [it, inserted] = by_detector.emplace(d.detector, d.score);
+      if (!inserted) it->second = std::max(it->second, d.score);
+    }
+  }
+  for (const auto& d : audio.detector_scores) by_detector[d.detector] = d.score;
+  std::vector<std::string> loaded_names;
+  for (const detect::DetectorInfo& di : detectors->infos()) {
+    loaded_names.push_back(di.name + " " + di.version);
+    auto it = by_detector.find(di.name);
+    if (it != by_detector.end()) r.detectors.push_back({di.name, di.version, it->second, di.model_sha256});
+  }
+  if (auto it = by_detector.find("lipsync"); it != by_detector.end()) r.detectors.push_back({"lipsync", "1", it->second, ""});
+
+  r.options["frames"] = std::to_string(options.frames_per_track);
+  r.options["fast"] = options.fast ? "true" : "false";
+  r.options["detectors_loaded"] = join(loaded_names, ", ");
+  if (!skipped.empty()) r.options["detectors_skipped"] = join(skipped, ", ");
+  r.options["frame_step"] = std::to_string(every_nth);
+  r.options["fusion"] = "max over detectors, tracks and audio; watermark decisive; thresholds 0.40/0.75";
+  r.timing_s["total"] = seconds_since(started);
+  progress(1.0, "done");
+  return r;
+}
+
+}  // namespace unmask::scan

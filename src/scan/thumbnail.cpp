@@ -1,0 +1,48 @@
+// Track thumbnails for the HTML report: the aligned face with the detector's heatmap over it.
+#include <algorithm>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "scan/tracks.h"
+
+namespace unmask::scan::internal {
+
+std::string heatmap_thumbnail_png(const Image& crop, const Image& heatmap, int size_px) {
+  if (crop.empty() || size_px <= 0) return {};
+  try {
+    cv::Mat face(crop.height_px(), crop.width_px(), CV_8UC(crop.channels()), const_cast<uint8_t*>(crop.data()));
+    cv::Mat bgr;
+    if (crop.channels() == 1) cv::cvtColor(face, bgr, cv::COLOR_GRAY2BGR);
+    else bgr = face.clone();
+    cv::resize(bgr, bgr, cv::Size(size_px, size_px), 0, 0, cv::INTER_AREA);
+    if (!heatmap.empty()) {
+      cv::Mat heat(heatmap.height_px(), heatmap.width_px(), CV_8UC(heatmap.channels()),
+                   const_cast<uint8_t*>(heatmap.data()));
+      cv::Mat gray;
+      if (heatmap.channels() == 3) cv::cvtColor(heat, gray, cv::COLOR_BGR2GRAY);
+      else gray = heat;
+      cv::resize(gray, gray, cv::Size(size_px, size_px), 0, 0, cv::INTER_LINEAR);
+      cv::Mat colour;
+      cv::applyColorMap(gray, colour, cv::COLORMAP_JET);
+      // Opacity follows the heat: where the detector saw nothing the face shows through.
+      for (int y = 0; y < size_px; ++y) {
+        const uint8_t* h = gray.ptr<uint8_t>(y);
+        const cv::Vec3b* c = colour.ptr<cv::Vec3b>(y);
+        cv::Vec3b* out = bgr.ptr<cv::Vec3b>(y);
+        for (int x = 0; x < size_px; ++x) {
+          const double a = 0.65 * h[x] / 255.0;
+          for (int ch = 0; ch < 3; ++ch) {
+            out[x][ch] = cv::saturate_cast<uint8_t>((1.0 - a) * out[x][ch] + a * c[x][ch]);
+          }
+        }
+      }
+    }
+    std::vector<uint8_t> png;
+    if (!cv::imencode(".png", bgr, png)) return {};
+    return std::string(png.begin(), png.end());
+  } catch (const cv::Exception&) {
+    return {};
+  }
+}
+
+}  // namespace unmask::scan::internal

@@ -1,0 +1,293 @@
+// Per-track sampling and scoring (tracks.h).
+//
+// Sampling: the k-th frame of a track (k = 0, 1, 2, ...) is a candidate when k % stride == 0.
+// When a track holds more than 2 x frames_per_track candidates the stride doubles and every
+// other candidate is dropped, so the candidates stay evenly spread over the whole track however
+// long it is, and at most 2 x frames_per_track crops per alignment are ever held.
+// Scoring: the first pass scores frames_per_track candidates spread evenly; when the track's
+// score is then uncertain (between 0.25 and 0.75 for some detector) the rest are scored too.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "detect/detect.h"
+#include "scan/tracks.h"
+
+namespace unmask::scan::internal {
+namespace {
+
+constexpr int kBatchSize = 16;
+constexpr double kUncertainLow = 0.25;
+constexpr double kUncertainHigh = 0.75;
+
+bool same_alignment(const face::AlignOptions& a, const face::AlignOptions& b) {
+  return a.size_px == b.size_px && std::abs(a.margin - b.margin) < 1e-9;
+}
+
+size_t alignment_index(std::vector<face::AlignOptions>& list, const face::AlignOptions& a) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (same_alignment(list[i], a)) return i;
+  }
+  list.push_back(a);
+  return list.size() - 1;
+}
+
+std::string fixed2(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+}  // namespace
+
+struct TrackCollector::Track {
+  int track_id = 0;
+  detect::TrackSeries series;
+  int64_t last_pos = 0;       // frame_pos_ of the last frame with this face
+  int64_t stride = 1;
+  struct Candidate {
+    size_t series_index = 0;  // position in series
+    int64_t k = 0;            // the track's frame counter at this frame
+    std::vector<Image> crops; // one per alignment
+  };
+  std::vector<Candidate> candidates;
+};
+
+TrackCollector::TrackCollector(std::shared_ptr<const detect::DetectorSet> detectors, CollectorOptions options)
+    : detectors_(std::move(detectors)), options_(options) {
+  options_.frames_per_track = std::max(1, options_.frames_per_track);
+  for (const auto& d : detectors_->crop) crop_alignment_.push_back(alignment_index(alignments_, d->alignment()));
+  for (const auto& d : detectors_->track) track_alignment_.push_back(alignment_index(alignments_, d->alignment()));
+}
+
+TrackCollector::~TrackCollector() = default;
+
+Status TrackCollector::add_frame(const face::FrameFaces& frame) {
+  const int64_t pos = frame_pos_++;
+  for (const face::Face& f : frame.faces) {
+    auto it = open_.find(f.track_id);
+    if (it == open_.end()) {
+      auto t = std::make_unique<Track>();
+      t->track_id = f.track_id;
+      t->series.fps = options_.processed_fps;
+      it = open_.emplace(f.track_id, std::move(t)).first;
+    }
+    Track& t = *it->second;
+    const int64_t k = static_cast<int64_t>(t.series.pts_us.size());
+    t.series.pts_us.push_back(frame.pts_us);
+    t.series.landmarks.push_back(f.landmarks);
+    t.series.boxes.push_back(f.box);
+    t.series.detected.push_back(f.detected);
+    t.last_pos = pos;
+    if (alignments_.empty() || k % t.stride != 0) continue;
+    Track::Candidate c;
+    c.series_index = static_cast<size_t>(k);
+    c.k = k;
+    for (const face::AlignOptions& a : alignments_) {
+      auto aligned = face::align_face(frame.image, f.landmarks, a);
+      if (!aligned.ok()) return aligned.status();
+      c.crops.push_back(std::move(aligned->crop));
+    }
+    t.candidates.push_back(std::move(c));
+    const size_t cap = 2 * static_cast<size_t>(options_.frames_per_track);
+    if (t.candidates.size() > cap) {
+      t.stride *= 2;
+      std::erase_if(t.candidates, [&](const Track::Candidate& x) { return x.k % t.stride != 0; });
+    }
+  }
+  // Tracks that ended: gone for close_after_s, or not continued across a scene cut.
+  const auto gap = static_cast<int64_t>(std::ceil(options_.close_after_s * options_.processed_fps));
+  for (auto it = open_.begin(); it != open_.end();) {
+    const bool present = it->second->last_pos == pos;
+    if (!present && (frame.scene_cut || pos - it->second->last_pos > gap)) {
+      UNMASK_RETURN_IF_ERROR(close_track(*it->second));
+      it = open_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return Status::ok();
+}
+
+Status TrackCollector::finish() {
+  for (auto& [id, t] : open_) UNMASK_RETURN_IF_ERROR(close_track(*t));
+  open_.clear();
+  return Status::ok();
+}
+
+std::vector<TrackOutcome> TrackCollector::take_outcomes() {
+  std::vector<TrackOutcome> out = std::move(outcomes_);
+  outcomes_.clear();
+  std::sort(out.begin(), out.end(), [](const TrackOutcome& a, const TrackOutcome& b) {
+    return a.track_id != b.track_id ? a.track_id < b.track_id : a.start_s < b.start_s;
+  });
+  return out;
+}
+
+Status TrackCollector::close_track(Track& t) {
+  const auto started = std::chrono::steady_clock::now();
+  TrackOutcome o;
+  o.track_id = t.track_id;
+  o.n_frames = static_cast<int>(t.series.pts_us.size());
+  o.start_s = t.series.pts_us.front() / 1e6;
+  o.end_s = t.series.pts_us.back() / 1e6;
+  o.pts_us = t.series.pts_us;
+  {
+    std::vector<std::optional<face::Landmarks>> lms(t.series.landmarks.begin(), t.series.landmarks.end());
+    o.mouth = detect::mouth_opening(lms);
+  }
+
+  // Crop detectors, in one or two passes over the candidates.
+  const size_t n_cand = t.candidates.size();
+  const size_t n_crop = detectors_->crop.size();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<std::vector<double>> frame_scores(n_crop, std::vector<double>(n_cand, nan));
+  std::vector<std::vector<Image>> heatmaps(n_crop, std::vector<Image>(n_cand));
+  std::vector<bool> scored(n_cand, false);
+
+  auto score_candidates = [&](const std::vector<size_t>& which) -> Status {
+    for (size_t d = 0; d < n_crop; ++d) {
+      const size_t ai = crop_alignment_[d];
+      for (size_t start = 0; start < which.size(); start += kBatchSize) {
+        const size_t end = std::min(which.size(), start + kBatchSize);
+        std::vector<Image> batch;
+        for (size_t i = start; i < end; ++i) batch.push_back(t.candidates[which[i]].crops[ai]);
+        auto scores = detectors_->crop[d]->score(batch);
+        if (!scores.ok()) return scores.status();
+        if (scores->size() != batch.size()) {
+          return Status::internal("detector " + detectors_->crop[d]->info().name, "returned a wrong number of scores");
+        }
+        for (size_t i = start; i < end; ++i) {
+          frame_scores[d][which[i]] = (*scores)[i - start].score;
+          heatmaps[d][which[i]] = std::move((*scores)[i - start].heatmap);
+        }
+      }
+    }
+    for (size_t i : which) scored[i] = true;
+    return Status::ok();
+  };
+  auto aggregate = [&](size_t d) {
+    std::vector<double> probs;
+    for (size_t i = 0; i < n_cand; ++i) {
+      if (scored[i]) probs.push_back(frame_scores[d][i]);
+    }
+    return detect::aggregate_track(probs);
+  };
+
+  if (n_crop > 0 && n_cand > 0) {
+    const size_t budget = static_cast<size_t>(options_.frames_per_track);
+    std::vector<size_t> first, rest;
+    if (n_cand <= budget) {
+      for (size_t i = 0; i < n_cand; ++i) first.push_back(i);
+    } else {
+      std::vector<bool> pick(n_cand, false);
+      for (size_t j = 0; j < budget; ++j) pick[((2 * j + 1) * n_cand) / (2 * budget)] = true;
+      for (size_t i = 0; i < n_cand; ++i) (pick[i] ? first : rest).push_back(i);
+    }
+    UNMASK_RETURN_IF_ERROR(score_candidates(first));
+    bool uncertain = false;
+    for (size_t d = 0; d < n_crop; ++d) {
+      const double s = aggregate(d);
+      uncertain |= s > kUncertainLow && s < kUncertainHigh;
+    }
+    if (uncertain && options_.second_pass && !rest.empty()) UNMASK_RETURN_IF_ERROR(score_candidates(rest));
+  }
+
+  // Per scored frame: the strongest crop detector. Per detector: aggregate_track.
+  int best_frame = -1;
+  for (size_t i = 0; i < n_cand; ++i) {
+    if (!scored[i]) continue;
+    double s = 0.0;
+    for (size_t d = 0; d < n_crop; ++d) s = std::max(s, frame_scores[d][i]);
+    const size_t si = t.candidates[i].series_index;
+    o.frames.push_back({t.series.pts_us[si] / 1e6, s, t.series.boxes[si]});
+    if (best_frame < 0 || s > o.frames[static_cast<size_t>(best_frame)].score) best_frame = static_cast<int>(o.frames.size()) - 1;
+    ++o.n_scored_frames;
+  }
+  for (size_t d = 0; d < n_crop; ++d) {
+    if (o.n_scored_frames == 0) break;
+    const std::string& name = detectors_->crop[d]->info().name;
+    const double track_score = aggregate(d);
+    o.scores.push_back({name, track_score});
+    if (track_score < 0.5) continue;
+    // The span of frames where this detector saw manipulation.
+    double first_t = -1, last_t = -1;
+    for (size_t i = 0; i < n_cand; ++i) {
+      if (!scored[i] || frame_scores[d][i] < 0.5) continue;
+      const double ts = t.series.pts_us[t.candidates[i].series_index] / 1e6;
+      if (first_t < 0) first_t = ts;
+      last_t = ts;
+    }
+    if (first_t < 0) first_t = o.start_s, last_t = o.end_s;
+    o.evidence.push_back(clock_text(first_t) + "-" + clock_text(last_t) + ": " + detector_phrase(name) + ", " +
+                         fixed2(track_score));
+  }
+
+  // Track detectors: the whole series, crops of every candidate at their alignment.
+  for (size_t d = 0; d < detectors_->track.size(); ++d) {
+    detect::TrackSeries series;
+    series.fps = t.series.fps;
+    series.pts_us = t.series.pts_us;
+    series.landmarks = t.series.landmarks;
+    series.boxes = t.series.boxes;
+    series.detected = t.series.detected;
+    for (const Track::Candidate& c : t.candidates) {
+      series.crops.push_back(c.crops[track_alignment_[d]]);
+      series.crop_index.push_back(c.series_index);
+    }
+    auto result = detectors_->track[d]->score(series);
+    if (!result.ok()) return result.status();
+    if (!result->score) continue;
+    const std::string& name = detectors_->track[d]->info().name;
+    o.scores.push_back({name, *result->score});
+    if (*result->score >= 0.5) {
+      std::string sentence = clock_text(o.start_s) + "-" + clock_text(o.end_s) + ": " + detector_phrase(name) + ", " +
+                             fixed2(*result->score);
+      if (!result->evidence.empty()) {
+        sentence += " (";
+        for (size_t i = 0; i < result->evidence.size(); ++i) sentence += (i ? "; " : "") + result->evidence[i];
+        sentence += ")";
+      }
+      o.evidence.push_back(sentence);
+    }
+  }
+  if (o.evidence.empty() && !o.scores.empty()) {
+    const auto top = std::max_element(o.scores.begin(), o.scores.end(),
+                                      [](const DetectorScore& a, const DetectorScore& b) { return a.score < b.score; });
+    o.evidence.push_back(clock_text(o.start_s) + "-" + clock_text(o.end_s) + ": no sign of manipulation (highest " +
+                         top->detector + " " + fixed2(top->score) + ")");
+  }
+
+  // Thumbnail: the most suspicious scored frame, with the heatmap of the first crop detector that
+  // gives one (blend's boundary map); the middle candidate when nothing was scored.
+  if (options_.thumbnails && n_cand > 0 && !alignments_.empty()) {
+    size_t cand = n_cand / 2;
+    if (best_frame >= 0) {
+      int seen = -1;
+      for (size_t i = 0; i < n_cand; ++i) {
+        if (scored[i] && ++seen == best_frame) cand = i;
+      }
+    }
+    size_t ai = 0;
+    Image heat;
+    for (size_t d = 0; d < n_crop; ++d) {
+      if (!heatmaps[d][cand].empty()) {
+        ai = crop_alignment_[d];
+        heat = heatmaps[d][cand];
+        break;
+      }
+    }
+    if (heat.empty() && n_crop > 0) ai = crop_alignment_[0];
+    o.thumbnail_png = heatmap_thumbnail_png(t.candidates[cand].crops[ai], heat);
+  }
+
+  outcomes_.push_back(std::move(o));
+  t.candidates.clear();
+  t.candidates.shrink_to_fit();
+  detect_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return Status::ok();
+}
+
+}  // namespace unmask::scan::internal

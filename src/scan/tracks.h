@@ -1,0 +1,79 @@
+// Private to scan: the per-track side of a scan. Frames arrive once, in order, from
+// face::track_file's callback; for each face track the collector keeps the series the track
+// detectors need (times, landmarks, boxes) and aligned crops of a bounded, evenly spread set of
+// candidate frames. A track is scored as soon as it ends (or at the end of the file), and its
+// crops are released then: memory is bounded by the tracks alive at once, not the video's length.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/core.h"
+#include "detect/detector.h"
+#include "face/face.h"
+#include "report/report.h"
+#include "scan/scan.h"
+
+namespace unmask::scan::internal {
+
+struct CollectorOptions {
+  int frames_per_track = kDefaultFramesPerTrack;  // first-pass CNN frames per track
+  bool second_pass = true;    // score up to frames_per_track more where the first pass is uncertain
+  bool thumbnails = true;
+  double processed_fps = 25.0;  // frame rate of the frames given to add_frame
+  double close_after_s = 2.0;   // a track unseen for this long is scored and released
+};
+
+struct TrackOutcome {
+  int track_id = 0;
+  double start_s = 0.0;
+  double end_s = 0.0;
+  int n_frames = 0;                         // frames the face was in
+  int n_scored_frames = 0;                  // frames the crop detectors scored
+  std::vector<report::FrameScore> frames;   // scored frames, fused (max over crop detectors)
+  std::vector<DetectorScore> scores;        // per detector that judged the track
+  std::vector<std::string> evidence;        // sentences for the report
+  std::string thumbnail_png;
+  // Inner-lip opening per frame of the track (NaN where unknown), for lip-sync.
+  std::vector<int64_t> pts_us;
+  std::vector<double> mouth;
+};
+
+class TrackCollector {
+ public:
+  TrackCollector(std::shared_ptr<const detect::DetectorSet> detectors, CollectorOptions options);
+  ~TrackCollector();
+  TrackCollector(const TrackCollector&) = delete;
+  TrackCollector& operator=(const TrackCollector&) = delete;
+
+  // One finalised frame (faces with their track ids). Aligns the crops of candidate frames and
+  // scores the tracks that ended. Errors: a detector failing (model error) or alignment failing.
+  Status add_frame(const face::FrameFaces& frame);
+  // Scores every open track (end of the file).
+  Status finish();
+
+  std::vector<TrackOutcome> take_outcomes();
+  double detect_seconds() const { return detect_seconds_; }
+
+ private:
+  struct Track;
+  Status close_track(Track& track);
+
+  std::shared_ptr<const detect::DetectorSet> detectors_;
+  CollectorOptions options_;
+  std::vector<face::AlignOptions> alignments_;  // distinct alignments the detectors need
+  std::vector<size_t> crop_alignment_;          // per crop detector: index in alignments_
+  std::vector<size_t> track_alignment_;         // per track detector
+  std::map<int, std::unique_ptr<Track>> open_;
+  std::vector<TrackOutcome> outcomes_;
+  int64_t frame_pos_ = 0;
+  double detect_seconds_ = 0.0;
+};
+
+// A PNG (bytes) of an aligned face crop with a detector heatmap blended over it (heatmap may be
+// empty: the plain crop), scaled to size_px square. Empty string when encoding fails.
+std::string heatmap_thumbnail_png(const Image& crop, const Image& heatmap, int size_px = 160);
+
+}  // namespace unmask::scan::internal

@@ -1,0 +1,317 @@
+// scan_file end to end on generated media, with tiny detectors built in the test.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "mark/mark.h"
+#include "media/media.h"
+#include "nn/nn.h"
+#include "report/report.h"
+#include "scan/scan.h"
+#include "scan/test_detectors.h"
+#include "support/face_fixtures.h"
+#include "support/fixtures.h"
+
+namespace unmask::scan {
+namespace {
+
+using testing::TempDir;
+
+// Shared across the tests of this binary: face models (~1 s to load) and the tiny detectors.
+struct Shared {
+  TempDir models_dir;
+  std::shared_ptr<const face::FaceModels> faces;
+  std::shared_ptr<const detect::DetectorSet> detectors;
+};
+Shared& shared() {
+  static Shared* s = [] {
+    nn::set_num_threads(1);
+    auto* x = new Shared;
+    auto models = face::FaceModels::load();
+    if (!models.ok()) throw std::runtime_error(models.status().message());
+    x->faces = *models;
+    x->detectors = testing::make_tiny_detector_set(x->models_dir.path().string());
+    return x;
+  }();
+  return *s;
+}
+
+ScanOptions options() {
+  ScanOptions o;
+  o.face_models = shared().faces;
+  o.detector_set = shared().detectors;
+  return o;
+}
+
+// Tom's photo moving across a textured background, 3 s at 25 fps, with a tone when asked.
+void write_face_clip(const std::string& path, double tone_hz, int n_frames = 75) {
+  testing::FaceClipSpec spec;
+  spec.n_frames = n_frames;
+  spec.tone_hz = tone_hz;
+  spec.background = [](int) { return testing::make_textured_background(640, 360, 0); };
+  testing::Sprite tom;
+  tom.image = testing::face_photo("tom", 150);
+  tom.top_left = testing::linear_path(60, 40, 420, 60, n_frames);
+  spec.sprites.push_back(tom);
+  testing::write_face_clip(path, spec);
+}
+
+template <typename F>
+void expect_number(const nlohmann::json& j, const char* key, F check) {
+  ASSERT_TRUE(j.contains(key)) << key;
+  ASSERT_TRUE(j[key].is_number()) << key << " = " << j[key];
+  check(j[key].get<double>());
+}
+
+TEST(Scan, JsonFollowsTheContract) {
+  TempDir dir;
+  const std::string clip = dir.file("face.mp4");
+  write_face_clip(clip, 440.0);
+  auto r = scan_file(clip, options());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const auto j = nlohmann::json::parse(report::to_json(*r));
+
+  EXPECT_EQ(j["schema"], "unmask.report/1");
+  EXPECT_EQ(j["tool"]["name"], "unmask");
+  EXPECT_TRUE(j["tool"]["version"].is_string());
+  const auto& in = j["input"];
+  EXPECT_EQ(in["path"], clip);
+  ASSERT_TRUE(in["sha256"].is_string());
+  EXPECT_EQ(in["sha256"], *sha256_file(clip));
+  expect_number(in, "duration_s", [](double d) { EXPECT_NEAR(d, 3.0, 0.1); });
+  EXPECT_EQ(in["has_video"], true);
+  EXPECT_EQ(in["has_audio"], true);
+  EXPECT_TRUE(in["format"].is_string());
+  EXPECT_TRUE(in["size_bytes"].is_number_integer());
+  EXPECT_EQ(in["video_codec"], "h264");
+  EXPECT_EQ(in["width"], 640);
+  EXPECT_EQ(in["height"], 360);
+  EXPECT_EQ(in["audio_codec"], "aac");
+
+  ASSERT_TRUE(j["verdict"].is_string());
+  EXPECT_TRUE(report::parse_verdict(j["verdict"].get<std::string>()).ok());
+  EXPECT_NE(j["verdict"], "not_applicable") << "a face was there to judge";
+  ASSERT_TRUE(j["reason"].is_string());
+  EXPECT_FALSE(j["reason"].get<std::string>().empty());
+  expect_number(j, "score", [](double s) { EXPECT_TRUE(s >= 0 && s <= 1); });
+
+  ASSERT_TRUE(j["faces"].is_array());
+  ASSERT_EQ(j["faces"].size(), 1u);
+  const auto& t = j["faces"][0];
+  EXPECT_TRUE(t["track_id"].is_number_integer());
+  expect_number(t, "start_s", [](double s) { EXPECT_LT(s, 0.5); });
+  expect_number(t, "end_s", [](double s) { EXPECT_GT(s, 2.5); });
+  expect_number(t, "score", [](double s) { EXPECT_TRUE(s >= 0 && s <= 1); });
+  ASSERT_TRUE(t["frames"].is_array());
+  ASSERT_FALSE(t["frames"].empty());
+  double last_t = -1;
+  for (const auto& f : t["frames"]) {
+    expect_number(f, "t_s", [&](double ts) { EXPECT_GT(ts, last_t); last_t = ts; });
+    expect_number(f, "score", [](double s) { EXPECT_TRUE(s >= 0 && s <= 1); });
+    ASSERT_TRUE(f["box"].is_array());
+    ASSERT_EQ(f["box"].size(), 4u);
+    for (const auto& v : f["box"]) EXPECT_TRUE(v.is_number());
+    EXPECT_GT(f["box"][2].get<double>(), 40.0) << "face box width";
+  }
+  EXPECT_TRUE(t["evidence"].is_array());
+
+  const auto& a = j["audio"];
+  ASSERT_TRUE(a.is_object());
+  EXPECT_TRUE(a["score"].is_number() || a["score"].is_null());
+  ASSERT_TRUE(a["voice"].is_object()) << "the tone is loud enough for the test voice detector";
+  expect_number(a["voice"], "score", [](double s) { EXPECT_TRUE(s >= 0 && s <= 1); });
+  EXPECT_TRUE(a["voice"]["segments"].is_array());
+  EXPECT_TRUE(a["lipsync"].is_object() || a["lipsync"].is_null());
+  if (a["lipsync"].is_object()) {
+    expect_number(a["lipsync"], "score", [](double) {});
+    EXPECT_TRUE(a["lipsync"]["offset_ms"].is_number_integer());
+    expect_number(a["lipsync"], "confidence", [](double) {});
+  }
+  EXPECT_TRUE(a["note"].is_string());
+
+  ASSERT_TRUE(j["watermark"].is_object());
+  EXPECT_EQ(j["watermark"]["found"], false);
+  EXPECT_EQ(j["watermark"]["checked"], true);
+
+  ASSERT_TRUE(j["detectors"].is_array());
+  ASSERT_GE(j["detectors"].size(), 2u) << "the crop and the audio detector both judged";
+  for (const auto& d : j["detectors"]) {
+    EXPECT_TRUE(d["name"].is_string());
+    EXPECT_TRUE(d["version"].is_string());
+    expect_number(d, "score", [](double s) { EXPECT_TRUE(s >= 0 && s <= 1); });
+    EXPECT_TRUE(d["model_sha256"].is_string());
+  }
+  EXPECT_EQ(j["detectors"][0]["name"], "blend");
+  EXPECT_EQ(j["detectors"][0]["model_sha256"].get<std::string>().size(), 64u);
+
+  ASSERT_TRUE(j["timing"].is_object());
+  expect_number(j["timing"], "total_s", [](double s) { EXPECT_GT(s, 0); });
+  expect_number(j["timing"], "decode_s", [](double s) { EXPECT_GE(s, 0); });
+  ASSERT_TRUE(j["options"].is_object());
+  EXPECT_EQ(j["options"]["frames"], "32");
+
+  // The document reads back.
+  auto back = report::from_json(report::to_json(*r));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->verdict, r->verdict);
+}
+
+TEST(Scan, ClipWithoutFaceOrSoundIsNotApplicable) {
+  TempDir dir;
+  const std::string clip = dir.file("pattern.mp4");
+  testing::write_pattern_clip(clip, {});
+  auto r = scan_file(clip, options());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->verdict, report::Verdict::kNotApplicable);
+  EXPECT_NE(r->reason.find("No face"), std::string::npos) << r->reason;
+  EXPECT_TRUE(r->faces.empty());
+  EXPECT_DOUBLE_EQ(r->score, 0.5);
+  EXPECT_FALSE(r->audio.has_value());
+  EXPECT_TRUE(r->detectors.empty());
+}
+
+TEST(Scan, SyntheticWatermarkMakesItManipulated) {
+  TempDir dir;
+  const std::string clip = dir.file("face.mp4");
+  write_face_clip(clip, 0.0, 50);
+  const std::string marked = dir.file("marked.mp4");
+  auto embedded = mark::embed_file(clip, marked, mark::synthetic_options("test"));
+  ASSERT_TRUE(embedded.ok()) << embedded.status().message();
+  auto r = scan_file(marked, options());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->watermark.found);
+  EXPECT_TRUE(r->watermark.synthetic);
+  EXPECT_EQ(r->verdict, report::Verdict::kManipulated);
+  EXPECT_GE(r->score, 0.99);
+  EXPECT_NE(r->reason.find("synthetic flag"), std::string::npos) << r->reason;
+  // The unmarked original is not reported as marked.
+  auto plain = scan_file(clip, options());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->watermark.found);
+  EXPECT_LT(plain->score, 0.99);
+}
+
+TEST(Scan, ImageIsScanned) {
+  TempDir dir;
+  const std::string photo = dir.file("tom.png");
+  ASSERT_TRUE(media::write_image(photo, testing::face_photo("tom", 400)).is_ok());
+  auto r = scan_file(photo, options());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->faces.size(), 1u);
+  EXPECT_EQ(r->faces[0].frames.size(), 1u);
+  EXPECT_NE(r->verdict, report::Verdict::kNotApplicable);
+  EXPECT_TRUE(r->input.has_video);
+  EXPECT_FALSE(r->input.has_audio);
+  ASSERT_EQ(r->detectors.size(), 1u);
+  EXPECT_NEAR(r->score, r->detectors[0].score, 1e-9) << "one detector, one face: the fused score is its score";
+  EXPECT_NEAR(r->faces[0].score, r->faces[0].frames[0].score, 1e-6);
+}
+
+TEST(Scan, AudioFileIsScanned) {
+  TempDir dir;
+  const std::string wav = dir.file("speech.wav");
+  // Bursts of tone with pauses: three voiced 0.5 s windows out of four.
+  Audio a = testing::make_tone(220.0, 2.0, 16000, 0.3);
+  for (size_t i = 16000; i < 24000; ++i) a.samples[i] = 0.0f;
+  testing::write_wav(wav, a);
+  auto r = scan_file(wav, options());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->input.has_video);
+  EXPECT_TRUE(r->input.has_audio);
+  EXPECT_TRUE(r->faces.empty());
+  ASSERT_TRUE(r->audio.has_value());
+  ASSERT_TRUE(r->audio->voice.has_value());
+  EXPECT_EQ(r->audio->voice->segments.size(), 3u);
+  EXPECT_NE(r->verdict, report::Verdict::kNotApplicable);
+  EXPECT_NEAR(r->score, r->audio->voice->score, 1e-9);
+
+  const std::string quiet = dir.file("silence.wav");
+  testing::write_wav(quiet, testing::make_tone(220.0, 2.0, 16000, 0.001));
+  auto s = scan_file(quiet, options());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->verdict, report::Verdict::kNotApplicable);
+  EXPECT_NE(s->reason.find("No speech"), std::string::npos) << s->reason;
+}
+
+TEST(Scan, CnnFramesFollowTheBudgetAndSpreadOverTheTrack) {
+  TempDir dir;
+  const std::string clip = dir.file("face.mp4");
+  write_face_clip(clip, 0.0, 75);
+  ScanOptions o = options();
+  o.frames_per_track = 8;
+  auto r = scan_file(clip, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->faces.size(), 1u);
+  const auto& frames = r->faces[0].frames;
+  EXPECT_GE(frames.size(), 8u);
+  EXPECT_LE(frames.size(), 16u) << "at most twice the budget, where the score is uncertain";
+  EXPECT_LT(frames.front().t_s, 0.5);
+  EXPECT_GT(frames.back().t_s, 2.3);
+  o.frames_per_track = 2;
+  o.fast = true;
+  auto fast = scan_file(clip, o);
+  ASSERT_TRUE(fast.ok());
+  EXPECT_LE(fast->faces.at(0).frames.size(), 2u);
+  EXPECT_EQ(fast->options.at("frame_step"), "2");
+}
+
+TEST(Scan, TrackThumbnailIsAPngWithTheHeatmap) {
+  TempDir dir;
+  const std::string clip = dir.file("face.mp4");
+  write_face_clip(clip, 0.0, 30);
+  auto r = scan_file(clip, options());
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->faces.size(), 1u);
+  const std::string& png = r->faces[0].thumbnail_png;
+  ASSERT_GT(png.size(), 100u);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  ScanOptions o = options();
+  o.thumbnails = false;
+  auto bare = scan_file(clip, o);
+  ASSERT_TRUE(bare.ok());
+  EXPECT_TRUE(bare->faces.at(0).thumbnail_png.empty());
+}
+
+TEST(Scan, CorruptFileIsAnInputError) {
+  TempDir dir;
+  const std::string bad = dir.file("broken.mp4");
+  std::ofstream(bad) << std::string(4096, '\x17') << "not a video";
+  auto r = scan_file(bad, options());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInput);
+  EXPECT_NE(r.status().message().find(bad), std::string::npos);
+  auto missing = scan_file(dir.file("missing.mp4"), options());
+  EXPECT_EQ(missing.status().code(), StatusCode::kInput);
+}
+
+TEST(Scan, NoModelIsAModelError) {
+  TempDir empty;
+  auto set = load_available_detectors(empty.path().string(), {});
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), StatusCode::kModel);
+  ScanOptions o;
+  o.models_dir = empty.path().string();
+  o.face_models = shared().faces;
+  TempDir dir;
+  const std::string clip = dir.file("pattern.mp4");
+  testing::write_pattern_clip(clip, {});
+  auto r = scan_file(clip, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kModel);
+  o.detectors = {"no-such-detector"};
+  EXPECT_EQ(scan_file(clip, o).status().code(), StatusCode::kUsage);
+}
+
+TEST(Scan, BadFrameBudgetIsAUsageError) {
+  TempDir dir;
+  const std::string clip = dir.file("pattern.mp4");
+  testing::write_pattern_clip(clip, {});
+  ScanOptions o = options();
+  o.frames_per_track = 0;
+  EXPECT_EQ(scan_file(clip, o).status().code(), StatusCode::kUsage);
+}
+
+}  // namespace
+}  // namespace unmask::scan
