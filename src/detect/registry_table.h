@@ -19,5 +19,6 @@ struct RegistryEntry {
 const std::vector<RegistryEntry>& registry_table();
 
 // Loaders, one per detector (each defined in its detector's .cpp).
+Status load_blend(const std::string& models_dir, DetectorSet& set);  // blend.cpp
 
 }  // namespace unmask::detect

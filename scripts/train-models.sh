@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Trains the shipped detector weights (models/blend.unm + models/blend.card.json) from the shared
+# data set. The training manifest is built at run time under the cache folder (never committed):
+# REAL faces only (the blend detector makes its own pseudo-fakes by self-blending), from
+#   images: delonyohan/deeplearn-agepred (UTKFace; 4 of every 5 files, the 5th never seen) and
+#           andrew-valentin/HumanFaceImageGenerator (CelebA sample)
+#   videos: rizkiarm/LipNet, smeetrs/deep_avsr, KwaiVGI/LivePortrait,
+#           AliaksandrSiarohin/first-order-model (videos and photos)
+# Held out (never trained on, so evaluation is on media the detector never saw): every source with
+# fake videos (GipalLee/Deepfake_detection, ai-forever/ghost, OpenTalker/SadTalker,
+# Zz-ww/SadTalker-Video-Lip-Sync), OpenTalker/video-retalking, Hangz-nju-cuhk/Talking-Face_PC-AVS,
+# jixinya/EAMM, every other source, and all fake images.
+#
+# Usage: scripts/train-models.sh [--epochs N] [--resume] [--build DIR] [--data DIR] [--cache DIR]
+# Runs for about an hour on 2 cores; run it with nohup and a log, re-run with --resume after an
+# interruption.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")/.." && pwd)"
+data=/work/shared/data
+cache=/work/cache/blend
+build="$here/build"
+epochs=6
+seed=7
+resume=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --epochs) epochs="$2"; shift 2 ;;
+    --seed) seed="$2"; shift 2 ;;
+    --resume) resume="--resume"; shift ;;
+    --build) build="$2"; shift 2 ;;
+    --data) data="$2"; shift 2 ;;
+    --cache) cache="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[[ -f "$data/MANIFEST.csv" ]] || { echo "no $data/MANIFEST.csv" >&2; exit 3; }
+unmask="$build/unmask"
+[[ -x "$unmask" ]] || unmask="$build/src/cli/unmask"
+[[ -x "$unmask" ]] || { echo "no unmask binary in $build: build it first (cmake --build $build --target unmask)" >&2; exit 3; }
+mkdir -p "$cache/run"
+
+manifest="$cache/train-manifest.csv"
+python3 - "$data" "$manifest" <<'PY'
+import csv, os, sys
+data, out = sys.argv[1], sys.argv[2]
+image_sources = {"delonyohan/deeplearn-agepred", "andrew-valentin/HumanFaceImageGenerator",
+                 "AliaksandrSiarohin/first-order-model"}
+video_sources = {"rizkiarm/LipNet", "smeetrs/deep_avsr", "KwaiVGI/LivePortrait",
+                 "AliaksandrSiarohin/first-order-model"}
+held_out = {"GipalLee/Deepfake_detection", "ai-forever/ghost", "OpenTalker/SadTalker",
+            "Zz-ww/SadTalker-Video-Lip-Sync", "OpenTalker/video-retalking",
+            "Hangz-nju-cuhk/Talking-Face_PC-AVS", "jixinya/EAMM"}
+assert not (held_out & (image_sources | video_sources))
+rows = []
+with open(os.path.join(data, "MANIFEST.csv"), newline="") as f:
+    for r in csv.DictReader(f):
+        if r["label"] != "real" or r["source_repo"] in held_out:
+            continue
+        ok = (r["kind"] == "image" and r["source_repo"] in image_sources) or \
+             (r["kind"] == "video" and r["source_repo"] in video_sources)
+        if ok:
+            rows.append(r)
+rows.sort(key=lambda r: r["path"])
+# UTKFace: every 5th file stays out of training (an unseen real-photo set for bench/blend).
+utk = [r for r in rows if r["source_repo"] == "delonyohan/deeplearn-agepred"]
+skip = {r["path"] for i, r in enumerate(utk) if i % 5 == 4}
+with open(out, "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["path", "kind", "label", "source_repo"])
+    n = 0
+    for r in rows:
+        if r["path"] in skip:
+            continue
+        w.writerow([os.path.join(data, r["path"]), r["kind"], "real", r["source_repo"]])
+        n += 1
+print(f"training manifest: {n} real items -> {out}", file=sys.stderr)
+PY
+
+export OMP_WAIT_POLICY=passive
+"$unmask" -v train --manifest "$manifest" --out "$cache/run/blend.unm" \
+  --epochs "$epochs" --seed "$seed" --detector blend --cache "$cache" --threads 2 $resume
+
+mkdir -p "$here/models"
+cp "$cache/run/blend.unm" "$here/models/blend.unm"
+python3 - "$cache/run/blend.card.json" "$here/models/blend.card.json" <<'PY'
+import json, sys
+card = json.load(open(sys.argv[1]))
+card["data"]["trained_on_sources"] = {
+    "images": ["delonyohan/deeplearn-agepred (UTKFace, 4 of every 5 files by sorted path)",
+               "andrew-valentin/HumanFaceImageGenerator (CelebA sample)",
+               "AliaksandrSiarohin/first-order-model (photos)"],
+    "videos": ["rizkiarm/LipNet", "smeetrs/deep_avsr", "KwaiVGI/LivePortrait",
+               "AliaksandrSiarohin/first-order-model"]}
+card["data"]["held_out_sources"] = [
+    "GipalLee/Deepfake_detection", "ai-forever/ghost", "OpenTalker/SadTalker",
+    "Zz-ww/SadTalker-Video-Lip-Sync", "OpenTalker/video-retalking",
+    "Hangz-nju-cuhk/Talking-Face_PC-AVS", "jixinya/EAMM",
+    "every other source of MANIFEST.csv", "every fake image", "every 5th UTKFace file"]
+card["data"]["labels_used"] = "real only; fakes are self-blended images made during training"
+json.dump(card, open(sys.argv[2], "w"), indent=2)
+open(sys.argv[2], "a").write("\n")
+PY
+echo "wrote $here/models/blend.unm and $here/models/blend.card.json"

@@ -1,0 +1,124 @@
+// The `blend` detector: aligned face crops -> blend_cnn_small -> Platt-calibrated P(fake), and the
+// network's boundary map (where it thinks two images were blended) as the heat map.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <opencv2/imgproc.hpp>
+
+#include "detect/blend.h"
+#include "detect/registry_table.h"
+#include "learn/learn.h"
+#include "nn/nn.h"
+
+namespace unmask::detect {
+namespace {
+
+constexpr size_t kMaxBatch = 32;
+
+class BlendDetector : public CropDetector {
+ public:
+  BlendDetector(nn::Model model, face::AlignOptions align, learn::PlattScaling platt, DetectorInfo info)
+      : model_(std::move(model)), align_(align), platt_(platt), info_(std::move(info)) {}
+
+  const DetectorInfo& info() const override { return info_; }
+  face::AlignOptions alignment() const override { return align_; }
+
+  Result<std::vector<CropScore>> score(std::span<const Image> crops) const override {
+    std::vector<CropScore> out;
+    out.reserve(crops.size());
+    const int size = model_.spec().input_size_px;
+    for (size_t begin = 0; begin < crops.size(); begin += kMaxBatch) {
+      const size_t end = std::min(crops.size(), begin + kMaxBatch);
+      auto batch = nn::images_to_batch(crops.subspan(begin, end - begin), size);
+      if (!batch.ok()) return batch.status();
+      auto pred = model_.predict(*batch);
+      if (!pred.ok()) return pred.status();
+      const int64_t b = model_.spec().boundary_size_px();
+      for (size_t i = 0; i < pred->logits.size(); ++i) {
+        CropScore s;
+        s.score = platt_.apply(pred->logits[i]);
+        if (b > 0 && pred->boundary.n() == static_cast<int64_t>(end - begin)) {
+          cv::Mat small(static_cast<int>(b), static_cast<int>(b), CV_32FC1);
+          const float* src = pred->boundary.values.data() + i * b * b;
+          std::copy(src, src + b * b, small.ptr<float>(0));
+          const Image& crop = crops[begin + i];
+          cv::Mat big;
+          cv::resize(small, big, cv::Size(crop.width_px(), crop.height_px()), 0, 0, cv::INTER_LINEAR);
+          s.heatmap = Image(crop.width_px(), crop.height_px(), 1);
+          for (int y = 0; y < big.rows; ++y) {
+            const float* row = big.ptr<float>(y);
+            uint8_t* dst = s.heatmap.row(y);
+            for (int x = 0; x < big.cols; ++x) {
+              dst[x] = static_cast<uint8_t>(std::lround(std::clamp(row[x], 0.0f, 1.0f) * 255.0f));
+            }
+          }
+        }
+        out.push_back(std::move(s));
+      }
+    }
+    return out;
+  }
+
+ private:
+  nn::Model model_;
+  face::AlignOptions align_;
+  learn::PlattScaling platt_;
+  DetectorInfo info_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const CropDetector>> load_blend_detector(const std::string& model_path) {
+  auto model = nn::load_model(model_path, kBlendArch);
+  if (!model.ok()) {
+    // Tests and experiments may ship the toy architecture; anything else is an error.
+    auto tiny = nn::load_model(model_path, "blend_cnn_tiny");
+    if (!tiny.ok()) return model.status();
+    model = std::move(tiny);
+  }
+  if (!model->spec().is_image_model()) return Status::model(model_path, "not an image model");
+  const nn::Metadata& meta = model->metadata();
+  auto get = [&](const char* key) -> Result<std::string> {
+    auto it = meta.find(key);
+    if (it == meta.end()) return Status::model(model_path, std::string("metadata lacks ") + key + " (not a blend model)");
+    return it->second;
+  };
+  auto size_s = get(kBlendMetaSize);
+  if (!size_s.ok()) return size_s.status();
+  auto margin_s = get(kBlendMetaMargin);
+  if (!margin_s.ok()) return margin_s.status();
+  auto calib_s = get(kBlendMetaCalibration);
+  if (!calib_s.ok()) return calib_s.status();
+  face::AlignOptions align;
+  try {
+    align.size_px = std::stoi(*size_s);
+    align.margin = std::stod(*margin_s);
+  } catch (const std::exception&) {
+    return Status::model(model_path, "bad alignment metadata '" + *size_s + "', '" + *margin_s + "'");
+  }
+  if (align.size_px < 16 || align.size_px > 4096 || !(align.margin >= 0 && align.margin <= 2)) {
+    return Status::model(model_path, "bad alignment metadata");
+  }
+  auto platt = learn::PlattScaling::parse(*calib_s);
+  if (!platt.ok()) return Status::model(model_path, "bad calibration: " + platt.status().message());
+  auto file_sha = sha256_file(model_path);
+  if (!file_sha.ok()) return Status::model(model_path, file_sha.status().message());
+  DetectorInfo info;
+  info.name = "blend";
+  info.version = kBlendVersion;
+  info.model_sha256 = *file_sha;
+  info.model_path = model_path;
+  info.kind = DetectorKind::kCrop;
+  return std::shared_ptr<const CropDetector>(
+      std::make_shared<BlendDetector>(std::move(*model), align, *platt, std::move(info)));
+}
+
+Status load_blend(const std::string& models_dir, DetectorSet& set) {
+  const std::string path = (std::filesystem::path(models_dir) / "blend.unm").string();
+  auto det = load_blend_detector(path);
+  if (!det.ok()) return det.status();
+  set.crop.push_back(*det);
+  return Status::ok();
+}
+
+}  // namespace unmask::detect

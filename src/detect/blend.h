@@ -1,0 +1,123 @@
+// unmask detect: the `blend` detector (a CNN on aligned face crops that looks for the traces a
+// face swap leaves: a blending boundary, colour and sharpness mismatch) and its training data,
+// self-blended images (SBI, Shiohara & Yamasaki 2022) made from real faces only.
+//
+// Basic usage (inference; normally through load_detectors()):
+//
+//   auto det = unmask::detect::load_blend_detector("models/blend.unm");   // Status::model if bad
+//   auto crop = unmask::face::align_face(frame, landmarks, (*det)->alignment());
+//   auto scores = (*det)->score({&crop->crop, 1});   // calibrated P(fake) + boundary heat map
+//
+// Basic usage (training data):
+//
+//   std::vector<unmask::detect::BlendCrop> crops = ...;   // extract_blend_crops() from a manifest
+//   unmask::detect::SbiDataset data(crops, 128);            // 2 examples per real crop
+//   auto ex = data.get(index, seed);                        // same (index, seed) -> same example
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/core.h"
+#include "detect/detector.h"
+#include "detect/training.h"
+#include "face/face.h"
+#include "learn/learn.h"
+
+namespace unmask::detect {
+
+inline constexpr const char* kBlendArch = "blend_cnn_small";
+inline constexpr const char* kBlendVersion = "1";
+// Model metadata keys the detector reads (written by train_blend).
+inline constexpr const char* kBlendMetaSize = "blend.align_size_px";
+inline constexpr const char* kBlendMetaMargin = "blend.align_margin";
+inline constexpr const char* kBlendMetaCalibration = "blend.calibration";  // PlattScaling::serialize()
+
+// Loads models/blend.unm (or any path): Status::model naming the file when it is missing,
+// corrupt, of another architecture, or lacks the alignment/calibration metadata.
+Result<std::shared_ptr<const CropDetector>> load_blend_detector(const std::string& model_path);
+
+// ---------------------------------------------------------------------------------------------
+// Training data
+// ---------------------------------------------------------------------------------------------
+
+// One aligned face crop (BGR, size_px square) with its landmarks in crop coordinates.
+struct BlendCrop {
+  Image crop;
+  face::Landmarks landmarks{};
+  int label = 0;        // 0 real (SBI source), 1 a labelled fake from the manifest
+  std::string source;   // the file it came from (validation is split by file)
+  int64_t frame = 0;
+};
+
+// What extract_blend_crops() does to a manifest item.
+struct CropExtractOptions {
+  face::AlignOptions align{.size_px = 128, .margin = 0.25};
+  int every_nth_frame = 5;     // videos: frames looked at
+  int max_crops_per_video = 40;
+  int min_face_px = 40;        // faces with a smaller box are skipped
+  std::string cache_dir;       // crops are cached per file here; empty: no cache
+  ProgressFn progress;
+};
+
+struct CropExtractSummary {
+  int n_items = 0;           // manifest items read
+  int n_items_with_face = 0;
+  int n_cached = 0;          // items whose crops came from the cache
+  int n_failed = 0;          // items that could not be decoded (counted, not fatal)
+};
+
+// The largest face of every image and of every every_nth_frame-th frame of every video, aligned.
+// Cached per (file, size, mtime, options), so a re-run or --resume does not detect again.
+Result<std::vector<BlendCrop>> extract_blend_crops(const std::vector<learn::ManifestItem>& items,
+                                                   std::shared_ptr<const face::FaceModels> models,
+                                                   const CropExtractOptions& options,
+                                                   CropExtractSummary* summary = nullptr);
+
+// JPEG / blur / noise / resize / brightness-contrast augmentation, drawn from rng. The same for
+// both classes so that compression or blur never reads as fakery. `boundary` (1 channel, may be
+// empty) is flipped along with the image.
+void augment_crop(Image& crop, Image& boundary, std::mt19937_64& rng);
+
+// Training examples from real crops: index 2k is crop k (after the SBI pipeline's shared
+// augmentations, label 0, boundary target all zero), index 2k+1 is a self-blended copy of crop k
+// (label 1, boundary target 4m(1-m) at input_size/8). Labelled fakes (label 1 crops) give one
+// example each, without a boundary target. Deterministic in (index, seed).
+class SbiDataset : public learn::Dataset {
+ public:
+  SbiDataset(std::shared_ptr<const std::vector<BlendCrop>> crops, std::vector<size_t> subset, int input_size_px,
+             bool augment = true);
+  size_t size() const override { return entries_.size(); }
+  Result<learn::Example> get(size_t index, uint64_t seed) const override;
+  // The example as images (for tests and inspection): input crop and boundary target (1 channel,
+  // empty for labelled fakes).
+  Status get_images(size_t index, uint64_t seed, Image& crop, Image& boundary, int& label) const;
+
+  int label(size_t index) const;  // 0 real, 1 fake (without making the example)
+  int64_t n_real() const { return n_real_; }
+  int64_t n_fake() const { return n_fake_; }
+
+ private:
+  struct Entry {
+    size_t crop;
+    int kind;  // 0 real, 1 self-blended, 2 labelled fake
+  };
+  std::shared_ptr<const std::vector<BlendCrop>> crops_;
+  std::vector<Entry> entries_;
+  int input_size_px_;
+  bool augment_;
+  int64_t n_real_ = 0, n_fake_ = 0;
+};
+
+// Validation split by file: true for about `fraction` of the distinct sources (hash of the path).
+bool is_validation_source(const std::string& source, uint64_t seed, double fraction);
+
+// `unmask train --detector blend` (see training.h). Options beyond the request come from the
+// environment for experiments and tests: UNMASK_BLEND_BATCH (32), UNMASK_BLEND_ARCH
+// (blend_cnn_small; blend_cnn_tiny for quick runs), UNMASK_BLEND_LR (1e-3).
+Result<TrainSummary> train_blend(const TrainRequest& request);
+
+}  // namespace unmask::detect
