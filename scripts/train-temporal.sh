@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Rebuilds the temporal detector's training data and model from ../shared/data at run time:
+#   1. the training manifest of real videos (sources NOT held out for evaluation),
+#   2. landmark face swaps between those real clips (synth swap; fakes the project makes itself),
+#   3. `unmask train --detector temporal` on real + swapped clips -> models/temporal.unm + card.
+# Nothing derived from the data is committed: manifests and swaps go to $CACHE.
+#
+# Usage: scripts/train-temporal.sh [DATA_DIR] [CACHE_DIR]     (defaults ../shared/data, /work/cache/spectral/temporal)
+#   UNMASK=path/to/unmask  N_SWAPS=30  SEED=1  SKIP_TRAIN=1 (only make the data)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DATA="$(cd "${1:-$ROOT/../shared/data}" && pwd)"
+CACHE="${2:-/work/cache/spectral/temporal}"
+UNMASK="${UNMASK:-$ROOT/build/unmask}"
+N_SWAPS="${N_SWAPS:-30}"
+SEED="${SEED:-1}"
+mkdir -p "$CACHE/swaps"
+
+# Video sources kept out of training (evaluation only); shared with the blend detector's plan.
+HELD_OUT='GipalLee/Deepfake_detection|ai-forever/ghost|OpenTalker/SadTalker|Zz-ww/SadTalker-Video-Lip-Sync|OpenTalker/video-retalking|Hangz-nju-cuhk/Talking-Face_PC-AVS|jixinya/EAMM'
+
+# Real training videos of at least 2.5 s (the detector abstains below 2 s). The first four
+# MANIFEST columns (path,kind,label,source_repo) are never quoted.
+REALS="$CACHE/real_videos.txt"
+: > "$REALS"
+awk -F, 'NR > 1 && $2 == "video" && $3 == "real" { print $1 "," $4 }' "$DATA/MANIFEST.csv" |
+  grep -Ev ",($HELD_OUT)\$" | while IFS=, read -r path repo; do
+    d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$DATA/$path" 2>/dev/null || echo 0)
+    if awk -v d="$d" 'BEGIN { exit !(d >= 2.5) }'; then echo "$path,$repo" >> "$REALS"; fi
+  done
+n_reals=$(wc -l < "$REALS")
+echo "real training videos (>= 2.5 s, not held out): $n_reals"
+
+# Swaps: target i gets the face of real video (i * 7 + 3) mod n (never itself), blends and
+# colour transfers alternating, so the fakes vary like a careless and a careful swap.
+mapfile -t rows < "$REALS"
+: > "$CACHE/swaps.log"
+for ((k = 0; k < N_SWAPS; ++k)); do
+  i=$(( (k * 5 + SEED) % n_reals ))
+  j=$(( (i * 7 + 3 + k) % n_reals ))
+  if [ "$i" -eq "$j" ]; then j=$(( (j + 1) % n_reals )); fi
+  target="${rows[$i]%%,*}"; source="${rows[$j]%%,*}"
+  out="$CACHE/swaps/swap_$(printf %02d "$k").mp4"
+  blend=$([ $((k % 2)) -eq 0 ] && echo poisson || echo alpha)
+  colour=$([ $((k % 3)) -eq 2 ] && echo histogram || echo reinhard)
+  if [ ! -s "$out" ]; then
+    echo "swap $k: $source -> $target ($blend, $colour)"
+    "$UNMASK" --quiet synth swap --source "$DATA/$source" --target "$DATA/$target" --out "$out" \
+      --blend "$blend" --colour "$colour" || echo "swap $k failed (counted, not fatal)"
+  fi
+  echo "$out,$target,$source,$blend,$colour" >> "$CACHE/swaps.log"
+done
+
+MANIFEST="$CACHE/train_manifest.csv"
+{
+  echo "path,label,source_repo,method"
+  while IFS=, read -r path repo; do echo "$DATA/$path,real,$repo,none"; done < "$REALS"
+  for f in "$CACHE"/swaps/swap_*.mp4; do [ -s "$f" ] && echo "$f,fake,unmask/synth,landmark swap"; done
+} > "$MANIFEST"
+echo "manifest: $MANIFEST ($(($(wc -l < "$MANIFEST") - 1)) rows)"
+
+if [ -z "${SKIP_TRAIN:-}" ]; then
+  "$UNMASK" train --detector temporal --manifest "$MANIFEST" --out "$ROOT/models/temporal.unm" --seed "$SEED"
+fi
