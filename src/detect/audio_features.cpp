@@ -1,0 +1,263 @@
+// Audio features: framing, power spectra (OpenCV DFT), filterbanks, cepstra, deltas, VAD.
+#include "detect/audio_features.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include <opencv2/core.hpp>
+
+namespace unmask::detect {
+namespace {
+
+constexpr double kPi = std::numbers::pi;
+
+FilterBank triangular_bank(const std::vector<double>& edges_hz, int n_fft, int sample_rate_hz) {
+  FilterBank bank;
+  bank.n_bands = static_cast<int>(edges_hz.size()) - 2;
+  bank.n_bins = n_fft / 2 + 1;
+  bank.weights.assign(static_cast<size_t>(bank.n_bands) * bank.n_bins, 0.0f);
+  const double bin_hz = static_cast<double>(sample_rate_hz) / n_fft;
+  for (int b = 0; b < bank.n_bands; ++b) {
+    const double lo = edges_hz[b], mid = edges_hz[b + 1], hi = edges_hz[b + 2];
+    bank.centre_hz.push_back(mid);
+    for (int k = 0; k < bank.n_bins; ++k) {
+      const double f = k * bin_hz;
+      double w = 0.0;
+      if (f > lo && f <= mid) w = (f - lo) / (mid - lo);
+      else if (f > mid && f < hi) w = (hi - f) / (hi - mid);
+      bank.weights[static_cast<size_t>(b) * bank.n_bins + k] = static_cast<float>(w);
+    }
+  }
+  return bank;
+}
+
+}  // namespace
+
+std::vector<float> hamming_window(int n) {
+  std::vector<float> w(static_cast<size_t>(std::max(0, n)));
+  if (n == 1) w[0] = 1.0f;
+  for (int i = 0; n > 1 && i < n; ++i) w[i] = static_cast<float>(0.54 - 0.46 * std::cos(2.0 * kPi * i / (n - 1)));
+  return w;
+}
+
+FeatureMatrix power_spectrogram(const std::vector<float>& samples, int /*sample_rate_hz*/, const FrameOptions& o) {
+  FeatureMatrix out;
+  const int n_samples = static_cast<int>(samples.size());
+  if (o.frame_len <= 0 || o.hop <= 0 || o.n_fft < o.frame_len || n_samples < o.frame_len) return out;
+  const int n_frames = 1 + (n_samples - o.frame_len) / o.hop;
+  const auto window = hamming_window(o.frame_len);
+  cv::Mat frames(n_frames, o.n_fft, CV_32F, cv::Scalar(0));
+  for (int t = 0; t < n_frames; ++t) {
+    float* row = frames.ptr<float>(t);
+    const float* src = samples.data() + static_cast<size_t>(t) * o.hop;
+    for (int i = 0; i < o.frame_len; ++i) row[i] = src[i] * window[i];
+  }
+  cv::Mat spectrum;
+  cv::dft(frames, spectrum, cv::DFT_ROWS | cv::DFT_COMPLEX_OUTPUT);
+  out.n_rows = n_frames;
+  out.n_cols = o.n_fft / 2 + 1;
+  out.values.resize(static_cast<size_t>(out.n_rows) * out.n_cols);
+  for (int t = 0; t < n_frames; ++t) {
+    const auto* c = spectrum.ptr<cv::Vec2f>(t);
+    for (int k = 0; k < out.n_cols; ++k) out.at(t, k) = c[k][0] * c[k][0] + c[k][1] * c[k][1];
+  }
+  return out;
+}
+
+double hz_to_mel(double hz) { return 2595.0 * std::log10(1.0 + hz / 700.0); }
+double mel_to_hz(double mel) { return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0); }
+
+FilterBank mel_filterbank(int n_bands, int n_fft, int sample_rate_hz, double f_min_hz, double f_max_hz) {
+  if (f_max_hz < 0) f_max_hz = sample_rate_hz / 2.0;
+  const double lo = hz_to_mel(f_min_hz), hi = hz_to_mel(f_max_hz);
+  std::vector<double> edges;
+  for (int i = 0; i < n_bands + 2; ++i) edges.push_back(mel_to_hz(lo + (hi - lo) * i / (n_bands + 1)));
+  return triangular_bank(edges, n_fft, sample_rate_hz);
+}
+
+FilterBank linear_filterbank(int n_bands, int n_fft, int sample_rate_hz, double f_min_hz, double f_max_hz) {
+  if (f_max_hz < 0) f_max_hz = sample_rate_hz / 2.0;
+  std::vector<double> edges;
+  for (int i = 0; i < n_bands + 2; ++i) edges.push_back(f_min_hz + (f_max_hz - f_min_hz) * i / (n_bands + 1));
+  return triangular_bank(edges, n_fft, sample_rate_hz);
+}
+
+FeatureMatrix log_filterbank(const FeatureMatrix& power, const FilterBank& bank) {
+  FeatureMatrix out;
+  if (power.n_cols != bank.n_bins) return out;
+  out.n_rows = power.n_rows;
+  out.n_cols = bank.n_bands;
+  out.values.resize(static_cast<size_t>(out.n_rows) * out.n_cols);
+  for (int t = 0; t < power.n_rows; ++t) {
+    const float* p = power.values.data() + static_cast<size_t>(t) * power.n_cols;
+    for (int b = 0; b < bank.n_bands; ++b) {
+      const float* w = bank.weights.data() + static_cast<size_t>(b) * bank.n_bins;
+      double e = 0;
+      for (int k = 0; k < bank.n_bins; ++k) e += double(w[k]) * p[k];
+      out.at(t, b) = static_cast<float>(std::log(e + 1e-10));
+    }
+  }
+  return out;
+}
+
+FeatureMatrix log_mel(const FeatureMatrix& power, int sample_rate_hz, int n_fft, int n_bands) {
+  return log_filterbank(power, mel_filterbank(n_bands, n_fft, sample_rate_hz));
+}
+
+FeatureMatrix dct_rows(const FeatureMatrix& x, int n_coeffs) {
+  FeatureMatrix out;
+  const int n = x.n_cols;
+  n_coeffs = std::min(n_coeffs, n);
+  out.n_rows = x.n_rows;
+  out.n_cols = n_coeffs;
+  out.values.resize(static_cast<size_t>(out.n_rows) * n_coeffs);
+  std::vector<double> basis(static_cast<size_t>(n_coeffs) * n);
+  for (int k = 0; k < n_coeffs; ++k) {
+    const double s = k == 0 ? std::sqrt(1.0 / n) : std::sqrt(2.0 / n);
+    for (int i = 0; i < n; ++i) basis[static_cast<size_t>(k) * n + i] = s * std::cos(kPi * k * (2 * i + 1) / (2.0 * n));
+  }
+  for (int t = 0; t < x.n_rows; ++t) {
+    for (int k = 0; k < n_coeffs; ++k) {
+      double c = 0;
+      for (int i = 0; i < n; ++i) c += basis[static_cast<size_t>(k) * n + i] * x.at(t, i);
+      out.at(t, k) = static_cast<float>(c);
+    }
+  }
+  return out;
+}
+
+FeatureMatrix lfcc(const FeatureMatrix& power, int sample_rate_hz, int n_fft, int n_filters, int n_coeffs) {
+  return dct_rows(log_filterbank(power, linear_filterbank(n_filters, n_fft, sample_rate_hz)), n_coeffs);
+}
+
+FeatureMatrix deltas(const FeatureMatrix& x, int width) {
+  FeatureMatrix out;
+  out.n_rows = x.n_rows;
+  out.n_cols = x.n_cols;
+  out.values.assign(x.values.size(), 0.0f);
+  double norm = 0;
+  for (int k = 1; k <= width; ++k) norm += 2.0 * k * k;
+  if (x.n_rows == 0 || norm == 0) return out;
+  for (int t = 0; t < x.n_rows; ++t) {
+    for (int c = 0; c < x.n_cols; ++c) {
+      double d = 0;
+      for (int k = 1; k <= width; ++k) {
+        const int a = std::min(x.n_rows - 1, t + k), b = std::max(0, t - k);
+        d += k * (double(x.at(a, c)) - x.at(b, c));
+      }
+      out.at(t, c) = static_cast<float>(d / norm);
+    }
+  }
+  return out;
+}
+
+FeatureMatrix with_deltas(const FeatureMatrix& x, int width) {
+  const FeatureMatrix d1 = deltas(x, width);
+  const FeatureMatrix d2 = deltas(d1, width);
+  FeatureMatrix out;
+  out.n_rows = x.n_rows;
+  out.n_cols = 3 * x.n_cols;
+  out.values.resize(static_cast<size_t>(out.n_rows) * out.n_cols);
+  for (int t = 0; t < x.n_rows; ++t) {
+    for (int c = 0; c < x.n_cols; ++c) {
+      out.at(t, c) = x.at(t, c);
+      out.at(t, x.n_cols + c) = d1.at(t, c);
+      out.at(t, 2 * x.n_cols + c) = d2.at(t, c);
+    }
+  }
+  return out;
+}
+
+std::vector<bool> voice_activity(const Audio& audio, const VadOptions& o) {
+  const int n_samples = static_cast<int>(audio.samples.size());
+  if (o.frame_len <= 0 || o.hop <= 0 || n_samples < o.frame_len) return {};
+  const int n_frames = 1 + (n_samples - o.frame_len) / o.hop;
+  std::vector<double> energy_db(static_cast<size_t>(n_frames));
+  for (int t = 0; t < n_frames; ++t) {
+    double e = 0;
+    const float* s = audio.samples.data() + static_cast<size_t>(t) * o.hop;
+    for (int i = 0; i < o.frame_len; ++i) e += double(s[i]) * s[i];
+    energy_db[t] = 10.0 * std::log10(e / o.frame_len + 1e-12);
+  }
+  std::vector<bool> speech(static_cast<size_t>(n_frames), false);
+  std::vector<double> sorted = energy_db;
+  std::sort(sorted.begin(), sorted.end());
+  const double floor_db = sorted[sorted.size() / 10];
+  const double peak_db = sorted[std::min(sorted.size() - 1, sorted.size() * 98 / 100)];
+  if (peak_db < o.silence_dbfs) return speech;
+  const double threshold = std::max(floor_db + o.margin_db, peak_db - o.range_db);
+  int hold = 0;
+  for (int t = 0; t < n_frames; ++t) {
+    if (energy_db[t] > threshold) {
+      speech[t] = true;
+      hold = o.hangover_frames;
+    } else if (hold > 0) {
+      speech[t] = true;
+      --hold;
+    }
+  }
+  // Drop short runs (clicks), hangover included.
+  for (int t = 0; t < n_frames;) {
+    if (!speech[t]) { ++t; continue; }
+    int end = t;
+    while (end < n_frames && speech[end]) ++end;
+    if (end - t < o.min_run_frames) std::fill(speech.begin() + t, speech.begin() + end, false);
+    t = end;
+  }
+  return speech;
+}
+
+Audio resample(const Audio& audio, int sample_rate_hz) {
+  if (audio.sample_rate_hz == sample_rate_hz || audio.sample_rate_hz <= 0 || sample_rate_hz <= 0) return audio;
+  Audio out;
+  out.sample_rate_hz = sample_rate_hz;
+  const double ratio = static_cast<double>(sample_rate_hz) / audio.sample_rate_hz;
+  const double cutoff = std::min(1.0, ratio);  // of the input Nyquist
+  constexpr int kZeros = 16;
+  const double half_width = kZeros / cutoff;  // input samples on each side
+  const auto n_out = static_cast<size_t>(std::floor(audio.samples.size() * ratio));
+  out.samples.resize(n_out);
+  const long n_in = static_cast<long>(audio.samples.size());
+  for (size_t j = 0; j < n_out; ++j) {
+    const double x = j / ratio;
+    const long lo = std::max(0L, static_cast<long>(std::ceil(x - half_width)));
+    const long hi = std::min(n_in - 1, static_cast<long>(std::floor(x + half_width)));
+    double acc = 0;
+    for (long i = lo; i <= hi; ++i) {
+      const double d = (x - i) * cutoff;
+      const double sinc = std::abs(d) < 1e-9 ? 1.0 : std::sin(kPi * d) / (kPi * d);
+      const double w = 0.5 + 0.5 * std::cos(kPi * (x - i) / half_width);  // Hann taper
+      acc += audio.samples[static_cast<size_t>(i)] * sinc * w;
+    }
+    out.samples[j] = static_cast<float>(acc * cutoff);
+  }
+  return out;
+}
+
+Audio prepare_speech(const Audio& audio, double target_dbfs) {
+  Audio out = resample(audio, kFeatureRateHz);
+  if (out.samples.empty()) return out;
+  double mean = 0;
+  for (float s : out.samples) mean += s;
+  mean /= out.samples.size();
+  for (float& s : out.samples) s = static_cast<float>(s - mean);
+  const VadOptions vo;
+  const auto speech = voice_activity(out, vo);
+  double e = 0;
+  size_t n = 0;
+  for (size_t t = 0; t < speech.size(); ++t) {
+    if (!speech[t]) continue;
+    // Each hop's samples once (frames overlap).
+    const size_t a = t * vo.hop;
+    for (size_t i = a; i < a + static_cast<size_t>(vo.hop) && i < out.samples.size(); ++i) e += double(out.samples[i]) * out.samples[i];
+    n += static_cast<size_t>(vo.hop);
+  }
+  if (n == 0 || e <= 0) return out;
+  const double rms = std::sqrt(e / n);
+  const double gain = std::pow(10.0, target_dbfs / 20.0) / rms;
+  for (float& s : out.samples) s = static_cast<float>(std::clamp(s * gain, -1.0, 1.0));
+  return out;
+}
+
+}  // namespace unmask::detect

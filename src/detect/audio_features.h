@@ -1,0 +1,105 @@
+// unmask detect: audio features for the voice detector (and the lip-sync signals). Framing with a
+// Hamming window, power spectra through OpenCV's DFT, mel and linear filterbanks, log-mel and
+// LFCC (linear-frequency cepstral coefficients, the ASVspoof baseline front end) with deltas,
+// an energy voice activity detector with hangover, resampling and loudness normalisation.
+//
+// Basic usage:
+//
+//   Audio speech = unmask::detect::prepare_speech(audio);          // 16 kHz, speech at -26 dBFS
+//   auto spec = unmask::detect::power_spectrogram(speech.samples, speech.sample_rate_hz);
+//   auto lfcc = unmask::detect::lfcc(spec, 20, 20);                // n_frames x 20
+//   auto full = unmask::detect::with_deltas(lfcc);                 // n_frames x 60
+//   auto speech_frames = unmask::detect::voice_activity(speech);   // one flag per 10 ms hop
+//
+// Everything here is plain arithmetic: deterministic, no model, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/core.h"
+
+namespace unmask::detect {
+
+inline constexpr int kFeatureRateHz = 16000;
+
+// Row-major float matrix: n_rows frames x n_cols values.
+struct FeatureMatrix {
+  int n_rows = 0;
+  int n_cols = 0;
+  std::vector<float> values;
+
+  float at(int row, int col) const { return values[static_cast<size_t>(row) * n_cols + col]; }
+  float& at(int row, int col) { return values[static_cast<size_t>(row) * n_cols + col]; }
+};
+
+struct FrameOptions {
+  int frame_len = 400;  // samples per analysis frame (25 ms at 16 kHz)
+  int hop = 160;        // samples between frame starts (10 ms at 16 kHz)
+  int n_fft = 512;      // DFT size (>= frame_len; the frame is zero-padded)
+};
+
+// Symmetric Hamming window: 0.54 - 0.46 cos(2 pi n / (N - 1)).
+std::vector<float> hamming_window(int n);
+
+// Power spectrum |X(k)|^2 of each Hamming-windowed frame, k = 0..n_fft/2: n_frames x (n_fft/2 + 1).
+// Frame t covers samples [t * hop, t * hop + frame_len); the last partial frame is dropped.
+// Fewer samples than one frame give an empty matrix. Bin k sits at k * sample_rate_hz / n_fft.
+FeatureMatrix power_spectrogram(const std::vector<float>& samples, int sample_rate_hz,
+                                const FrameOptions& options = {});
+
+// Triangular filters: n_bands x n_bins weights (n_bins = n_fft / 2 + 1). Mel filters have centres
+// equally spaced on the mel scale (HTK: 2595 log10(1 + f / 700)) between f_min and f_max; linear
+// ones equally spaced in Hz. Each filter peaks at 1 at its centre and reaches 0 at its neighbours'.
+struct FilterBank {
+  int n_bands = 0;
+  int n_bins = 0;
+  std::vector<float> weights;     // n_bands x n_bins
+  std::vector<double> centre_hz;  // n_bands
+};
+FilterBank mel_filterbank(int n_bands, int n_fft, int sample_rate_hz, double f_min_hz = 0.0, double f_max_hz = -1.0);
+FilterBank linear_filterbank(int n_bands, int n_fft, int sample_rate_hz, double f_min_hz = 0.0, double f_max_hz = -1.0);
+double hz_to_mel(double hz);
+double mel_to_hz(double mel);
+
+// log(filterbank energy + 1e-10) per frame: n_frames x n_bands. f_max < 0 means Nyquist.
+FeatureMatrix log_filterbank(const FeatureMatrix& power, const FilterBank& bank);
+FeatureMatrix log_mel(const FeatureMatrix& power, int sample_rate_hz, int n_fft, int n_bands = 40);
+
+// Orthonormal DCT-II of each row, first n_coeffs: c_k = s_k sum_n x_n cos(pi k (2n + 1) / (2N)),
+// s_0 = sqrt(1/N), s_k = sqrt(2/N).
+FeatureMatrix dct_rows(const FeatureMatrix& x, int n_coeffs);
+
+// LFCC: log energies of n_filters linear triangular filters over 0..Nyquist, then the DCT-II.
+FeatureMatrix lfcc(const FeatureMatrix& power, int sample_rate_hz, int n_fft, int n_filters = 20, int n_coeffs = 20);
+
+// Regression deltas over +-width frames (edges repeated): d_t = sum_k k (x_{t+k} - x_{t-k}) / (2 sum k^2).
+FeatureMatrix deltas(const FeatureMatrix& x, int width = 2);
+// [x, deltas(x), deltas(deltas(x))]: n_frames x 3 n_cols.
+FeatureMatrix with_deltas(const FeatureMatrix& x, int width = 2);
+
+// Energy voice activity detection, one flag per hop (frame t covers [t * hop, t * hop + frame_len)):
+// a frame is speech when its log energy is above max(noise floor + margin, peak - range), where
+// the floor and peak are the 10th and 98th percentiles of the recording's frame energies; a
+// speech run is held on for `hangover_frames` after it ends and runs shorter than
+// `min_run_frames` are dropped. A recording whose peak is below `silence_dbfs` has no speech.
+struct VadOptions {
+  int frame_len = 400;
+  int hop = 160;
+  double margin_db = 12.0;
+  double range_db = 35.0;
+  double silence_dbfs = -55.0;
+  int hangover_frames = 8;  // 80 ms at a 10 ms hop
+  int min_run_frames = 10;  // 100 ms
+};
+std::vector<bool> voice_activity(const Audio& audio, const VadOptions& options = {});
+
+// Band-limited resampling (windowed sinc, 16 zero crossings, cut-off at the lower Nyquist).
+// Returns the input unchanged when the rates match.
+Audio resample(const Audio& audio, int sample_rate_hz);
+
+// The speech of `audio` ready for features: mono at 16 kHz, DC removed, scaled so that the RMS
+// over voice-active frames is `target_dbfs` (clipped to +-1). Silence stays silence.
+Audio prepare_speech(const Audio& audio, double target_dbfs = -26.0);
+
+}  // namespace unmask::detect

@@ -1,0 +1,335 @@
+// The voice detector: windows over voice activity, LFCC/log-mel statistics, an MLP, Platt scaling.
+#include "detect/voice.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <random>
+#include <sstream>
+
+#include <opencv2/core.hpp>
+
+#include "detect/audio_features.h"
+#include "detect/registry_table.h"
+#include "learn/learn.h"
+#include "nn/nn.h"
+
+namespace unmask::detect {
+namespace {
+
+constexpr int kHop = 160;              // 10 ms at 16 kHz
+constexpr int kWindowFrames = 300;     // 3 s
+constexpr int kWindowHopFrames = 150;  // 1.5 s
+constexpr int kMinWindowSpeech = 100;  // 1 s
+constexpr int kMinTotalSpeech = 50;    // 0.5 s
+
+std::vector<float> window_features(const FeatureMatrix& cep, const FeatureMatrix& mel, const std::vector<bool>& speech,
+                                   int begin, int end) {
+  std::vector<float> out;
+  out.reserve(kVoiceFeatureCount);
+  std::vector<double> sum(static_cast<size_t>(cep.n_cols), 0.0), sq(sum.size(), 0.0);
+  std::vector<double> msum(static_cast<size_t>(mel.n_cols), 0.0), msq(msum.size(), 0.0);
+  int n = 0;
+  for (int t = begin; t < end; ++t) {
+    if (!speech[t]) continue;
+    ++n;
+    for (int c = 0; c < cep.n_cols; ++c) {
+      const double v = cep.at(t, c);
+      sum[c] += v;
+      sq[c] += v * v;
+    }
+    for (int c = 0; c < mel.n_cols; ++c) {
+      const double v = mel.at(t, c);
+      msum[c] += v;
+      msq[c] += v * v;
+    }
+  }
+  for (double s : sum) out.push_back(static_cast<float>(s / n));
+  for (size_t c = 0; c < sq.size(); ++c) {
+    const double m = sum[c] / n;
+    out.push_back(static_cast<float>(std::sqrt(std::max(0.0, sq[c] / n - m * m))));
+  }
+  for (size_t c = 0; c < msq.size(); ++c) {
+    const double m = msum[c] / n;
+    out.push_back(static_cast<float>(std::sqrt(std::max(0.0, msq[c] / n - m * m))));
+  }
+  return out;
+}
+
+std::vector<float> parse_floats(const std::string& text) {
+  std::vector<float> out;
+  std::istringstream in(text);
+  for (double v; in >> v;) out.push_back(static_cast<float>(v));
+  return out;
+}
+
+class VoiceDetector final : public AudioDetector {
+ public:
+  VoiceDetector(nn::Model model, std::vector<float> mean, std::vector<float> scale, learn::PlattScaling platt,
+                DetectorInfo info)
+      : model_(std::move(model)), mean_(std::move(mean)), scale_(std::move(scale)), platt_(platt), info_(std::move(info)) {}
+
+  const DetectorInfo& info() const override { return info_; }
+  int sample_rate_hz() const override { return kFeatureRateHz; }
+
+  Result<AudioResult> score(const Audio& audio) const override {
+    AudioResult result;
+    const auto windows = voice_windows(audio);
+    if (windows.empty()) {
+      result.note = "no speech found";
+      return result;
+    }
+    std::vector<std::vector<float>> rows;
+    for (const auto& w : windows) {
+      std::vector<float> row = w.features;
+      for (size_t i = 0; i < row.size(); ++i) row[i] = (row[i] - mean_[i]) / scale_[i];
+      rows.push_back(std::move(row));
+    }
+    auto batch = nn::features_to_batch(rows);
+    if (!batch.ok()) return batch.status();
+    auto pred = model_.predict(*batch);
+    if (!pred.ok()) return pred.status();
+    std::vector<double> probs;
+    for (size_t i = 0; i < windows.size(); ++i) {
+      const double p = platt_.apply(pred->logits[i]);
+      probs.push_back(p);
+      result.segments.push_back({windows[i].start_s, windows[i].end_s, p});
+    }
+    result.score = aggregate_track(probs);
+    return result;
+  }
+
+ private:
+  nn::Model model_;
+  std::vector<float> mean_, scale_;
+  learn::PlattScaling platt_;
+  DetectorInfo info_;
+};
+
+}  // namespace
+
+std::vector<VoiceWindow> voice_windows(const Audio& audio) {
+  std::vector<VoiceWindow> out;
+  const Audio speech_audio = prepare_speech(audio);
+  const FrameOptions fo;  // 25 ms frames, 10 ms hop, 512-point DFT
+  const auto power = power_spectrogram(speech_audio.samples, kFeatureRateHz, fo);
+  if (power.n_rows == 0) return out;
+  const auto speech = voice_activity(speech_audio);
+  const int n = std::min<int>(power.n_rows, static_cast<int>(speech.size()));
+  int total = 0;
+  for (int t = 0; t < n; ++t) total += speech[t];
+  if (total < kMinTotalSpeech) return out;
+  const auto cep = with_deltas(lfcc(power, kFeatureRateHz, fo.n_fft, 20, 20));
+  const auto mel = log_mel(power, kFeatureRateHz, fo.n_fft, 40);
+  auto count = [&](int a, int b) {
+    int c = 0;
+    for (int t = a; t < b; ++t) c += speech[t];
+    return c;
+  };
+  auto make = [&](int a, int b, int c) {
+    VoiceWindow w;
+    w.start_s = static_cast<double>(a) * kHop / kFeatureRateHz;
+    w.end_s = (static_cast<double>(b - 1) * kHop + fo.frame_len) / kFeatureRateHz;
+    w.speech_s = c * 0.01;
+    w.features = window_features(cep, mel, speech, a, b);
+    out.push_back(std::move(w));
+  };
+  int best_a = 0, best_c = -1;
+  for (int a = 0; a == 0 || a + kWindowFrames / 2 < n; a += kWindowHopFrames) {
+    const int b = std::min(n, a + kWindowFrames);
+    const int c = count(a, b);
+    if (c > best_c) { best_c = c; best_a = a; }
+    if (c >= kMinWindowSpeech) make(a, b, c);
+    if (b == n) break;
+  }
+  if (out.empty() && best_c >= kMinTotalSpeech) make(best_a, std::min(n, best_a + kWindowFrames), best_c);
+  return out;
+}
+
+Result<std::shared_ptr<const AudioDetector>> load_voice_detector(const std::string& model_path) {
+  auto model = nn::load_model(model_path, "mlp");
+  if (!model.ok()) return model.status();
+  const auto& meta = model->metadata();
+  auto get = [&](const std::string& key) -> std::string {
+    auto it = meta.find(key);
+    return it == meta.end() ? std::string() : it->second;
+  };
+  if (get("features") != kVoiceFeatureVersion) {
+    return Status::model(model_path, "not a voice model (features '" + get("features") + "', expected '" +
+                                         kVoiceFeatureVersion + "')");
+  }
+  if (model->spec().n_features != kVoiceFeatureCount) return Status::model(model_path, "wrong feature count");
+  auto mean = parse_floats(get("feature_mean"));
+  auto scale = parse_floats(get("feature_std"));
+  if (mean.size() != kVoiceFeatureCount || scale.size() != kVoiceFeatureCount) {
+    return Status::model(model_path, "feature normalisation missing or malformed");
+  }
+  for (float& s : scale) {
+    if (!(s > 1e-6f)) s = 1.0f;
+  }
+  auto platt = learn::PlattScaling::parse(get("calibration"));
+  if (!platt.ok()) return Status::model(model_path, "calibration missing or malformed");
+  DetectorInfo info;
+  info.name = "voice";
+  info.version = "1";
+  info.model_sha256 = model->weights_sha256();
+  info.model_path = model_path;
+  info.kind = DetectorKind::kAudio;
+  return std::shared_ptr<const AudioDetector>(
+      std::make_shared<VoiceDetector>(*std::move(model), std::move(mean), std::move(scale), *platt, std::move(info)));
+}
+
+Status load_voice(const std::string& models_dir, DetectorSet& set) {
+  auto detector = load_voice_detector(models_dir + "/voice.unm");
+  if (!detector.ok()) return detector.status();
+  set.audio.push_back(*detector);
+  return Status::ok();
+}
+
+Audio griffin_lim_resynthesis(const Audio& audio, int n_mels, int n_iterations, uint64_t seed) {
+  constexpr int kFft = 512, kStep = 128;
+  constexpr int kBins = kFft / 2 + 1;
+  const int n = static_cast<int>(audio.samples.size());
+  if (n < kFft) return audio;
+  const int n_frames = 1 + (n - kFft) / kStep;
+  std::vector<float> win(kFft);
+  for (int i = 0; i < kFft; ++i) win[i] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * i / kFft));
+  auto stft = [&](const std::vector<float>& x) {
+    cv::Mat frames(n_frames, kFft, CV_32F, cv::Scalar(0));
+    for (int t = 0; t < n_frames; ++t) {
+      float* row = frames.ptr<float>(t);
+      for (int i = 0; i < kFft; ++i) row[i] = x[static_cast<size_t>(t) * kStep + i] * win[i];
+    }
+    cv::Mat spec;
+    cv::dft(frames, spec, cv::DFT_ROWS | cv::DFT_COMPLEX_OUTPUT);
+    return spec;
+  };
+  // Windowed overlap-add of full complex spectra (conjugate-symmetric), normalised by sum win^2.
+  std::vector<float> norm(static_cast<size_t>(n), 0.0f);
+  for (int t = 0; t < n_frames; ++t) {
+    for (int i = 0; i < kFft; ++i) norm[static_cast<size_t>(t) * kStep + i] += win[i] * win[i];
+  }
+  auto istft = [&](const cv::Mat& spec) {
+    cv::Mat frames;
+    cv::dft(spec, frames, cv::DFT_ROWS | cv::DFT_INVERSE | cv::DFT_REAL_OUTPUT | cv::DFT_SCALE);
+    std::vector<float> x(static_cast<size_t>(n), 0.0f);
+    for (int t = 0; t < n_frames; ++t) {
+      const float* row = frames.ptr<float>(t);
+      for (int i = 0; i < kFft; ++i) x[static_cast<size_t>(t) * kStep + i] += row[i] * win[i];
+    }
+    for (size_t i = 0; i < x.size(); ++i) x[i] = norm[i] > 1e-3f ? x[i] / norm[i] : 0.0f;
+    return x;
+  };
+  const cv::Mat spec = stft(audio.samples);
+  // Target magnitude through a mel bottleneck, the smoothing a mel-spectrogram vocoder input
+  // imposes: mel_b = sum_k W_bk |X_k|, then |X'_k| = sum_b W_bk mel_b / sum_b W_bk R_b with R_b the
+  // band's weight sum (a flat spectrum stays flat). Bins no band covers keep their magnitude.
+  const FilterBank bank = mel_filterbank(n_mels, kFft, audio.sample_rate_hz);
+  std::vector<double> band_sum(static_cast<size_t>(bank.n_bands), 0.0), denom(kBins, 0.0);
+  for (int b = 0; b < bank.n_bands; ++b) {
+    for (int k = 0; k < kBins; ++k) band_sum[b] += bank.weights[static_cast<size_t>(b) * kBins + k];
+  }
+  for (int b = 0; b < bank.n_bands; ++b) {
+    for (int k = 0; k < kBins; ++k) denom[k] += bank.weights[static_cast<size_t>(b) * kBins + k] * band_sum[b];
+  }
+  cv::Mat target(n_frames, kBins, CV_32F, cv::Scalar(0));
+  std::vector<double> mel(static_cast<size_t>(bank.n_bands));
+  std::vector<double> mag(kBins);
+  for (int t = 0; t < n_frames; ++t) {
+    const auto* c = spec.ptr<cv::Vec2f>(t);
+    for (int k = 0; k < kBins; ++k) mag[k] = std::hypot(c[k][0], c[k][1]);
+    for (int b = 0; b < bank.n_bands; ++b) {
+      double e = 0;
+      for (int k = 0; k < kBins; ++k) e += bank.weights[static_cast<size_t>(b) * kBins + k] * mag[k];
+      mel[b] = e;
+    }
+    float* out = target.ptr<float>(t);
+    for (int k = 0; k < kBins; ++k) {
+      if (denom[k] < 1e-6) {
+        out[k] = static_cast<float>(mag[k]);
+        continue;
+      }
+      double v = 0;
+      for (int b = 0; b < bank.n_bands; ++b) v += bank.weights[static_cast<size_t>(b) * kBins + k] * mel[b];
+      out[k] = static_cast<float>(v / denom[k]);
+    }
+  }
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> phase(0.0f, static_cast<float>(2 * std::numbers::pi));
+  cv::Mat current(n_frames, kFft, CV_32FC2);
+  auto set_from = [&](const cv::Mat& angles_from, bool random) {
+    for (int t = 0; t < n_frames; ++t) {
+      const float* want = target.ptr<float>(t);
+      auto* dst = current.ptr<cv::Vec2f>(t);
+      const cv::Vec2f* src = random ? nullptr : angles_from.ptr<cv::Vec2f>(t);
+      for (int k = 0; k < kBins; ++k) {
+        float re, im;
+        if (random) {
+          const float a = (k == 0 || k == kBins - 1) ? 0.0f : phase(rng);
+          re = std::cos(a);
+          im = std::sin(a);
+        } else {
+          const float r = std::hypot(src[k][0], src[k][1]);
+          re = r > 1e-12f ? src[k][0] / r : 1.0f;
+          im = r > 1e-12f ? src[k][1] / r : 0.0f;
+        }
+        dst[k] = cv::Vec2f(want[k] * re, want[k] * im);
+        if (k > 0 && k < kBins - 1) dst[kFft - k] = cv::Vec2f(want[k] * re, -want[k] * im);
+      }
+      dst[0][1] = 0.0f;
+      dst[kBins - 1][1] = 0.0f;
+    }
+  };
+  set_from(cv::Mat(), true);
+  std::vector<float> x = istft(current);
+  for (int it = 0; it < n_iterations; ++it) {
+    set_from(stft(x), false);
+    x = istft(current);
+  }
+  Audio out;
+  out.sample_rate_hz = audio.sample_rate_hz;
+  out.samples = std::move(x);
+  return out;
+}
+
+const std::vector<std::string>& voice_training_espeak_voices() {
+  static const std::vector<std::string> voices = {"en", "en-us", "en-gb-x-rp", "en-029", "de", "fr"};
+  return voices;
+}
+
+const std::vector<std::string>& voice_heldout_espeak_voices() {
+  static const std::vector<std::string> voices = {"en-gb-scotland", "en-us-nyc", "en-gb-x-gbcwmd", "nl"};
+  return voices;
+}
+
+const std::string& voice_sentence(size_t index) {
+  static const std::vector<std::string> sentences = {
+      "The meeting has been moved to Thursday afternoon at three o'clock.",
+      "Please remember to bring your identification when you visit the office.",
+      "The weather tomorrow will be cloudy with a chance of light rain in the evening.",
+      "Our new library opens next month, with longer hours on weekends.",
+      "He walked slowly along the river and watched the boats go by.",
+      "The results of the survey will be published before the end of the year.",
+      "She told me that the train was delayed by almost twenty minutes.",
+      "We need to buy bread, milk, apples and a few tins of tomatoes.",
+      "The committee approved the budget after a long discussion.",
+      "Thank you for calling, all of our agents are busy at the moment.",
+      "It was the first time anyone had climbed the northern face in winter.",
+      "The museum is closed on Mondays but open late on Fridays.",
+      "I think we should leave early to avoid the traffic on the bridge.",
+      "The children planted three small trees behind the school last spring.",
+      "A good night's sleep helps you remember what you learned during the day.",
+      "The company expects its sales to grow slowly over the next two years.",
+      "Turn left at the second traffic light and the station is on your right.",
+      "Scientists have measured the temperature of the lake every summer since then.",
+      "My grandmother used to bake bread every Sunday morning.",
+      "The orchestra will play a new piece written for the anniversary.",
+      "Nobody expected the match to end in a draw after such a strong start.",
+      "You can change your password at any time in the settings menu.",
+      "The old bridge was repaired and painted green last autumn.",
+      "Every evening the lighthouse keeper climbed the stairs to light the lamp.",
+  };
+  return sentences[index % sentences.size()];
+}
+
+}  // namespace unmask::detect

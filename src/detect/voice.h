@@ -1,0 +1,60 @@
+// unmask detect: the voice detector (bona fide vs synthetic speech). Audio is brought to 16 kHz
+// with its speech at -26 dBFS (prepare_speech), cut into 3 s windows (1.5 s hop) over the voice
+// activity; each window with at least 1 s of speech gives one feature vector: mean and standard
+// deviation over its speech frames of 20 LFCC with deltas and delta-deltas, and the standard
+// deviation of 40 log-mel bands (160 values). An MLP ("mlp" architecture) scores each window;
+// Platt scaling stored in the model turns the logit into P(synthetic); the file score aggregates
+// the windows like detect::aggregate_track.
+//
+// Basic usage:
+//
+//   auto detector = unmask::detect::load_voice_detector("models/voice.unm");  // Status::model
+//   auto result = (*detector)->score(audio);        // Result<AudioResult>; any sample rate
+//   if (!result->score) ...                         // no speech: result->note says so
+//
+// The detector is immutable after loading: score() is thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/core.h"
+#include "detect/detector.h"
+
+namespace unmask::detect {
+
+inline constexpr char kVoiceFeatureVersion[] = "voice-lfcc20d2-mel40std-w3s-v1";
+inline constexpr int kVoiceFeatureCount = 160;
+
+struct VoiceWindow {
+  double start_s = 0.0;
+  double end_s = 0.0;
+  double speech_s = 0.0;        // voice-active time inside the window
+  std::vector<float> features;  // kVoiceFeatureCount values
+};
+
+// The scored windows of `audio` (any rate; mono). Empty when there is no speech (under 0.5 s of
+// voice activity in total). A clip with less than 1 s of speech in every window gives the one
+// window with the most speech. Deterministic and thread-safe.
+std::vector<VoiceWindow> voice_windows(const Audio& audio);
+
+// Loads the voice detector from a model file written by train_voice. Status::model naming the
+// file when it is missing, corrupt, of another architecture or lacks the feature normalisation
+// or calibration.
+Result<std::shared_ptr<const AudioDetector>> load_voice_detector(const std::string& model_path);
+
+// Vocoder-style resynthesis of real speech (a training and test source of "synthetic" speech):
+// the magnitude STFT (512-point, hop 128) is squeezed through an `n_mels`-band mel spectrogram
+// and back (pseudo-inverse), then its phase is rebuilt by `n_iterations` of Griffin-Lim from a
+// random phase drawn from `seed`. Works at the input's rate; mono.
+Audio griffin_lim_resynthesis(const Audio& audio, int n_mels = 80, int n_iterations = 32, uint64_t seed = 1);
+
+// espeak-ng voices used to train the voice detector, and voices kept out of training for the
+// benchmark (never used by train_voice).
+const std::vector<std::string>& voice_training_espeak_voices();
+const std::vector<std::string>& voice_heldout_espeak_voices();
+// Neutral English sentences for synthetic speech (index wraps around).
+const std::string& voice_sentence(size_t index);
+
+}  // namespace unmask::detect

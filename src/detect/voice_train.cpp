@@ -1,0 +1,240 @@
+// train_voice: the voice detector's trainer. Real speech and synthetic speech from the manifest,
+// plus speech the project makes itself: espeak-ng (the training voices only, several rates and
+// pitches) and Griffin-Lim resynthesis of every real training file (label fake, kept in the same
+// train/validation split as its source so a speaker never crosses the split).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "detect/audio_features.h"
+#include "detect/training.h"
+#include "detect/voice.h"
+#include "learn/learn.h"
+#include "media/media.h"
+#include "nn/nn.h"
+#include "synth/synth.h"
+
+namespace unmask::detect {
+namespace {
+
+constexpr double kMaxFileSeconds = 30.0;
+constexpr double kMaxResynthSeconds = 12.0;
+constexpr int kDefaultEpochs = 60;
+
+struct Labelled {
+  std::vector<float> features;
+  int label = 0;
+  int group = 0;  // source file: windows of one recording (and its resynthesis) share a split
+};
+
+std::string join(const std::vector<float>& v) {
+  std::ostringstream out;
+  out.precision(9);
+  for (size_t i = 0; i < v.size(); ++i) out << (i ? " " : "") << v[i];
+  return out.str();
+}
+
+double logit(double p) {
+  p = std::clamp(p, 1e-7, 1.0 - 1e-7);
+  return std::log(p / (1.0 - p));
+}
+
+}  // namespace
+
+Result<TrainSummary> train_voice(const TrainRequest& req) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto items = learn::read_manifest(req.manifest_path);
+  if (!items.ok()) return items.status();
+  if (req.threads > 0) nn::set_num_threads(req.threads);
+  auto progress = [&](double f, const std::string& stage) {
+    if (req.progress) req.progress(f, stage);
+  };
+
+  std::vector<Labelled> data;
+  std::map<std::string, int> files_by_source;
+  int64_t n_real_files = 0, n_fake_files = 0, n_resynth = 0, n_espeak = 0;
+  int group = 0;
+  auto add_windows = [&](const Audio& audio, int label, int g) {
+    const auto windows = voice_windows(audio);
+    for (const auto& w : windows) data.push_back({w.features, label, g});
+    return windows.size();
+  };
+  for (size_t i = 0; i < items->size(); ++i) {
+    const auto& item = (*items)[i];
+    auto kind = item.columns.find("kind");
+    if (kind != item.columns.end() && kind->second != "audio") continue;
+    progress(0.4 * i / items->size(), "features " + std::to_string(i + 1) + "/" + std::to_string(items->size()));
+    auto audio = media::read_audio(item.path, kFeatureRateHz);
+    if (!audio.ok()) {
+      return Status::input(req.manifest_path + ":" + std::to_string(item.line), audio.status().message());
+    }
+    if (audio->duration_s() > kMaxFileSeconds) audio->samples.resize(static_cast<size_t>(kMaxFileSeconds * kFeatureRateHz));
+    const int g = group++;
+    if (add_windows(*audio, item.label, g) == 0) continue;
+    auto src = item.columns.find("source_repo");
+    auto method = item.columns.find("method");
+    std::string key = (item.label ? "fake " : "real ") + (src != item.columns.end() ? src->second : std::string("?"));
+    if (item.label && method != item.columns.end() && !method->second.empty()) key += " / " + method->second;
+    ++files_by_source[key];
+    (item.label ? n_fake_files : n_real_files) += 1;
+    if (item.label == 0) {
+      Audio head = *audio;
+      if (head.duration_s() > kMaxResynthSeconds) head.samples.resize(static_cast<size_t>(kMaxResynthSeconds * kFeatureRateHz));
+      if (add_windows(griffin_lim_resynthesis(head, 80, 32, req.seed + i), 1, g) > 0) ++n_resynth;
+    }
+  }
+  // espeak-ng: every training voice at three rates and two pitches, two sentences per clip.
+  const auto& voices = voice_training_espeak_voices();
+  size_t sentence = 0;
+  for (size_t v = 0; v < voices.size(); ++v) {
+    progress(0.4 + 0.1 * v / voices.size(), "espeak-ng " + voices[v]);
+    for (int rate : {140, 175, 220}) {
+      for (int pitch : {35, 65}) {
+        synth::SpeechOptions so;
+        so.voice = voices[v];
+        so.rate_wpm = rate;
+        so.pitch = pitch;
+        const std::string text = voice_sentence(sentence) + " " + voice_sentence(sentence + 1);
+        sentence += 2;
+        auto speech = synth::synthesize_speech(text, so);
+        if (!speech.ok()) return speech.status();
+        if (add_windows(*speech, 1, group++) > 0) ++n_espeak;
+      }
+    }
+  }
+  int64_t n_real = 0, n_fake = 0;
+  for (const auto& d : data) (d.label ? n_fake : n_real) += 1;
+  if (n_real < 10 || n_fake < 10) {
+    return Status::input(req.manifest_path, "too little speech to train on (" + std::to_string(n_real) + " real, " +
+                                                std::to_string(n_fake) + " synthetic windows)");
+  }
+
+  // Split by source group, 15 % for validation and calibration.
+  std::mt19937_64 rng(req.seed);
+  std::vector<int> groups(static_cast<size_t>(group));
+  for (int g = 0; g < group; ++g) groups[g] = g;
+  std::shuffle(groups.begin(), groups.end(), rng);
+  std::set<int> val_groups(groups.begin(), groups.begin() + std::max<size_t>(1, groups.size() * 15 / 100));
+
+  // Normalisation from the training windows.
+  std::vector<double> mean(kVoiceFeatureCount, 0.0), sq(kVoiceFeatureCount, 0.0);
+  int64_t n_train = 0;
+  for (const auto& d : data) {
+    if (val_groups.count(d.group)) continue;
+    ++n_train;
+    for (int k = 0; k < kVoiceFeatureCount; ++k) {
+      mean[k] += d.features[k];
+      sq[k] += double(d.features[k]) * d.features[k];
+    }
+  }
+  std::vector<float> fmean(kVoiceFeatureCount), fstd(kVoiceFeatureCount);
+  for (int k = 0; k < kVoiceFeatureCount; ++k) {
+    const double m = mean[k] / n_train;
+    fmean[k] = static_cast<float>(m);
+    const double s = std::sqrt(std::max(0.0, sq[k] / n_train - m * m));
+    fstd[k] = static_cast<float>(s > 1e-6 ? s : 1.0);
+  }
+  auto spec = nn::default_spec("mlp");
+  if (!spec.ok()) return spec.status();
+  spec->n_features = kVoiceFeatureCount;
+  spec->widths = {64, 32};
+  learn::InMemoryDataset train(spec->example_shape()), val(spec->example_shape());
+  std::vector<int> val_labels;
+  for (const auto& d : data) {
+    std::vector<float> row(kVoiceFeatureCount);
+    for (int k = 0; k < kVoiceFeatureCount; ++k) row[k] = (d.features[k] - fmean[k]) / fstd[k];
+    const bool is_val = val_groups.count(d.group) > 0;
+    UNMASK_RETURN_IF_ERROR((is_val ? val : train).add(std::move(row), static_cast<float>(d.label)));
+    if (is_val) val_labels.push_back(d.label);
+  }
+
+  learn::TrainConfig cfg;
+  cfg.epochs = req.epochs > 0 ? req.epochs : kDefaultEpochs;
+  cfg.batch_size = 64;
+  cfg.seed = req.seed;
+  cfg.optimizer.learning_rate = 1e-3;
+  cfg.optimizer.weight_decay = 1e-4;
+  cfg.checkpoint_path = req.out_path + ".ckpt";
+  cfg.resume = req.resume;
+  cfg.progress = [&](double f, std::string_view stage) { progress(0.5 + 0.45 * f, std::string(stage)); };
+  auto result = learn::train_binary(*spec, train, &val, cfg);
+  if (!result.ok()) return result.status();
+
+  // Platt scaling on the validation windows' logits.
+  auto val_probs = learn::predict_dataset(result->model, val);
+  if (!val_probs.ok()) return val_probs.status();
+  std::vector<double> val_logits;
+  for (double p : *val_probs) val_logits.push_back(logit(p));
+  learn::PlattScaling platt;
+  UNMASK_RETURN_IF_ERROR(platt.fit(val_logits, val_labels));
+  std::vector<double> calibrated;
+  for (double s : val_logits) calibrated.push_back(platt.apply(s));
+  const auto m = learn::binary_metrics(calibrated, val_labels);
+
+  TrainSummary summary;
+  summary.model_path = req.out_path;
+  std::filesystem::path card = req.out_path;
+  card.replace_extension(".card.json");
+  summary.card_path = card.string();
+  summary.n_real = n_real;
+  summary.n_fake = n_fake;
+  summary.metrics = {{"val_auc", m.auc},
+                     {"val_eer", m.eer},
+                     {"val_log_loss", m.log_loss},
+                     {"val_accuracy", m.accuracy},
+                     {"train_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+
+  std::string voices_list;
+  for (const auto& v : voices) voices_list += (voices_list.empty() ? "" : " ") + v;
+  nn::Metadata meta = {{"features", kVoiceFeatureVersion},
+                       {"feature_mean", join(fmean)},
+                       {"feature_std", join(fstd)},
+                       {"calibration", platt.serialize()},
+                       {"seed", std::to_string(req.seed)},
+                       {"trained_on", std::filesystem::path(req.manifest_path).filename().string()},
+                       {"espeak_voices", voices_list},
+                       {"n_real_windows", std::to_string(n_real)},
+                       {"n_fake_windows", std::to_string(n_fake)}};
+  UNMASK_RETURN_IF_ERROR(result->model.save(req.out_path, meta));
+  auto sha = sha256_file(req.out_path);
+  if (!sha.ok()) return sha.status();
+
+  nlohmann::json j;
+  j["detector"] = "voice";
+  j["model"] = std::filesystem::path(req.out_path).filename().string();
+  j["sha256"] = *sha;
+  j["weights_sha256"] = result->model.weights_sha256();
+  j["architecture"] = {{"name", "mlp"}, {"n_features", kVoiceFeatureCount}, {"widths", spec->widths}};
+  j["features"] = kVoiceFeatureVersion;
+  j["seed"] = req.seed;
+  j["command"] = req.command_line;
+  j["epochs"] = cfg.epochs;
+  j["data"] = {{"manifest", req.manifest_path},
+               {"files_by_source", files_by_source},
+               {"real_files", n_real_files},
+               {"fake_files", n_fake_files},
+               {"griffin_lim_resynthesised_real_files", n_resynth},
+               {"espeak_clips", n_espeak},
+               {"espeak_voices", voices},
+               {"espeak_voices_held_out", voice_heldout_espeak_voices()},
+               {"real_windows", n_real},
+               {"fake_windows", n_fake},
+               {"validation", "15% of source files (seeded), used for Platt scaling and the metrics below"}};
+  nlohmann::json metrics;
+  for (const auto& [k, v] : summary.metrics) metrics[k] = v;
+  j["metrics"] = metrics;
+  j["calibration"] = platt.serialize();
+  UNMASK_RETURN_IF_ERROR(write_file_atomic(summary.card_path, j.dump(2) + "\n"));
+  summary.metrics["n_steps"] = static_cast<double>(result->n_steps);
+  progress(1.0, "done");
+  return summary;
+}
+
+}  // namespace unmask::detect

@@ -1,0 +1,176 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <numbers>
+#include <random>
+#include <sstream>
+
+#include "detect/audio_features.h"
+#include "detect/registry_table.h"
+#include "detect/voice.h"
+#include "nn/nn.h"
+#include "support/fixtures.h"
+
+namespace unmask::detect {
+namespace {
+
+constexpr double kPi = std::numbers::pi;
+
+// Speech-like audio: a 120-200 Hz buzz through two moving resonances, in syllables of 150-300 ms
+// separated by short pauses, at `rate_hz`.
+Audio babble(double seconds, int rate_hz, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  Audio a;
+  a.sample_rate_hz = rate_hz;
+  a.samples.assign(static_cast<size_t>(seconds * rate_hz), 0.0f);
+  size_t i = static_cast<size_t>(0.2 * rate_hz);
+  while (i < a.samples.size()) {
+    const auto len = static_cast<size_t>((0.15 + 0.15 * u(rng)) * rate_hz);
+    const double f0 = 120 + 80 * u(rng), f1 = 300 + 600 * u(rng), f2 = 1000 + 1500 * u(rng);
+    for (size_t k = 0; k < len && i + k < a.samples.size(); ++k) {
+      const double t = static_cast<double>(k) / rate_hz;
+      const double env = std::sin(kPi * k / len);
+      double v = 0;
+      for (int h = 1; h * f0 < 4000; ++h) {
+        const double f = h * f0;
+        const double gain = 1.0 / (1.0 + std::pow((f - f1) / 150, 2)) + 0.5 / (1.0 + std::pow((f - f2) / 250, 2));
+        v += gain * std::sin(2 * kPi * f * t);
+      }
+      a.samples[i + k] = static_cast<float>(0.1 * env * v);
+    }
+    i += len + static_cast<size_t>((0.05 + 0.2 * u(rng)) * rate_hz);
+  }
+  return a;
+}
+
+// A voice model file with random weights and identity normalisation, as train_voice writes it.
+std::string write_model(const testing::TempDir& dir, const nn::Metadata& overrides = {}, int n_features = kVoiceFeatureCount) {
+  auto spec = nn::default_spec("mlp");
+  EXPECT_TRUE(spec.ok());
+  spec->n_features = n_features;
+  spec->widths = {8};
+  auto net = nn::Trainable::create(*spec, 5, {});
+  EXPECT_TRUE(net.ok());
+  auto model = net->freeze();
+  EXPECT_TRUE(model.ok());
+  std::ostringstream zeros, ones;
+  for (int i = 0; i < n_features; ++i) {
+    zeros << (i ? " " : "") << 0;
+    ones << (i ? " " : "") << 10;
+  }
+  nn::Metadata meta = {{"features", kVoiceFeatureVersion},
+                       {"feature_mean", zeros.str()},
+                       {"feature_std", ones.str()},
+                       {"calibration", "platt -1 0"}};
+  for (const auto& [k, v] : overrides) meta[k] = v;
+  const std::string path = dir.file("voice.unm");
+  EXPECT_TRUE(model->save(path, meta).is_ok());
+  return path;
+}
+
+TEST(Voice, SilenceGivesNoScoreAndSpeechGivesWindows) {
+  testing::TempDir dir;
+  auto detector = load_voice_detector(write_model(dir));
+  ASSERT_TRUE(detector.ok()) << detector.status().message();
+  EXPECT_EQ((*detector)->info().kind, DetectorKind::kAudio);
+  EXPECT_EQ((*detector)->info().name, "voice");
+
+  Audio silence;
+  silence.sample_rate_hz = 16000;
+  silence.samples.assign(5 * 16000, 0.0f);
+  auto r = (*detector)->score(silence);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->score.has_value());
+  EXPECT_TRUE(r->segments.empty());
+  EXPECT_EQ(r->note, "no speech found");
+
+  // Faint steady noise is not speech either.
+  std::mt19937 rng(1);
+  std::normal_distribution<float> n(0.0f, 0.001f);
+  for (float& s : silence.samples) s = n(rng);
+  r = (*detector)->score(silence);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->score.has_value());
+
+  // 7 s of babble at 22.05 kHz (resampled inside): 3 s windows with a 1.5 s hop.
+  const Audio speech = babble(7.0, 22050, 2);
+  r = (*detector)->score(speech);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->score.has_value());
+  EXPECT_GE(r->segments.size(), 3u);
+  for (const auto& s : r->segments) {
+    EXPECT_GE(s.start_s, 0.0);
+    EXPECT_LE(s.end_s, 7.0 + 1e-6);
+    EXPECT_GT(s.end_s - s.start_s, 1.0);
+    EXPECT_GE(s.score, 0.0);
+    EXPECT_LE(s.score, 1.0);
+  }
+  // The same speech with 2 s of leading silence and 20 dB quieter: windows move, features of the
+  // speech do not change much (loudness is normalised, silence is not scored).
+  Audio padded = speech;
+  for (float& s : padded.samples) s *= 0.1f;
+  padded.samples.insert(padded.samples.begin(), 2 * 22050, 0.0f);
+  const auto a = voice_windows(speech);
+  const auto b = voice_windows(padded);
+  ASSERT_FALSE(a.empty());
+  ASSERT_FALSE(b.empty());
+  EXPECT_GE(b.front().start_s, 1.0);
+  EXPECT_NEAR(a.front().features[0], b[1].features[0], 0.15 * std::abs(a.front().features[0]) + 0.5);
+}
+
+TEST(Voice, WindowFeaturesHaveTheDocumentedLayout) {
+  const auto windows = voice_windows(babble(4.0, 16000, 3));
+  ASSERT_FALSE(windows.empty());
+  for (const auto& w : windows) {
+    ASSERT_EQ(w.features.size(), static_cast<size_t>(kVoiceFeatureCount));
+    for (float v : w.features) EXPECT_TRUE(std::isfinite(v));
+    for (int i = 60; i < kVoiceFeatureCount; ++i) EXPECT_GE(w.features[i], 0.0f);  // standard deviations
+    EXPECT_GE(w.speech_s, 1.0);
+  }
+  // Under 0.5 s of speech: nothing to score.
+  EXPECT_TRUE(voice_windows(babble(0.4, 16000, 4)).empty());
+}
+
+TEST(Voice, MissingOrCorruptModelIsAModelError) {
+  testing::TempDir dir;
+  EXPECT_EQ(load_voice_detector(dir.file("absent.unm")).status().code(), StatusCode::kModel);
+  const std::string good = write_model(dir);
+  auto bytes = read_file(good);
+  ASSERT_TRUE(bytes.ok());
+  std::string corrupt = *bytes;
+  corrupt[corrupt.size() / 2] ^= 0x5a;
+  ASSERT_TRUE(write_file_atomic(dir.file("corrupt.unm"), corrupt).is_ok());
+  EXPECT_EQ(load_voice_detector(dir.file("corrupt.unm")).status().code(), StatusCode::kModel);
+  ASSERT_TRUE(write_file_atomic(dir.file("short.unm"), bytes->substr(0, bytes->size() / 3)).is_ok());
+  EXPECT_EQ(load_voice_detector(dir.file("short.unm")).status().code(), StatusCode::kModel);
+  // A valid network file that is not a voice model: other features, no calibration.
+  EXPECT_EQ(load_voice_detector(write_model(dir, {{"features", "spectral-v1"}})).status().code(), StatusCode::kModel);
+  EXPECT_EQ(load_voice_detector(write_model(dir, {{"calibration", "none"}})).status().code(), StatusCode::kModel);
+  EXPECT_EQ(load_voice_detector(write_model(dir, {{"feature_std", "1 2 3"}})).status().code(), StatusCode::kModel);
+  EXPECT_EQ(load_voice_detector(write_model(dir, {}, 12)).status().code(), StatusCode::kModel);
+  // Through the registry: the set loader names the file.
+  DetectorSet set;
+  const auto st = load_voice(dir.file("nowhere"), set);
+  EXPECT_EQ(st.code(), StatusCode::kModel);
+  EXPECT_NE(st.message().find("voice.unm"), std::string::npos);
+}
+
+TEST(Voice, GriffinLimResynthesisKeepsLengthAndPitch) {
+  const Audio tone = testing::make_tone(440.0, 1.0, 16000, 0.4);
+  const Audio out = griffin_lim_resynthesis(tone, 80, 16, 3);
+  ASSERT_EQ(out.samples.size(), tone.samples.size());
+  EXPECT_EQ(out.sample_rate_hz, 16000);
+  EXPECT_NEAR(testing::dominant_frequency_hz(out, 100, 4000), 440.0, 15.0);
+  double e = 0;
+  for (size_t i = 2000; i < 14000; ++i) e += out.samples[i] * out.samples[i];
+  const double rms = std::sqrt(e / 12000);
+  EXPECT_GT(rms, 0.1);
+  EXPECT_LT(rms, 0.5);
+  // Deterministic in the seed.
+  EXPECT_EQ(griffin_lim_resynthesis(tone, 80, 4, 9).samples, griffin_lim_resynthesis(tone, 80, 4, 9).samples);
+}
+
+}  // namespace
+}  // namespace unmask::detect
