@@ -1,5 +1,5 @@
 // Payload coding: CRC-24 (OpenPGP polynomial), K=7 rate-1/3 convolutional code (generators
-// 133, 171, 165 octal, as in LTE), soft-decision Viterbi; and the keyed chip layout.
+// 133, 171, 165 octal, as in LTE), soft-decision Viterbi; and the keyed chip layout on the canonical grid.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -114,66 +114,99 @@ uint64_t key_seed(const std::string& key) {
   return std::stoull(digest.substr(0, 16), nullptr, 16);
 }
 
+Grid grid_for(int width_px, int height_px) {
+  const bool landscape = width_px >= height_px;
+  const double aspect = landscape ? double(width_px) / height_px : double(height_px) / width_px;
+  const int n_long = std::min(kVirtualChips, 8 * std::max(9, static_cast<int>(std::lround(aspect * kShortChips / 8.0))));
+  return landscape ? Grid{n_long, kShortChips} : Grid{kShortChips, n_long};
+}
+
+std::vector<Grid> grid_candidates(int width_px, int height_px) {
+  const Grid g = grid_for(width_px, height_px);
+  std::vector<Grid> out = {g};
+  const bool landscape = g.nx >= g.ny;
+  const double aspect = landscape ? double(width_px) / height_px : double(height_px) / width_px;
+  const double in_steps = aspect * kShortChips / 8.0;
+  // The neighbouring grid when the aspect ratio sits within 2% of a rounding boundary.
+  const double frac = in_steps - std::floor(in_steps);
+  int other = 0;
+  if (std::abs(frac - 0.5) < 0.02 * in_steps) other = frac < 0.5 ? 1 : -1;
+  if (other != 0) {
+    const int n_long = std::min(kVirtualChips, 8 * std::max(9, static_cast<int>(std::lround(in_steps)) + other));
+    const Grid h = landscape ? Grid{n_long, kShortChips} : Grid{kShortChips, n_long};
+    if (!(h == g)) out.push_back(h);
+  }
+  return out;
+}
+
 Layout make_layout(uint64_t seed) {
   Layout layout;
-  uint64_t state = seed ^ 0x6C61796F75742D31ull;  // "layout-1"
-  std::array<int, kChips> order{};
-  for (int i = 0; i < kChips; ++i) order[i] = i;
-  for (int i = kChips - 1; i > 0; --i) {
+  constexpr int n = kVirtualChips * kVirtualChips;
+  layout.pn.resize(n);
+  layout.coded_bit.resize(n);
+  uint64_t state = seed ^ 0x6C61796F75742D32ull;  // "layout-2"
+  std::vector<int> order(n);
+  for (int i = 0; i < n; ++i) order[i] = i;
+  for (int i = n - 1; i > 0; --i) {
     const int j = static_cast<int>(splitmix64(state) % static_cast<uint64_t>(i + 1));
     std::swap(order[i], order[j]);
   }
-  for (int i = 0; i < kChips; ++i) {
-    layout.pn[i] = (splitmix64(state) & 1) ? 1 : -1;
-    const int chip = order[i];
-    layout.coded_bit[chip] = i < kSyncChips ? -1 : static_cast<int16_t>((i - kSyncChips) % kCodedBits);
+  // Sync and data interleave in the permutation order (1 in 4 is sync), so that every part of
+  // the virtual grid has both and every coded bit has chips all over it.
+  int data = 0;
+  for (int i = 0; i < n; ++i) {
+    layout.pn[order[i]] = (splitmix64(state) & 1) ? 1 : -1;
+    layout.coded_bit[order[i]] = i % kSyncEvery == kSyncEvery - 1 ? -1 : static_cast<int16_t>(data++ % kCodedBits);
   }
   return layout;
 }
 
-std::array<float, kChips> tile_values(const Layout& layout, const std::vector<uint8_t>& coded, bool sync_only) {
-  std::array<float, kChips> v{};
-  for (int c = 0; c < kChips; ++c) {
-    const int bit = layout.coded_bit[c];
-    if (bit < 0) v[c] = layout.pn[c];
-    else if (!sync_only) v[c] = coded[bit] ? -layout.pn[c] : layout.pn[c];
-  }
+std::vector<float> chip_values(const Layout& layout, Grid grid, const std::vector<uint8_t>& coded,
+                               const std::vector<float>& bit_amp, float sync_amp) {
+  std::vector<float> v(static_cast<size_t>(grid.chips()), 0.f);
+  for (int j = 0; j < grid.ny; ++j)
+    for (int i = 0; i < grid.nx; ++i) {
+      const int c = virtual_index(i, j);
+      const int bit = layout.coded_bit[c];
+      float& out = v[static_cast<size_t>(j) * grid.nx + i];
+      if (bit < 0) out = sync_amp * layout.pn[c];
+      else if (!coded.empty()) out = (coded[bit] ? -layout.pn[c] : layout.pn[c]) * (bit_amp.empty() ? 1.f : bit_amp[bit]);
+    }
   return v;
 }
 
-constexpr double kVideoDiv = 60.0;
-int chip_px_for_height(int height_px, bool still) {
-  return std::max(3, static_cast<int>(std::lround(height_px / (still ? 100.0 : kVideoDiv))));
-}
-
-std::vector<float> render_tile(const std::array<float, kChips>& tile, double chip_px, int width_px, int height_px) {
-  // Chip coordinate of pixel x: u = (x + 0.5) / chip_px - 0.5; bilinear between chip centres.
-  auto axis = [&](int n, std::vector<int>& i0, std::vector<int>& i1, std::vector<float>& w) {
-    i0.resize(n); i1.resize(n); w.resize(n);
-    for (int x = 0; x < n; ++x) {
-      const double u = (x + 0.5) / chip_px - 0.5;
-      const double fl = std::floor(u);
-      const int a = static_cast<int>(fl);
-      w[x] = static_cast<float>(u - fl);
-      i0[x] = ((a % kTileChips) + kTileChips) % kTileChips;
-      i1[x] = (i0[x] + 1) % kTileChips;
+std::vector<float> render_chips(const std::vector<float>& chips, Grid grid, int width_px, int height_px) {
+  auto axis = [](int n_px, int n_chips, std::vector<int>& i0, std::vector<int>& i1, std::vector<float>& w) {
+    i0.resize(n_px); i1.resize(n_px); w.resize(n_px);
+    const double scale = static_cast<double>(n_chips) / n_px;
+    for (int x = 0; x < n_px; ++x) {
+      const double u = std::clamp((x + 0.5) * scale - 0.5, 0.0, n_chips - 1.0);
+      const int a = std::min(static_cast<int>(u), n_chips - 1);
+      w[x] = static_cast<float>(u - a);
+      i0[x] = a;
+      i1[x] = std::min(a + 1, n_chips - 1);
     }
   };
   std::vector<int> x0, x1, y0, y1;
   std::vector<float> wx, wy;
-  axis(width_px, x0, x1, wx);
-  axis(height_px, y0, y1, wy);
+  axis(width_px, grid.nx, x0, x1, wx);
+  axis(height_px, grid.ny, y0, y1, wy);
   std::vector<float> out(static_cast<size_t>(width_px) * height_px);
+  std::vector<float> top(width_px), bot(width_px);
+  int cached = -1;
   for (int y = 0; y < height_px; ++y) {
-    const float* r0 = &tile[y0[y] * kTileChips];
-    const float* r1 = &tile[y1[y] * kTileChips];
+    if (y0[y] != cached) {
+      cached = y0[y];
+      const float* r0 = &chips[static_cast<size_t>(y0[y]) * grid.nx];
+      const float* r1 = &chips[static_cast<size_t>(y1[y]) * grid.nx];
+      for (int x = 0; x < width_px; ++x) {
+        top[x] = r0[x0[x]] + wx[x] * (r0[x1[x]] - r0[x0[x]]);
+        bot[x] = r1[x0[x]] + wx[x] * (r1[x1[x]] - r1[x0[x]]);
+      }
+    }
     const float b = wy[y], a = 1.f - b;
     float* o = &out[static_cast<size_t>(y) * width_px];
-    for (int x = 0; x < width_px; ++x) {
-      const float top = r0[x0[x]] + wx[x] * (r0[x1[x]] - r0[x0[x]]);
-      const float bot = r1[x0[x]] + wx[x] * (r1[x1[x]] - r1[x0[x]]);
-      o[x] = a * top + b * bot;
-    }
+    for (int x = 0; x < width_px; ++x) o[x] = a * top[x] + b * bot[x];
   }
   return out;
 }

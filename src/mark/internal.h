@@ -32,44 +32,72 @@ Decoded viterbi_decode(const std::vector<double>& soft);
 std::vector<uint8_t> conv_encode(const std::vector<uint8_t>& info_bits);
 std::vector<uint8_t> conv_decode(const std::vector<double>& soft, int n_info_bits);
 
-// ---- keyed layout -----------------------------------------------------------------------------
-inline constexpr int kTileChips = 24;                     // the tile is 24 x 24 chips
-inline constexpr int kChips = kTileChips * kTileChips;    // 576
-inline constexpr int kSyncChips = 192;
+// ---- keyed layout on the canonical grid -------------------------------------------------------
+// The robust mark lives on a grid of chips defined relative to the frame, not in pixels:
+// kShortChips chips along the short side, a multiple of 8 along the long side (by the aspect
+// ratio). A resize (any scale, any filter) maps the frame onto the same grid, so the detector
+// only resamples each frame to the grid: rescaling costs nothing but the resize's own blur.
+inline constexpr int kShortChips = 96;
+inline constexpr int kSyncEvery = 8;  // one chip in 8 is a sync chip
+
+struct Grid {
+  int nx = 0, ny = 0;  // chips across and down
+  int chips() const { return nx * ny; }
+  bool operator==(const Grid&) const = default;
+};
+Grid grid_for(int width_px, int height_px);
+// The grid of this frame size first, then the grids of its neighbouring aspect ratios (a resizer
+// that rounds the width to a multiple of 32 can move the aspect ratio past a rounding boundary).
+std::vector<Grid> grid_candidates(int width_px, int height_px);
 
 uint64_t key_seed(const std::string& key);
 uint64_t splitmix64(uint64_t& state);
 
+// Every chip of a keyed virtual grid of kVirtualChips x kVirtualChips has a +-1 sign; one in
+// kSyncEvery of them (keyed positions) are sync chips that always carry +pn (they find crops and weigh frames),
+// the rest carry the coded bits, each bit on chips spread over the whole grid by a keyed
+// permutation. A frame's grid uses the top-left nx x ny chips of the virtual grid, so the pattern
+// of a chip does not depend on the frame's aspect ratio (the crop search needs no grid size).
+inline constexpr int kVirtualChips = 256;
+
 struct Layout {
-  std::array<int8_t, kChips> pn{};          // keyed +-1 sign of every chip
-  std::array<int16_t, kChips> coded_bit{};  // -1 for a sync chip, else the coded bit it carries
+  std::vector<int8_t> pn;          // per virtual chip, row-major
+  std::vector<int16_t> coded_bit;  // -1 for a sync chip, else the coded bit it carries
 };
 Layout make_layout(uint64_t seed);
+inline int virtual_index(int i, int j) { return j * kVirtualChips + i; }
 
-// The tile's chip values (+-1) for a codeword; sync_only leaves data chips at 0.
-std::array<float, kChips> tile_values(const Layout& layout, const std::vector<uint8_t>& coded, bool sync_only);
+// The chip values of a grid (nx x ny, row-major) for a codeword: +-pn times `bit_amp[k]` on the
+// chips of coded bit k (1 when empty), `sync_amp` times pn on sync chips. An empty codeword
+// leaves the data chips at 0.
+std::vector<float> chip_values(const Layout& layout, Grid grid, const std::vector<uint8_t>& coded,
+                               const std::vector<float>& bit_amp, float sync_amp);
 
-// Chip size in pixels for a frame of this height: video max(3, round(height / 60)), still image
-// max(3, round(height / 100)). Large chips are low frequencies, which H.264 at CRF 28 and a
-// half-size resize keep; a still has no frames to combine and needs more tiles instead. The
-// detector does not need to know which: it measures the period.
-int chip_px_for_height(int height_px, bool still);
-
-// Renders the periodic tile at `chip_px` pixels per chip (bilinear between chip centres) over a
-// width x height grid, row-major floats. Origin: chip (0,0) is centred on pixel (chip_px-1)/2.
-std::vector<float> render_tile(const std::array<float, kChips>& tile, double chip_px, int width_px, int height_px);
+// Renders chip values (nx x ny) over a width x height frame, bilinear between chip centres (chip i
+// is centred on x = (i + 0.5) * width / nx - 0.5): row-major floats.
+std::vector<float> render_chips(const std::vector<float>& chips, Grid grid, int width_px, int height_px);
 
 // ---- robust detector --------------------------------------------------------------------------
-// Per-frame state of the detector is the high-passed, downscaled luma ("residual"); the detector
-// accumulates its power spectrum to find the period, folds residuals at the period onto one tile,
-// finds the shift with the sync chips and decodes.
+// The detector's front end, linear in the frame: area-average the luma over each chip of the grid,
+// subtract a Gaussian low-pass (host content below the mark's band) and weigh each chip by the
+// inverse of its local host activity (textured chips carry more host noise). The embedder runs
+// the same front end on the host to cancel the host's own projection on every coded bit.
+struct FrontEnd {
+  std::vector<float> value;   // high-passed chip values
+  std::vector<float> weight;  // per chip
+};
+FrontEnd front_end(const uint8_t* gray, int width_px, int height_px, Grid grid);
+FrontEnd front_end_plane(const std::vector<float>& plane, Grid grid);  // plane: chip means
+
 struct RobustResult {
   Decoded decoded;
-  double correlation = 0.0;
+  double correlation = 0.0;      // normalised soft correlation with the re-encoded codeword
   double bit_error_rate = 0.5;
-  double sync_z = 0.0;
-  double period_px = 0.0;        // in input pixels (isotropic estimate)
-  double shift_x = 0.0, shift_y = 0.0;  // sync offset in chips (0 = not shifted), wrapped to [-12, 12)
+  double sync_z = 0.0;           // sync correlation over its noise (z-score)
+  Grid grid;
+  bool canonical = true;         // decoded on the whole frame (false: found by the crop search)
+  double crop_x = 0, crop_y = 0, crop_w = 1, crop_h = 1;  // the frame's part of the marked frame
+  int frames_weighted = 0;       // frames with a positive sync correlation
   std::vector<double> soft;      // per coded bit, positive = 0
 };
 
@@ -82,36 +110,36 @@ class RobustDetector {
   // Gray frame (8-bit, width x height, packed rows). All frames must have one size.
   void add_gray(const uint8_t* gray, int width_px, int height_px);
   int n_frames() const;
+  // Canonical grids first (at most two decodes), then the crop search (one more decode).
   RobustResult detect() const;
-  // Decodes at a given period (working px) only: for tests and diagnostics.
-  RobustResult detect_at(double period_x, double period_y, bool zero_shift = false) const;
+  // Soft values of one grid from the frames added so far, without the crop search: diagnostics.
+  RobustResult detect_canonical(const Grid& grid) const;
 
  private:
   struct State;
   State* state_;  // owned; pimpl keeps cv::Mat out of this header
 };
 
-// Informed embedding: per frame, how much of each chip to add so that, as the detector will see
-// this very frame, the host's own projection is overcome with the least energy. Returns chip
-// amplitude multipliers with mean square 1, in [0.35, 3].
-class InformedAmplitudes {
+// The robust embedder: per frame, improved spread spectrum on the front end. Each coded bit gets
+// the least amplitude that lifts its projection (host included) to a common margin; bits that
+// would need more than kMaxAmp times the mean are left at the floor (the code corrects them).
+class RobustEmbedder {
  public:
-  // `signs`: the tile's chip values (+-1); `gain`: the gray-level scale of a +-1 chip.
-  InformedAmplitudes(int width_px, int height_px, int chip_px, const std::array<float, kChips>& signs,
-                     double gain);
-  ~InformedAmplitudes();
-  InformedAmplitudes(const InformedAmplitudes&) = delete;
-  InformedAmplitudes& operator=(const InformedAmplitudes&) = delete;
-  std::array<float, kChips> solve(const uint8_t* gray) const;
+  RobustEmbedder(int width_px, int height_px, const std::string& key, uint64_t payload_bits, bool informed);
+  ~RobustEmbedder();
+  RobustEmbedder(const RobustEmbedder&) = delete;
+  RobustEmbedder& operator=(const RobustEmbedder&) = delete;
+  // The luma change (gray levels, width x height) for this frame at an RMS of `rms` levels.
+  void delta(const uint8_t* gray, double rms, std::vector<float>& out) const;
 
  private:
   struct State;
   State* state_;
 };
 
-// Whether a detection says the frame geometry is the marked one (same chip grid, no shift), so
-// the tamper layer's block grid can be read.
-bool geometry_is_original(const RobustResult& r, int height_px);
+// Whether a detection says the frame geometry is the marked one (whole frame, no crop), so the
+// tamper layer's block grid can be read.
+bool geometry_is_original(const RobustResult& r);
 
 // ---- semi-fragile layer -----------------------------------------------------------------------
 // The QIM step is fixed (not scaled by MarkOptions::strength): the verifier must know it.

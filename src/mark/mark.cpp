@@ -17,7 +17,7 @@ namespace {
 
 using namespace detail;
 
-constexpr double kRobustRms = 1.4;       // gray levels at strength 1
+constexpr double kRobustRms = 1.45;      // gray levels at strength 1
 constexpr double kMinCorrelation = 0.12; // soft correlation with the codeword for "found"
 constexpr double kMinSyncZ = 4.5;        // sync peak over the correlation noise for "found"
 constexpr int kFingerprintSide = 16;
@@ -35,27 +35,16 @@ cv::Mat gray_of(const Image& image) {
 
 class FrameMarkerImpl final : public FrameMarker {
  public:
-  FrameMarkerImpl(int w, int h, const MarkOptions& o) : width_(w), height_(h), options_(o) {
-    payload_.issuer = o.issuer;
-    payload_.synthetic = o.synthetic;
-    payload_.sequence = o.sequence & 0x0FFFFFFFu;
-    seed_ = key_seed(o.key);
-    const Layout layout = make_layout(seed_);
-    tile_ = tile_values(layout, encode_payload(payload_.pack()), false);
-    chip_px_ = chip_px_for_height(h, o.still);
-    const std::vector<float> pattern = render_tile(tile_, chip_px_, w, h);
-    double energy = 0;
-    for (float v : pattern) energy += static_cast<double>(v) * v;
-    const double rms = std::sqrt(energy / pattern.size());
-    gain_ = rms > 0 ? kRobustRms * o.strength / rms : 0.0;
-    if (o.informed) {
-      informed_ = std::make_unique<InformedAmplitudes>(w, h, chip_px_, tile_, gain_);
-    } else {
-      delta_.resize(pattern.size());
-      for (size_t i = 0; i < pattern.size(); ++i) {
-        delta_[i] = static_cast<int8_t>(std::clamp<long>(std::lround(pattern[i] * gain_), -127, 127));
-      }
-    }
+  FrameMarkerImpl(int w, int h, const MarkOptions& o)
+      : width_(w), height_(h), options_(o), payload_(make_payload(o)), seed_(key_seed(o.key)),
+        robust_(w, h, o.key, payload_.pack(), o.informed) {}
+
+  static Payload make_payload(const MarkOptions& o) {
+    Payload p;
+    p.issuer = o.issuer;
+    p.synthetic = o.synthetic;
+    p.sequence = o.sequence & 0x0FFFFFFFu;
+    return p;
   }
 
   Status mark(Image& image) override {
@@ -64,38 +53,16 @@ class FrameMarkerImpl final : public FrameMarker {
                                        std::to_string(image.height_px()) + ", marker was made for " +
                                        std::to_string(width_) + "x" + std::to_string(height_) + " BGR");
     }
-    if (informed_) {
-      const cv::Mat gray = gray_of(image);
-      const auto mu = informed_->solve(gray.data);
-      std::array<float, kChips> tile{};
-      for (int c = 0; c < kChips; ++c) tile[c] = static_cast<float>(tile_[c] * mu[c] * gain_);
-      std::vector<float> delta = render_tile(tile, chip_px_, width_, height_);
-      double energy = 0;
-      for (float v : delta) energy += static_cast<double>(v) * v;
-      // Keep the promised energy exactly (the PSNR budget), whatever the shaping did.
-      const double rms = std::sqrt(energy / delta.size());
-      const float renorm = rms > 0 ? static_cast<float>(kRobustRms * options_.strength / rms) : 0.f;
-      for (float& v : delta) v *= renorm;
-      for (int y = 0; y < height_; ++y) {
-        uint8_t* p = image.row(y);
-        const float* d = &delta[static_cast<size_t>(y) * width_];
-        for (int x = 0; x < width_; ++x, p += 3) {
-          const int dv = static_cast<int>(std::lrintf(d[x]));
-          p[0] = static_cast<uint8_t>(std::clamp(p[0] + dv, 0, 255));
-          p[1] = static_cast<uint8_t>(std::clamp(p[1] + dv, 0, 255));
-          p[2] = static_cast<uint8_t>(std::clamp(p[2] + dv, 0, 255));
-        }
-      }
-    } else {
-      for (int y = 0; y < height_; ++y) {
-        uint8_t* p = image.row(y);
-        const int8_t* d = &delta_[static_cast<size_t>(y) * width_];
-        for (int x = 0; x < width_; ++x, p += 3) {
-          const int dv = d[x];
-          p[0] = static_cast<uint8_t>(std::clamp(p[0] + dv, 0, 255));
-          p[1] = static_cast<uint8_t>(std::clamp(p[1] + dv, 0, 255));
-          p[2] = static_cast<uint8_t>(std::clamp(p[2] + dv, 0, 255));
-        }
+    const cv::Mat gray = gray_of(image);
+    robust_.delta(gray.data, kRobustRms * options_.strength, delta_);
+    for (int y = 0; y < height_; ++y) {
+      uint8_t* p = image.row(y);
+      const float* d = &delta_[static_cast<size_t>(y) * width_];
+      for (int x = 0; x < width_; ++x, p += 3) {
+        const int dv = static_cast<int>(std::lrintf(d[x]));
+        p[0] = static_cast<uint8_t>(std::clamp(p[0] + dv, 0, 255));
+        p[1] = static_cast<uint8_t>(std::clamp(p[1] + dv, 0, 255));
+        p[2] = static_cast<uint8_t>(std::clamp(p[2] + dv, 0, 255));
       }
     }
     if (options_.semi_fragile) fragile_embed(image, seed_);
@@ -117,11 +84,8 @@ class FrameMarkerImpl final : public FrameMarker {
   MarkOptions options_;
   Payload payload_;
   uint64_t seed_ = 0;
-  std::array<float, kChips> tile_{};
-  int chip_px_ = 3;
-  double gain_ = 0.0;
-  std::unique_ptr<InformedAmplitudes> informed_;  // informed embedding (default)
-  std::vector<int8_t> delta_;                     // fixed pattern (informed == false)
+  RobustEmbedder robust_;
+  std::vector<float> delta_;
 };
 
 class FrameVerifierImpl final : public FrameVerifier {
@@ -164,7 +128,7 @@ class FrameVerifierImpl final : public FrameVerifier {
     v.crc_ok = r.decoded.crc_ok;
     v.correlation = r.correlation;
     v.sync_peak = r.sync_z;
-    v.period_px = r.period_px;
+    v.period_px = r.grid.nx > 0 ? static_cast<double>(width_) / (r.canonical ? r.grid.nx : r.crop_w) : 0.0;
     v.found = r.decoded.crc_ok && r.correlation >= kMinCorrelation && r.sync_z >= kMinSyncZ;
     if (!v.found) return v;
     v.payload = Payload::unpack(r.decoded.payload_bits);
@@ -172,7 +136,7 @@ class FrameVerifierImpl final : public FrameVerifier {
     // CRC-24 leaves 2^-24 per decode; a strong sync peak makes a chance match rarer still.
     const double z_excess = std::max(0.0, r.sync_z - kMinSyncZ);
     v.confidence = 1.0 - std::ldexp(1.0, -24) * std::exp(-0.5 * z_excess * z_excess);
-    if (options_.tamper && geometry_is_original(r, height_)) {
+    if (options_.tamper && geometry_is_original(r)) {
       v.tamper_checked = true;
       int n_tampered = 0;
       double sum = 0;

@@ -159,7 +159,7 @@ struct VerifyResult {
   bool crc_ok = false;
   double correlation = 0.0;        // normalised soft correlation with the codeword
   double sync_peak = 0.0;          // sync peak over noise (z-score)
-  double period_px = 0.0;          // tile period found, in input pixels
+  double period_px = 0.0;          // chip size of the mark found, in input pixels (horizontal)
   // Tamper layer; only when found and the frame geometry is the one that was marked.
   // A frame is readable when most of its textured blocks still carry their bits: re-encoders copy
   // moving content from earlier frames with its old bits, so P/B-frames with motion may be

@@ -1,6 +1,6 @@
-// The robust layer's detector: normalise each frame to a working height, high-pass it, find the
-// tile period from the autocorrelation (accumulated over frames), fold every frame's residual at
-// that period onto one 48x48 tile (2 px per chip), find the shift with the sync chips, decode.
+// The robust layer on the canonical grid (see internal.h): the front end shared by embedder and
+// detector, the informed (host-cancelling) embedder, soft combining across frames weighted by
+// each frame's own sync evidence, and a crop search for frames that show part of the marked one.
 #include <algorithm>
 #include <cmath>
 #include <opencv2/core.hpp>
@@ -11,194 +11,80 @@
 namespace unmask::mark::detail {
 namespace {
 
-constexpr int kWorkMaxHeight = 360;   // detector working height (frames taller are downscaled)
-constexpr int kFoldPx = 2;            // pixels per chip in the folded tile
-constexpr int kFold = kTileChips * kFoldPx;
-constexpr int kMaxAcFrames = 16;      // frames whose power spectrum feeds the period estimate
-constexpr size_t kPeriodCandidates = 8;
-constexpr float kResidualClip = 4.f;  // clamp what normalisation leaves of strong edges
-constexpr float kFloorRms = 2.f;     // gray levels: about the mark's own RMS
+constexpr double kHighPassSigma = 0.8;   // chips: host content below the mark's band is removed
+constexpr double kActivitySigma = 2.0;   // chips: local host activity for the weights
+constexpr float kActivityFloor = 0.3f;   // gray levels^2 added to the activity
+constexpr int kCellsPerChip = 4;         // crop search works on quarter chips
+constexpr float kMinAmp = 0.5f, kMaxAmp = 3.0f;  // informed bit amplitudes (mean square 1)
+constexpr float kSyncAmp = 0.5f;         // sync chips' amplitude relative to the data's mean
 
-double wrap_half(double v, double period) {
-  v = std::fmod(v, period);
-  if (v < -period / 2) v += period;
-  if (v >= period / 2) v -= period;
-  return v;
+// Area averages of `gray` over the cells of an nx x ny grid laid over the whole frame (exact
+// fractional coverage, so that a resized frame gives the same cells).
+cv::Mat cell_means(const uint8_t* gray, int width_px, int height_px, int nx, int ny) {
+  cv::Mat src(height_px, width_px, CV_8U, const_cast<uint8_t*>(gray)), f, out;
+  src.convertTo(f, CV_32F);
+  cv::resize(f, out, cv::Size(nx, ny), 0, 0, cv::INTER_AREA);
+  return out;
 }
 
-float sample_periodic(const cv::Mat& m, double x, double y) {
-  const int w = m.cols, h = m.rows;
-  const double fx = std::floor(x), fy = std::floor(y);
-  const double ax = x - fx, ay = y - fy;
-  const int x0 = ((static_cast<int>(fx) % w) + w) % w, y0 = ((static_cast<int>(fy) % h) + h) % h;
-  const int x1 = (x0 + 1) % w, y1 = (y0 + 1) % h;
-  const float* r0 = m.ptr<float>(y0);
-  const float* r1 = m.ptr<float>(y1);
-  return static_cast<float>((1 - ay) * ((1 - ax) * r0[x0] + ax * r0[x1]) + ay * ((1 - ax) * r1[x0] + ax * r1[x1]));
+cv::Mat cell_means_f(const cv::Mat& f, int nx, int ny) {
+  cv::Mat out;
+  cv::resize(f, out, cv::Size(nx, ny), 0, 0, cv::INTER_AREA);
+  return out;
 }
 
-}  // namespace
+// Area average of quarter-chip cells into chips (cells plane is kCellsPerChip times the grid).
+cv::Mat chips_from_cells(const cv::Mat& cells) {
+  cv::Mat out;
+  cv::resize(cells, out, cv::Size(cells.cols / kCellsPerChip, cells.rows / kCellsPerChip), 0, 0, cv::INTER_AREA);
+  return out;
+}
 
-struct RobustDetector::State {
-  uint64_t seed = 0;
-  Layout layout;
-  cv::Mat sync_template;              // 48x48 float, sync chips only
-  std::vector<cv::Mat> residuals;     // working-resolution high-passed luma, one per frame
-  cv::Mat power;                      // accumulated power spectrum (CCS packed)
-  cv::Size dft_size;
-  int n_ac = 0;
-  int input_height = 0;
-  double work_scale = 1.0;            // working px per input px
+void front_end_mat(const cv::Mat& plane, cv::Mat& value, cv::Mat& weight) {
+  cv::Mat low;
+  cv::GaussianBlur(plane, low, cv::Size(0, 0), kHighPassSigma, kHighPassSigma, cv::BORDER_REFLECT);
+  value = plane - low;
+  cv::Mat activity;
+  cv::GaussianBlur(value.mul(value), activity, cv::Size(0, 0), kActivitySigma, kActivitySigma, cv::BORDER_REFLECT);
+  cv::divide(1.0, activity + kActivityFloor, weight);
+}
+
+FrontEnd to_front_end(const cv::Mat& value, const cv::Mat& weight) {
+  FrontEnd fe;
+  fe.value.assign(value.begin<float>(), value.end<float>());
+  fe.weight.assign(weight.begin<float>(), weight.end<float>());
+  return fe;
+}
+
+// Per-frame statistics of one grid: soft value per coded bit, sync correlation and its noise.
+struct FrameStats {
+  std::vector<double> soft;
+  double sync = 0, sync_noise2 = 0;
 };
 
-RobustDetector::RobustDetector(const std::string& key) : state_(new State) {
-  state_->seed = key_seed(key);
-  state_->layout = make_layout(state_->seed);
-  const auto tile = tile_values(state_->layout, {}, true);
-  std::vector<float> t = render_tile(tile, kFoldPx, kFold, kFold);
-  state_->sync_template = cv::Mat(kFold, kFold, CV_32F, t.data()).clone();
-}
-
-RobustDetector::~RobustDetector() { delete state_; }
-
-int RobustDetector::n_frames() const { return static_cast<int>(state_->residuals.size()); }
-
-namespace {
-
-// The detector's view of a frame: luma at the working height (at most kWorkMaxHeight rows).
-cv::Mat to_work(const cv::Mat& gray8, double& work_scale) {
-  cv::Mat work;
-  if (gray8.rows > kWorkMaxHeight) {
-    work_scale = static_cast<double>(kWorkMaxHeight) / gray8.rows;
-    const int ww = std::max(1, static_cast<int>(std::lround(gray8.cols * work_scale)));
-    cv::resize(gray8, work, cv::Size(ww, kWorkMaxHeight), 0, 0, cv::INTER_AREA);
-  } else {
-    work_scale = 1.0;
-    work = gray8;
-  }
-  cv::Mat f;
-  work.convertTo(f, CV_32F);
-  return f;
-}
-
-// High-passed, contrast-normalised residual of a working-resolution luma.
-cv::Mat residual_of(const cv::Mat& f) {
-  cv::Mat blur;
-  cv::GaussianBlur(f, blur, cv::Size(0, 0), 3.0);  // best of 2, 3, 5, 8 on Debian photos
-  cv::Mat r = f - blur;
-  // Local contrast normalisation: textured areas carry most of the host noise, so their residual
-  // is scaled down by the local RMS (kFloorRms keeps flat areas, where the mark is clean, at ~1).
-  cv::Mat energy;
-  cv::GaussianBlur(r.mul(r), energy, cv::Size(0, 0), 4.0);
-  cv::sqrt(energy + kFloorRms * kFloorRms, energy);
-  cv::divide(r, energy, r, kFloorRms);
-  cv::min(r, kResidualClip, r);
-  cv::max(r, -kResidualClip, r);
-  return r;
-}
-
-}  // namespace
-
-void RobustDetector::add_gray(const uint8_t* gray, int width_px, int height_px) {
-  State& s = *state_;
-  cv::Mat src(height_px, width_px, CV_8U, const_cast<uint8_t*>(gray));
-  s.input_height = height_px;
-  cv::Mat r = residual_of(to_work(src, s.work_scale));
-  if (s.n_ac < kMaxAcFrames) {
-    if (s.n_ac == 0) {
-      s.dft_size = cv::Size(cv::getOptimalDFTSize(r.cols), cv::getOptimalDFTSize(r.rows));
-    }
-    cv::Mat padded = cv::Mat::zeros(s.dft_size, CV_32F);
-    r.copyTo(padded(cv::Rect(0, 0, r.cols, r.rows)));
-    cv::Mat spectrum, planes[2], p;
-    cv::dft(padded, spectrum, cv::DFT_COMPLEX_OUTPUT);
-    cv::split(spectrum, planes);
-    cv::magnitude(planes[0], planes[1], p);
-    p = p.mul(p);
-    if (s.power.empty()) s.power = p;
-    else s.power += p;
-    ++s.n_ac;
-  }
-  s.residuals.push_back(r);
-}
-
-namespace {
-
-// Autocorrelation with bilinear access at fractional lags.
-struct Autocorrelation {
-  cv::Mat ac;
-  double at(double lx, double ly) const { return sample_periodic(ac, lx, ly); }
-};
-
-struct Fold {
-  cv::Mat tile;      // 48x48 mean residual
-  double sync_z = 0;
-  double dx = 0, dy = 0;  // sync peak position in fold pixels
-};
-
-Fold fold_at(const std::vector<cv::Mat>& residuals, double px, double py, const cv::Mat& sync_template) {
-  Fold f;
-  cv::Mat sum = cv::Mat::zeros(kFold, kFold, CV_32F);
-  cv::Mat count = cv::Mat::zeros(kFold, kFold, CV_32F);
-  const double fx = kFold / px, fy = kFold / py;
-  cv::Mat scaled;
-  for (const cv::Mat& r : residuals) {
-    cv::resize(r, scaled, cv::Size(), fx, fy, fx < 1 && fy < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-    for (int y = 0; y < scaled.rows; ++y) {
-      const float* row = scaled.ptr<float>(y);
-      float* srow = sum.ptr<float>(y % kFold);
-      float* crow = count.ptr<float>(y % kFold);
-      for (int x = 0; x < scaled.cols; ++x) {
-        srow[x % kFold] += row[x];
-        crow[x % kFold] += 1.f;
+FrameStats stats_of(const Layout& layout, Grid g, const cv::Mat& value, const cv::Mat& weight) {
+  FrameStats st;
+  st.soft.assign(kCodedBits, 0.0);
+  for (int j = 0; j < g.ny; ++j) {
+    const float* v = value.ptr<float>(j);
+    const float* w = weight.ptr<float>(j);
+    for (int i = 0; i < g.nx; ++i) {
+      const int c = virtual_index(i, j);
+      const double y = static_cast<double>(w[i]) * v[i];
+      const int bit = layout.coded_bit[c];
+      if (bit < 0) {
+        st.sync += layout.pn[c] * y;
+        st.sync_noise2 += y * y;
+      } else {
+        st.soft[bit] += layout.pn[c] * y;
       }
     }
   }
-  cv::max(count, 1.f, count);
-  f.tile = sum / count;
-  // Circular cross-correlation with the sync template.
-  cv::Mat a, b, prod, corr;
-  cv::dft(f.tile, a);
-  cv::dft(sync_template, b);
-  cv::mulSpectrums(a, b, prod, 0, true);
-  cv::idft(prod, corr, cv::DFT_SCALE | cv::DFT_REAL_OUTPUT);
-  cv::Scalar mean, stddev;
-  cv::meanStdDev(corr, mean, stddev);
-  double max_v;
-  cv::Point max_loc;
-  cv::minMaxLoc(corr, nullptr, &max_v, nullptr, &max_loc);
-  f.sync_z = stddev[0] > 0 ? (max_v - mean[0]) / stddev[0] : 0.0;
-  // Sub-pixel peak by parabola fits along each axis.
-  auto c = [&](int x, int y) { return corr.at<float>((y + kFold) % kFold, (x + kFold) % kFold); };
-  auto vertex = [](double l, double m, double r) {
-    const double d = l - 2 * m + r;
-    return d < 0 ? 0.5 * (l - r) / d : 0.0;
-  };
-  f.dx = max_loc.x + std::clamp(vertex(c(max_loc.x - 1, max_loc.y), max_v, c(max_loc.x + 1, max_loc.y)), -0.5, 0.5);
-  f.dy = max_loc.y + std::clamp(vertex(c(max_loc.x, max_loc.y - 1), max_v, c(max_loc.x, max_loc.y + 1)), -0.5, 0.5);
-  return f;
+  return st;
 }
 
-}  // namespace
-
-namespace {
-
-RobustResult decode_fold(const Fold& fold, const Layout& layout, double px, double py, double work_scale) {
+RobustResult decode_soft(std::vector<double> soft) {
   RobustResult out;
-  out.sync_z = fold.sync_z;
-  out.period_px = 0.5 * (px + py) / work_scale;
-  out.shift_x = wrap_half(fold.dx / kFoldPx, kTileChips);
-  out.shift_y = wrap_half(fold.dy / kFoldPx, kTileChips);
-  // Soft value per coded bit: sum over its chips of pn * folded value at the chip centre.
-  std::vector<double> soft(kCodedBits, 0.0);
-  for (int c = 0; c < kChips; ++c) {
-    const int bit = layout.coded_bit[c];
-    if (bit < 0) continue;
-    const int ci = c % kTileChips, cj = c / kTileChips;
-    const double x = ci * kFoldPx + 0.5 * (kFoldPx - 1) + fold.dx;
-    const double y = cj * kFoldPx + 0.5 * (kFoldPx - 1) + fold.dy;
-    soft[bit] += layout.pn[c] * sample_periodic(fold.tile, x, y);
-  }
   out.decoded = viterbi_decode(soft);
   const std::vector<uint8_t> codeword = encode_payload(out.decoded.payload_bits);
   double dot = 0, norm = 0;
@@ -215,231 +101,366 @@ RobustResult decode_fold(const Fold& fold, const Layout& layout, double px, doub
   return out;
 }
 
-struct Candidate {
-  double px = 0, py = 0;
-  Fold fold;
+// Chip means of the part [ox, ox + kx) x [oy, oy + ky) (in chips of the marked frame) that a
+// cropped frame shows, for chips 0..nx-1 x 0..ny-1 of the marked grid, from an integral image of
+// the cropped frame's cells. Chips outside the crop get weight 0 (mask).
+struct CropView {
+  cv::Mat plane, mask;
+  int nx = 0, ny = 0;
 };
 
-// Folds at (px, py) and at slightly different scales; keeps the strongest sync.
-Candidate best_near(const std::vector<cv::Mat>& residuals, double px, double py, const cv::Mat& sync_template) {
-  Candidate best;
-  best.fold.sync_z = -1e9;
-  for (double d : {0.0, -0.003, 0.003}) {
-    Fold f = fold_at(residuals, px * (1 + d), py * (1 + d), sync_template);
-    if (f.sync_z > best.fold.sync_z) best = Candidate{px * (1 + d), py * (1 + d), f};
+double box_sum(const cv::Mat& integral, double x0, double y0, double x1, double y1) {
+  // Bilinear lookups in the integral image (exact for axis-aligned fractional boxes of a
+  // piecewise-constant image, up to the bilinear interpolation of the corner terms).
+  auto at = [&](double x, double y) {
+    x = std::clamp(x, 0.0, integral.cols - 1.0);
+    y = std::clamp(y, 0.0, integral.rows - 1.0);
+    const int xi = std::min(static_cast<int>(x), integral.cols - 2), yi = std::min(static_cast<int>(y), integral.rows - 2);
+    const double ax = x - xi, ay = y - yi;
+    const double* r0 = integral.ptr<double>(yi);
+    const double* r1 = integral.ptr<double>(yi + 1);
+    return (1 - ay) * ((1 - ax) * r0[xi] + ax * r0[xi + 1]) + ay * ((1 - ax) * r1[xi] + ax * r1[xi + 1]);
+  };
+  return at(x1, y1) - at(x0, y1) - at(x1, y0) + at(x0, y0);
+}
+
+CropView crop_view(const cv::Mat& integral, int cells_x, int cells_y, double kx, double ky, double ox, double oy) {
+  CropView v;
+  v.nx = std::min(kVirtualChips, static_cast<int>(std::ceil(ox + kx)));
+  v.ny = std::min(kVirtualChips, static_cast<int>(std::ceil(oy + ky)));
+  v.plane = cv::Mat::zeros(v.ny, v.nx, CV_32F);
+  v.mask = cv::Mat::zeros(v.ny, v.nx, CV_32F);
+  const double sx = cells_x / kx, sy = cells_y / ky;  // cells per chip
+  for (int j = static_cast<int>(std::floor(oy)); j < v.ny; ++j) {
+    const double y0 = (j - oy) * sy, y1 = (j + 1 - oy) * sy;
+    if (y0 < -0.01 || y1 > cells_y + 0.01) continue;
+    for (int i = static_cast<int>(std::floor(ox)); i < v.nx; ++i) {
+      const double x0 = (i - ox) * sx, x1 = (i + 1 - ox) * sx;
+      if (x0 < -0.01 || x1 > cells_x + 0.01) continue;
+      v.plane.at<float>(j, i) = static_cast<float>(box_sum(integral, x0, y0, x1, y1) / ((x1 - x0) * (y1 - y0)));
+      v.mask.at<float>(j, i) = 1.f;
+    }
   }
-  return best;
+  // Fill the chips outside the crop with the nearest inside value so the high-pass sees no edge.
+  cv::Mat filled = v.plane.clone();
+  for (int j = 0; j < v.ny; ++j) {
+    int first = -1;
+    for (int i = 0; i < v.nx; ++i)
+      if (v.mask.at<float>(j, i) > 0) { first = i; break; }
+    if (first < 0) continue;
+    for (int i = 0; i < first; ++i) filled.at<float>(j, i) = filled.at<float>(j, first);
+  }
+  for (int i = 0; i < v.nx; ++i) {
+    int first = -1;
+    for (int j = 0; j < v.ny; ++j)
+      if (v.mask.at<float>(j, i) > 0) { first = j; break; }
+    if (first < 0) continue;
+    for (int j = 0; j < first; ++j) filled.at<float>(j, i) = filled.at<float>(first, i);
+  }
+  v.plane = filled;
+  return v;
+}
+
+// Sync z-score of a crop hypothesis: weighted high-passed chips against the sync signs.
+double crop_sync_z(const Layout& layout, const CropView& v, cv::Mat* value_out = nullptr, cv::Mat* weight_out = nullptr) {
+  cv::Mat value, weight;
+  front_end_mat(v.plane, value, weight);
+  weight = weight.mul(v.mask);
+  double s = 0, n2 = 0;
+  for (int j = 0; j < v.ny; ++j)
+    for (int i = 0; i < v.nx; ++i) {
+      const int c = virtual_index(i, j);
+      if (layout.coded_bit[c] >= 0) continue;
+      const double y = static_cast<double>(weight.at<float>(j, i)) * value.at<float>(j, i);
+      s += layout.pn[c] * y;
+      n2 += y * y;
+    }
+  if (value_out) *value_out = value;
+  if (weight_out) *weight_out = weight;
+  return n2 > 0 ? s / std::sqrt(n2) : 0.0;
 }
 
 }  // namespace
 
-RobustResult RobustDetector::detect_at(double period_x, double period_y, bool zero_shift) const {
+FrontEnd front_end(const uint8_t* gray, int width_px, int height_px, Grid grid) {
+  const cv::Mat plane = cell_means(gray, width_px, height_px, grid.nx, grid.ny);
+  cv::Mat value, weight;
+  front_end_mat(plane, value, weight);
+  return to_front_end(value, weight);
+}
+
+FrontEnd front_end_plane(const std::vector<float>& plane, Grid grid) {
+  cv::Mat p(grid.ny, grid.nx, CV_32F, const_cast<float*>(plane.data()));
+  cv::Mat value, weight;
+  front_end_mat(p, value, weight);
+  return to_front_end(value, weight);
+}
+
+// ---- detector ---------------------------------------------------------------------------------
+
+struct RobustDetector::State {
+  Layout layout;
+  int width = 0, height = 0;
+  std::vector<Grid> grids;
+  struct Acc {
+    std::vector<double> soft;        // sync-weighted sum over frames
+    double sync = 0, sync_noise2 = 0;
+    int weighted = 0;
+  };
+  std::vector<Acc> acc;              // per grid candidate
+  cv::Mat cells_sum;                 // quarter-chip cells of the frame's own grid, summed
+  int n = 0;
+};
+
+RobustDetector::RobustDetector(const std::string& key) : state_(new State) { state_->layout = make_layout(key_seed(key)); }
+RobustDetector::~RobustDetector() { delete state_; }
+int RobustDetector::n_frames() const { return state_->n; }
+
+void RobustDetector::add_gray(const uint8_t* gray, int width_px, int height_px) {
+  State& s = *state_;
+  if (s.n == 0) {
+    s.width = width_px;
+    s.height = height_px;
+    s.grids = grid_candidates(width_px, height_px);
+    s.acc.assign(s.grids.size(), State::Acc{std::vector<double>(kCodedBits, 0.0), 0, 0, 0});
+  }
+  const Grid g0 = s.grids[0];
+  const cv::Mat cells = cell_means(gray, width_px, height_px, g0.nx * kCellsPerChip, g0.ny * kCellsPerChip);
+  if (s.cells_sum.empty()) s.cells_sum = cv::Mat::zeros(cells.size(), CV_64F);
+  cv::Mat cells64;
+  cells.convertTo(cells64, CV_64F);
+  s.cells_sum += cells64;
+  for (size_t k = 0; k < s.grids.size(); ++k) {
+    const Grid g = s.grids[k];
+    const cv::Mat plane = k == 0 ? chips_from_cells(cells) : cell_means(gray, width_px, height_px, g.nx, g.ny);
+    cv::Mat value, weight;
+    front_end_mat(plane, value, weight);
+    const FrameStats st = stats_of(s.layout, g, value, weight);
+    State::Acc& a = s.acc[k];
+    a.sync += st.sync;
+    a.sync_noise2 += st.sync_noise2;
+    // Maximal-ratio combining: a frame's soft values count in proportion to its own mark
+    // amplitude over its noise power, both measured on the sync chips. Frames whose mark was
+    // carried away (re-encoders move old content with its old mark) count for little.
+    if (st.sync > 0 && st.sync_noise2 > 0) {
+      const double w = st.sync / st.sync_noise2;
+      for (int b = 0; b < kCodedBits; ++b) a.soft[b] += w * st.soft[b];
+      ++a.weighted;
+    }
+  }
+  ++s.n;
+}
+
+RobustResult RobustDetector::detect_canonical(const Grid& grid) const {
   const State& s = *state_;
-  if (s.residuals.empty()) return {};
-  Fold f = fold_at(s.residuals, period_x, period_y, s.sync_template);
-  if (zero_shift) f.dx = f.dy = 0;
-  return decode_fold(f, s.layout, period_x, period_y, s.work_scale);
+  for (size_t k = 0; k < s.grids.size(); ++k) {
+    if (!(s.grids[k] == grid)) continue;
+    const State::Acc& a = s.acc[k];
+    RobustResult r = decode_soft(a.soft);
+    r.sync_z = a.sync_noise2 > 0 ? a.sync / std::sqrt(a.sync_noise2) : 0.0;
+    r.grid = grid;
+    r.frames_weighted = a.weighted;
+    return r;
+  }
+  return {};
 }
 
 RobustResult RobustDetector::detect() const {
   const State& s = *state_;
-  if (s.residuals.empty() || s.power.empty()) return {};
-  // Whiten the power spectrum (divide by its local mean) so that the tile's comb of harmonics, not
-  // the host's smooth spectrum, dominates the autocorrelation.
-  Autocorrelation ac;
-  {
-    cv::Mat smooth, white;
-    cv::blur(s.power, smooth, cv::Size(31, 31), cv::Point(-1, -1), cv::BORDER_REFLECT);
-    smooth += 1e-3 * cv::mean(s.power)[0] + 1e-12;
-    cv::divide(s.power, smooth, white);
-    cv::Mat planes[2] = {white, cv::Mat::zeros(white.size(), CV_32F)}, complex;
-    cv::merge(planes, 2, complex);
-    cv::idft(complex, ac.ac, cv::DFT_SCALE | cv::DFT_REAL_OUTPUT);
+  if (s.n == 0) return {};
+  // 1. The whole frame on its grid (and a neighbouring aspect grid): any resize lands here.
+  RobustResult best;
+  best.sync_z = -1e9;
+  for (const Grid& g : s.grids) {
+    RobustResult r = detect_canonical(g);
+    if (r.decoded.crc_ok) return r;
+    if (r.sync_z > best.sync_z) best = r;
   }
-  const int rows = s.residuals[0].rows, cols = s.residuals[0].cols;
-  // Period search on the autocorrelation's 2-D lattice of peaks at (k px, l py): every lattice
-  // point inside 3/4 of the frame contributes. Periods below kMinPeriod are not searched: no frame
-  // we mark has a tile smaller than 72 px, and the JPEG/H.264 block grids (8-16 px) would
-  // otherwise win.
-  constexpr double kMinPeriod = 28.0;
-  const double x_reach = 0.75 * cols, y_reach = 0.75 * rows;
-  auto lattice_score = [&](double px, double py) {
-    // Sum over lattice points / sqrt(count): a z-score, so that p/2 (a quarter of its points are
-    // peaks) and 2p (a quarter of the peaks) both score half of the true period.
-    double score = 0;
-    int count = 0;
-    for (int l = 0; l * py <= y_reach; ++l) {
-      for (int k = (l == 0 ? 1 : -static_cast<int>(x_reach / px)); k * px <= x_reach; ++k) {
-        const double x = k * px, y = l * py;
-        const double w = std::max(2.0, std::min(px, py) / 8);
-        score += ac.at(x, y) - 0.25 * (ac.at(x - w, y) + ac.at(x + w, y) + ac.at(x, y - w) + ac.at(x, y + w));
-        ++count;
+  // 2. A crop: the frame shows kx x ky chips of the marked grid from chip (ox, oy) on. Search the
+  // chip counts (crops keep >= 70% of each side, chips stay square within 6%), take the offset
+  // from an FFT correlation with the sync chips, refine all four, decode once.
+  const int cells_x = s.cells_sum.cols, cells_y = s.cells_sum.rows;
+  cv::Mat mean_cells = s.cells_sum / s.n;
+  cv::Mat integral;
+  cv::integral(mean_cells, integral, CV_64F);
+  const bool landscape = s.width >= s.height;
+  const double aspect = static_cast<double>(s.width) / s.height;  // of the cropped frame
+  struct Hyp { double kx, ky, ox, oy, z; };
+  Hyp top{0, 0, 0, 0, -1e9};
+  const int max_off = 48;
+  // Sync template over the offset window.
+  for (double k_short = kShortChips * 0.7; k_short <= kShortChips + 0.01; k_short += 1.0) {
+    for (double rho = 0.94; rho <= 1.0601; rho += 0.02) {
+      const double ky = landscape ? k_short : k_short * rho / aspect;
+      const double kx = landscape ? k_short * aspect / rho : k_short;
+      if (kx > kVirtualChips - max_off || ky > kVirtualChips - max_off) continue;
+      const int px = static_cast<int>(std::lround(kx)), py = static_cast<int>(std::lround(ky));
+      const CropView v = crop_view(integral, cells_x, cells_y, px, py, 0, 0);
+      cv::Mat value, weight;
+      front_end_mat(v.plane, value, weight);
+      cv::Mat y = value.mul(weight);
+      const int dw = cv::getOptimalDFTSize(px + max_off), dh = cv::getOptimalDFTSize(py + max_off);
+      cv::Mat a = cv::Mat::zeros(dh, dw, CV_32F), t = cv::Mat::zeros(dh, dw, CV_32F);
+      y.copyTo(a(cv::Rect(0, 0, px, py)));
+      for (int j = 0; j < dh; ++j)
+        for (int i = 0; i < dw; ++i) {
+          const int c = virtual_index(i, j);
+          if (s.layout.coded_bit[c] < 0) t.at<float>(j, i) = s.layout.pn[c];
+        }
+      cv::Mat fa, ft, prod, corr;
+      cv::dft(a, fa);
+      cv::dft(t, ft);
+      cv::mulSpectrums(ft, fa, prod, 0, true);  // corr(o) = sum_x t(x + o) a(x)
+      cv::idft(prod, corr, cv::DFT_SCALE | cv::DFT_REAL_OUTPUT);
+      const double norm = std::sqrt(std::max(1e-12, cv::sum(y.mul(y))[0] / kSyncEvery));
+      for (int oy = 0; oy <= std::min(max_off - 1, static_cast<int>(kShortChips * 0.35)); ++oy)
+        for (int ox = 0; ox < max_off; ++ox) {
+          const double z = corr.at<float>(oy, ox) / norm;
+          if (z > top.z) top = Hyp{static_cast<double>(px), static_cast<double>(py), double(ox), double(oy), z};
+        }
+    }
+  }
+  if (top.z < 0) return best;
+  // Refine by coordinate search at fractional chips.
+  auto z_of = [&](const Hyp& h) {
+    return crop_sync_z(s.layout, crop_view(integral, cells_x, cells_y, h.kx, h.ky, h.ox, h.oy));
+  };
+  top.z = z_of(top);
+  for (double step : {0.5, 0.25, 0.125}) {
+    for (int round = 0; round < 2; ++round) {
+      for (int p = 0; p < 4; ++p) {
+        for (double d : {-step, step}) {
+          Hyp h = top;
+          double* f = p == 0 ? &h.kx : p == 1 ? &h.ky : p == 2 ? &h.ox : &h.oy;
+          *f += d;
+          if (h.ox < 0 || h.oy < 0) continue;
+          h.z = z_of(h);
+          if (h.z > top.z) top = h;
+        }
       }
     }
-    return count > 0 ? score / std::sqrt(count) : 0.0;
-  };
-  const double p_max = std::max(kMinPeriod + 1, std::min(rows, cols) / 1.8);
-  std::vector<std::pair<double, double>> scores;  // (score, p)
-  for (double p = kMinPeriod; p <= p_max; p *= 1.004) scores.emplace_back(lattice_score(p, p), p);
-  // Up to kPeriodCandidates distinct local maxima, strongest first; the sync fold decides.
-  std::vector<double> peaks;
-  std::vector<size_t> order(scores.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a].first > scores[b].first; });
-  for (size_t i : order) {
-    const double p = scores[i].second;
-    bool distinct = true;
-    for (double q : peaks) distinct &= std::abs(p / q - 1) > 0.04;
-    if (distinct) peaks.push_back(p);
-    if (peaks.size() == kPeriodCandidates) break;
   }
-  // Joint refinement of (px, py) within +-1.5% (aspect changes of rounding resizers included).
-  auto refine = [&](double p0) {
-    std::pair<double, double> best{p0, p0};
-    double best_v = -1e30;
-    for (double fx = 0.985; fx <= 1.015; fx += 0.0015)
-      for (double fy = 0.985; fy <= 1.015; fy += 0.0015) {
-        const double v = lattice_score(p0 * fx, p0 * fy);
-        if (v > best_v) { best_v = v; best = {p0 * fx, p0 * fy}; }
-      }
-    return best;
-  };
-  std::vector<Candidate> candidates;
-  // The geometry as marked (no resize, no crop) is always tried first.
-  std::vector<double> natives;
-  for (bool still : {false, true}) {
-    const double p = kTileChips * chip_px_for_height(s.input_height, still) * s.work_scale;
-    if (natives.empty() || std::abs(p / natives[0] - 1) > 0.01) natives.push_back(p);
-  }
-  for (double p : natives) candidates.push_back(best_near(s.residuals, p, p, s.sync_template));
-  for (double p : peaks) {
-    bool near_native = false;
-    for (double q : natives) near_native |= std::abs(p / q - 1) < 0.01;
-    if (near_native) continue;
-    const auto [px, py] = refine(p);
-    candidates.push_back(best_near(s.residuals, px, py, s.sync_template));
-  }
-  std::sort(candidates.begin(), candidates.end(),
-            [](const Candidate& a, const Candidate& b) { return a.fold.sync_z > b.fold.sync_z; });
-  // At most two decode attempts per file: the false-positive budget is 2 x 2^-24.
-  RobustResult best = decode_fold(candidates[0].fold, s.layout, candidates[0].px, candidates[0].py, s.work_scale);
-  if (!best.decoded.crc_ok && candidates.size() > 1) {
-    RobustResult second = decode_fold(candidates[1].fold, s.layout, candidates[1].px, candidates[1].py, s.work_scale);
-    if (second.decoded.crc_ok) return second;
-  }
-  if (best.decoded.crc_ok) return best;
-  // Last resort, when the autocorrelation was too weak (few frames, small or heavily filtered
-  // frames): scan every period with the sync fold on a subset of frames, then refine and decode
-  // once more (a third and last decode attempt).
-  const std::vector<cv::Mat> subset(s.residuals.begin(),
-                                    s.residuals.begin() + std::min<size_t>(8, s.residuals.size()));
-  double scan_p = 0, scan_z = -1e9;
-  for (double p = kMinPeriod; p <= p_max; p *= 1.004) {
-    const Fold f = fold_at(subset, p, p, s.sync_template);
-    if (f.sync_z > scan_z) { scan_z = f.sync_z; scan_p = p; }
-  }
-  Candidate fine;
-  fine.fold.sync_z = -1e9;
-  for (double d = -0.004; d <= 0.0041; d += 0.001) {
-    const Fold f = fold_at(s.residuals, scan_p * (1 + d), scan_p * (1 + d), s.sync_template);
-    if (f.sync_z > fine.fold.sync_z) fine = Candidate{scan_p * (1 + d), scan_p * (1 + d), f};
-  }
-  RobustResult scanned = decode_fold(fine.fold, s.layout, fine.px, fine.py, s.work_scale);
-  return scanned.decoded.crc_ok || scanned.sync_z > best.sync_z ? scanned : best;
+  const CropView v = crop_view(integral, cells_x, cells_y, top.kx, top.ky, top.ox, top.oy);
+  cv::Mat value, weight;
+  const double z = crop_sync_z(s.layout, v, &value, &weight);
+  const FrameStats st = stats_of(s.layout, Grid{v.nx, v.ny}, value, weight);
+  RobustResult r = decode_soft(st.soft);
+  r.sync_z = z;
+  r.canonical = false;
+  r.grid = Grid{v.nx, v.ny};
+  r.crop_x = top.ox; r.crop_y = top.oy; r.crop_w = top.kx; r.crop_h = top.ky;
+  r.frames_weighted = s.n;
+  return r.decoded.crc_ok || (!best.decoded.crc_ok && r.sync_z > best.sync_z) ? r : best;
 }
 
-struct InformedAmplitudes::State {
+// ---- embedder ---------------------------------------------------------------------------------
+
+struct RobustEmbedder::State {
   int width = 0, height = 0;
-  double p_native = 0;                 // tile period in working px
-  int chip_px = 3;
-  std::array<float, kChips> signs{};
-  double gain = 1.0;
+  Grid grid;
+  Layout layout;
+  std::vector<uint8_t> coded;
+  bool informed = true;
+  cv::Mat response;                 // front-end value of the unit pattern (all amplitudes 1)
+  std::vector<int> bit_chips;       // chips per coded bit in this grid
+  int n_sync = 0;
+  double render_gain = 1.0;         // pixel RMS of the rendered unit pattern (chips of +-1)
 };
 
-namespace {
-
-std::array<float, kChips> chip_values(const cv::Mat& residual, double p, const cv::Mat& sync_template) {
-  const Fold f = fold_at({residual}, p, p, sync_template);
-  std::array<float, kChips> v{};
-  for (int c = 0; c < kChips; ++c) {
-    const int ci = c % kTileChips, cj = c / kTileChips;
-    v[c] = sample_periodic(f.tile, ci * kFoldPx + 0.5 * (kFoldPx - 1), cj * kFoldPx + 0.5 * (kFoldPx - 1));
-  }
-  return v;
-}
-
-}  // namespace
-
-InformedAmplitudes::InformedAmplitudes(int width_px, int height_px, int chip_px,
-                                       const std::array<float, kChips>& signs, double gain)
+RobustEmbedder::RobustEmbedder(int width_px, int height_px, const std::string& key, uint64_t payload_bits, bool informed)
     : state_(new State) {
   State& s = *state_;
   s.width = width_px;
   s.height = height_px;
-  s.chip_px = chip_px;
-  s.signs = signs;
-  s.gain = gain;
-  const double work_scale = height_px > kWorkMaxHeight ? static_cast<double>(kWorkMaxHeight) / height_px : 1.0;
-  s.p_native = kTileChips * chip_px * work_scale;
+  s.grid = grid_for(width_px, height_px);
+  s.layout = make_layout(key_seed(key));
+  s.coded = encode_payload(payload_bits);
+  s.informed = informed;
+  s.bit_chips.assign(kCodedBits, 0);
+  for (int j = 0; j < s.grid.ny; ++j)
+    for (int i = 0; i < s.grid.nx; ++i) {
+      const int bit = s.layout.coded_bit[virtual_index(i, j)];
+      if (bit < 0) ++s.n_sync; else ++s.bit_chips[bit];
+    }
+  const std::vector<float> unit = chip_values(s.layout, s.grid, s.coded, {}, 1.f);
+  const std::vector<float> r = render_chips(unit, s.grid, width_px, height_px);
+  double energy = 0;
+  for (float v : r) energy += static_cast<double>(v) * v;
+  s.render_gain = std::sqrt(energy / std::max<size_t>(1, r.size()));
+  if (informed) {
+    // How the detector's front end sees the unit pattern once rendered into this frame size.
+    cv::Mat rendered(height_px, width_px, CV_32F, const_cast<float*>(r.data()));
+    const cv::Mat p32 = cell_means_f(rendered, s.grid.nx, s.grid.ny);
+    cv::Mat low;
+    cv::GaussianBlur(p32, low, cv::Size(0, 0), kHighPassSigma, kHighPassSigma, cv::BORDER_REFLECT);
+    s.response = p32 - low;
+  }
 }
 
-InformedAmplitudes::~InformedAmplitudes() { delete state_; }
+RobustEmbedder::~RobustEmbedder() { delete state_; }
 
-std::array<float, kChips> InformedAmplitudes::solve(const uint8_t* gray) const {
+void RobustEmbedder::delta(const uint8_t* gray, double rms, std::vector<float>& out) const {
   const State& s = *state_;
-  static const cv::Mat no_sync = cv::Mat::zeros(kTileChips * kFoldPx, kTileChips * kFoldPx, CV_32F);
-  cv::Mat src(s.height, s.width, CV_8U, const_cast<uint8_t*>(gray));
-  double work_scale = 1.0;
-  const cv::Mat work = to_work(src, work_scale);
-  const auto host = chip_values(residual_of(work), s.p_native, no_sync);
-  const double chip_work_px = s.chip_px * work_scale;
-  // Host term H (in the chip's own sign) per chip.
-  std::array<float, kChips> h{}, g{}, mu{};
-  for (int c = 0; c < kChips; ++c) { h[c] = s.signs[c] * host[c]; mu[c] = 1.f; }
-  // The detector is not linear per chip (high-pass crosstalk, contrast normalisation), so the
-  // gain G of each chip is re-measured with the current amplitudes, three times.
-  constexpr float kMin = 0.35f, kMax = 3.0f;
-  for (int iter = 0; iter < 3; ++iter) {
-    std::array<float, kChips> tile{};
-    for (int c = 0; c < kChips; ++c) tile[c] = static_cast<float>(s.signs[c] * mu[c] * s.gain);
-    std::vector<float> r = render_tile(tile, chip_work_px, work.cols, work.rows);
-    const cv::Mat pattern(work.rows, work.cols, CV_32F, r.data());
-    const auto marked = chip_values(residual_of(work + pattern), s.p_native, no_sync);
-    std::vector<float> gains(kChips);
-    for (int c = 0; c < kChips; ++c) gains[c] = g[c] = s.signs[c] * (marked[c] - host[c]) / mu[c];
-    std::nth_element(gains.begin(), gains.begin() + kChips / 2, gains.end());
-    const float g_median = std::max(1e-4f, gains[kChips / 2]);
-    for (float& v : g) v = std::max(v, 0.3f * g_median);
-    // Least energy for a margin T on every chip that can reach it: mu = (T - H) / G. Chips whose
-    // host term is too strong to overcome within kMax are left at kMin (the code corrects them)
-    // rather than wasting energy. T is chosen so that the mean of mu^2 is 1: the plain pattern's
-    // energy.
-    auto fill = [&](float t) {
-      double e = 0;
-      for (int c = 0; c < kChips; ++c) {
-        const float need = (t - h[c]) / g[c];
-        mu[c] = need > kMax ? kMin : std::max(need, kMin);
-        e += mu[c] * mu[c];
+  // Chip amplitudes are in gray levels; their mean square that renders at `rms` pixels.
+  const double chip_rms = rms / std::max(1e-6, s.render_gain);
+  std::vector<float> amp(kCodedBits, static_cast<float>(chip_rms));
+  float sync_amp = static_cast<float>(chip_rms);
+  if (s.informed) {
+    // Host projection h and gain g of every coded bit, in the bit's own sign, as the detector
+    // will weigh this very frame.
+    const cv::Mat plane = cell_means(gray, s.width, s.height, s.grid.nx, s.grid.ny);
+    cv::Mat value, weight;
+    front_end_mat(plane, value, weight);
+    std::vector<double> h(kCodedBits, 0.0), g(kCodedBits, 0.0);
+    for (int j = 0; j < s.grid.ny; ++j) {
+      const float* v = value.ptr<float>(j);
+      const float* w = weight.ptr<float>(j);
+      const float* resp = s.response.ptr<float>(j);
+      for (int i = 0; i < s.grid.nx; ++i) {
+        const int c = virtual_index(i, j);
+        const int bit = s.layout.coded_bit[c];
+        if (bit < 0) continue;
+        const double sign = s.coded[bit] ? -s.layout.pn[c] : s.layout.pn[c];
+        h[bit] += sign * w[i] * v[i];
+        g[bit] += sign * w[i] * resp[i];
       }
-      return e / kChips;
+    }
+    // Least energy for a common margin T (gray levels of a unit chip): a = T - h / g, at least
+    // kMinAmp; bits that would need more than kMaxAmp are left at kMinAmp (the code corrects
+    // them). T is set so that the mean square amplitude over all chips is chip_rms^2.
+    sync_amp = static_cast<float>(kSyncAmp * chip_rms);
+    const double n_total = s.grid.chips();
+    const double target = chip_rms * chip_rms;
+    const double a_min = kMinAmp * chip_rms, a_max = kMaxAmp * chip_rms;
+    auto fill = [&](double t) {
+      double e = s.n_sync * static_cast<double>(sync_amp) * sync_amp;
+      for (int b = 0; b < kCodedBits; ++b) {
+        const double gb = std::max(g[b], 1e-9);
+        const double need = t - h[b] / gb;
+        amp[b] = static_cast<float>(need > a_max ? a_min : std::max(need, a_min));
+        e += s.bit_chips[b] * static_cast<double>(amp[b]) * amp[b];
+      }
+      return e / n_total;
     };
-    float lo = 0.f, hi = 4.f * g_median;
-    for (int i = 0; i < 30; ++i) {
-      const float mid = 0.5f * (lo + hi);
-      if (fill(mid) > 1.0) hi = mid; else lo = mid;
+    double lo = 0, hi = 2 * a_max;
+    for (int i = 0; i < 40; ++i) {
+      const double mid = 0.5 * (lo + hi);
+      if (fill(mid) > target) hi = mid; else lo = mid;
     }
     fill(lo);
   }
-  return mu;
+  const std::vector<float> chips = chip_values(s.layout, s.grid, s.coded, amp, sync_amp);
+  out = render_chips(chips, s.grid, s.width, s.height);
+  // The render's RMS follows the chips' only on average: never exceed the promised energy.
+  double energy = 0;
+  for (float v : out) energy += static_cast<double>(v) * v;
+  const double cur = std::sqrt(energy / std::max<size_t>(1, out.size()));
+  if (cur > rms) {
+    const float scale = static_cast<float>(rms / cur);
+    for (float& v : out) v *= scale;
+  }
 }
 
-bool geometry_is_original(const RobustResult& r, int height_px) {
-  bool period_ok = false;
-  for (bool still : {false, true}) {
-    const double expected = kTileChips * chip_px_for_height(height_px, still);
-    period_ok |= std::abs(r.period_px / expected - 1.0) < 0.015;
-  }
-  return period_ok && std::abs(r.shift_x) < 0.75 && std::abs(r.shift_y) < 0.75;
-}
+bool geometry_is_original(const RobustResult& r) { return r.canonical; }
 
 }  // namespace unmask::mark::detail

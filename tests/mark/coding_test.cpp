@@ -56,25 +56,45 @@ TEST(MarkCoding, PureNoiseFailsCrc) {
 
 TEST(MarkLayout, KeyedAndBalanced) {
   const Layout a = make_layout(key_seed("a")), b = make_layout(key_seed("b"));
+  const Grid g = grid_for(1280, 720);
+  EXPECT_EQ(g.ny, kShortChips);
+  EXPECT_EQ(g.nx % 8, 0);
   int sync = 0, differ = 0, plus = 0;
   std::vector<int> per_bit(kCodedBits, 0);
-  for (int c = 0; c < kChips; ++c) {
-    sync += a.coded_bit[c] < 0;
-    if (a.coded_bit[c] >= 0) ++per_bit[a.coded_bit[c]];
-    differ += a.pn[c] != b.pn[c];
-    plus += a.pn[c] > 0;
-  }
-  EXPECT_EQ(sync, kSyncChips);
-  for (int n : per_bit) EXPECT_GE(n, 1);  // every coded bit is carried
-  EXPECT_GT(differ, kChips / 3);          // a different key is a different pattern
-  EXPECT_NEAR(plus, kChips / 2, 60);
+  for (int j = 0; j < g.ny; ++j)
+    for (int i = 0; i < g.nx; ++i) {
+      const int c = virtual_index(i, j);
+      sync += a.coded_bit[c] < 0;
+      if (a.coded_bit[c] >= 0) ++per_bit[a.coded_bit[c]];
+      differ += a.pn[c] != b.pn[c];
+      plus += a.pn[c] > 0;
+    }
+  const int n = g.chips();
+  EXPECT_NEAR(sync, n / kSyncEvery, n / 40);
+  const int expected = (n - n / kSyncEvery) / kCodedBits;
+  for (int k : per_bit) EXPECT_GE(k, expected / 2);  // every coded bit is carried all over the frame
+  EXPECT_GT(differ, n / 3);                          // a different key is a different pattern
+  EXPECT_NEAR(plus, n / 2, n / 20);
 }
 
-TEST(MarkLayout, RenderIsPeriodicInTheTile) {
-  const auto tile = tile_values(make_layout(1), encode_payload(42), false);
-  const int chip = 5, period = chip * kTileChips;
-  const auto img = render_tile(tile, chip, 2 * period + 7, 8);
-  for (int x = 0; x < period + 7; ++x) EXPECT_FLOAT_EQ(img[x], img[x + period]);
+TEST(MarkLayout, GridFollowsTheFrameNotItsPixels) {
+  // A resize keeps the grid (the mark is defined relative to the frame); portrait frames swap axes.
+  EXPECT_EQ(grid_for(1920, 1080), grid_for(960, 540));
+  EXPECT_EQ(grid_for(854, 480), grid_for(416, 234));
+  const Grid p = grid_for(464, 560);
+  EXPECT_EQ(p.nx, kShortChips);
+  EXPECT_GT(p.ny, kShortChips);
+  EXPECT_EQ(grid_candidates(1280, 720).front(), grid_for(1280, 720));
+}
+
+TEST(MarkLayout, RenderPassesThroughChipCentres) {
+  const Grid g{16, 9};
+  std::vector<float> chips(g.chips());
+  for (int c = 0; c < g.chips(); ++c) chips[c] = static_cast<float>(c % 7) - 3.f;
+  const int w = 16 * 5, h = 9 * 5;  // 5 px per chip: the centre pixel of chip i is 5 i + 2
+  const auto img = render_chips(chips, g, w, h);
+  for (int j = 0; j < g.ny; ++j)
+    for (int i = 0; i < g.nx; ++i) EXPECT_FLOAT_EQ(img[(5 * j + 2) * w + 5 * i + 2], chips[j * g.nx + i]);
 }
 
 }  // namespace
