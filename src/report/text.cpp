@@ -27,22 +27,33 @@ std::string to_text(const Report& r) {
   out += "reason    " + r.reason + "\n";
   out += "input     " + r.input.path;
   if (r.input.duration_s > 0) out += ", " + fixed2(r.input.duration_s) + " s";
+  if (r.input.has_video && r.input.width_px > 0) {
+    out += ", " + std::to_string(r.input.width_px) + "x" + std::to_string(r.input.height_px);
+  }
   out += "\n";
+  // One line per piece of evidence: "track 0, 0:02-0:07: blending seams, 0.94".
   for (const FaceTrack& t : r.faces) {
-    std::string line = "face      track " + std::to_string(t.track_id) + ", " + clock(t.start_s) + "-" +
-                       clock(t.end_s) + ": " + fixed2(t.score);
-    for (const std::string& e : t.evidence) line += "; " + e;
-    out += line + "\n";
+    const std::string head = "face      track " + std::to_string(t.track_id) + ", ";
+    if (t.evidence.empty()) {
+      out += head + clock(t.start_s) + "-" + clock(t.end_s) + ": score " + fixed2(t.score) + "\n";
+    }
+    for (const std::string& e : t.evidence) out += head + e + "\n";
   }
   if (r.audio) {
     const AudioSection& a = *r.audio;
-    if (a.voice) out += "voice     synthetic speech score " + fixed2(a.voice->score) + "\n";
+    if (a.voice) {
+      const double v = a.voice->score;
+      out += "voice     " + std::string(v >= 0.75 ? "synthetic speech likely" : v >= 0.4 ? "synthetic speech possible"
+                                                                                  : "natural speech") +
+             ", " + fixed2(v) + "\n";
+    }
     if (a.lipsync) {
       const LipsyncResult& l = *a.lipsync;
-      std::string line = "lipsync   mismatch score " + fixed2(l.score);
-      if (l.offset_ms > 0) line += ", audio lags the lips by " + std::to_string(l.offset_ms) + " ms";
-      else if (l.offset_ms < 0) line += ", audio leads the lips by " + std::to_string(-l.offset_ms) + " ms";
-      line += " (confidence " + fixed2(l.confidence) + ")";
+      std::string line = "lipsync   ";
+      if (l.offset_ms > 0) line += "audio lags the lips by " + std::to_string(l.offset_ms) + " ms";
+      else if (l.offset_ms < 0) line += "audio leads the lips by " + std::to_string(-l.offset_ms) + " ms";
+      else line += "lips and voice in step";
+      line += ", mismatch " + fixed2(l.score) + " (confidence " + fixed2(l.confidence) + ")";
       out += line + "\n";
     }
     if (!a.note.empty()) out += "audio     " + a.note + "\n";
