@@ -1,18 +1,40 @@
 #!/usr/bin/env bash
-# make demo: renders a short clip from a face photo that Debian ships, then shows what unmask sees.
+# make demo: the main job on a built-in example. Renders a short real clip from a face photo that
+# Debian ships, makes a face-swapped copy of it with `unmask synth swap`, scans both with
+# `unmask scan`, prints both verdicts and writes both HTML reports.
+#
+#   scripts/demo.sh [BUILD_DIR]        # outputs in $DEMO_OUT (default demo-out/)
 set -euo pipefail
 BUILD_DIR=${1:-build}
 UNMASK="$BUILD_DIR/src/cli/unmask"
 OUT=${DEMO_OUT:-demo-out}
-PHOTO=/usr/share/doc/libdlib19.1/examples/faces/2008_001322.jpg
+FACES=/usr/share/doc/libdlib19.1/examples/faces
+TARGET=$FACES/Tom_Cruise_avp_2014_4.jpg   # the person in the "real" clip
+SOURCE=$FACES/2009_004587.jpg             # the face swapped in
 mkdir -p "$OUT"
+started=$(date +%s)
 
-echo "== rendering a 4 s clip from $PHOTO (slow pan, 440 Hz tone)"
-ffmpeg -loglevel error -y -loop 1 -i "$PHOTO" -f lavfi -i "sine=frequency=440:sample_rate=48000" \
-  -filter_complex "[0:v]scale=960:-2,crop=640:360:x='(in_w-640)*t/4':y='(in_h-360)/2',format=yuv420p[v]" \
-  -map "[v]" -map 1:a -t 4 -r 25 -c:v libx264 -crf 20 -c:a aac "$OUT/real.mp4"
+echo "== 1. a real clip: $TARGET drifting across a blurred copy of itself, 4 s at 25 fps"
+ffmpeg -loglevel error -y -loop 1 -i "$TARGET" -filter_complex \
+  "[0:v]split[a][b];[a]scale=640:-2,crop=640:360,boxblur=20:2,eq=brightness=-0.08[bg];[b]scale=300:-2[fg];[bg][fg]overlay=x='120+80*t/4':y='-20-10*t/4',format=yuv420p[v]" \
+  -map "[v]" -t 4 -r 25 -c:v libx264 -crf 20 "$OUT/real.mp4"
 
-echo "== unmask probe $OUT/real.mp4"
-"$UNMASK" probe "$OUT/real.mp4"
-echo "== unmask probe --json $OUT/real.mp4"
-"$UNMASK" probe --json "$OUT/real.mp4"
+echo "== 2. a fake: the face of $(basename "$SOURCE") swapped in with unmask synth swap"
+"$UNMASK" synth swap --source "$SOURCE" --target "$OUT/real.mp4" --out "$OUT/fake.mp4"
+
+for clip in real fake; do
+  echo
+  echo "== 3. unmask scan $OUT/$clip.mp4 --text --report-dir $OUT/$clip-report"
+  "$UNMASK" scan "$OUT/$clip.mp4" --text --report-dir "$OUT/$clip-report"
+  cp "$OUT/$clip-report/report.html" "$OUT/$clip.html"
+  cp "$OUT/$clip-report/report.json" "$OUT/$clip.json"
+done
+
+verdict() { sed -n 's/^  "verdict": "\(.*\)",$/\1/p' "$1"; }
+score() { sed -n 's/^  "score": \(.*\),$/\1/p' "$1"; }
+echo
+echo "== verdicts"
+printf '  %-22s %-15s score %s\n' "$OUT/real.mp4" "$(verdict "$OUT/real.json")" "$(score "$OUT/real.json")"
+printf '  %-22s %-15s score %s\n' "$OUT/fake.mp4" "$(verdict "$OUT/fake.json")" "$(score "$OUT/fake.json")"
+echo "  HTML reports: $OUT/real.html $OUT/fake.html (JSON, text and thumbnails in $OUT/real-report/, $OUT/fake-report/)"
+echo "  demo took $(( $(date +%s) - started )) s"

@@ -235,7 +235,8 @@ h2{font-size:18px;margin:0 0 10px}
 .legend{display:flex;flex-wrap:wrap;gap:6px 14px;font-size:13px;margin-top:8px;color:#3c4043}
 .legend span::before{content:"";display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:6px;vertical-align:-1px;background:var(--c)}
 .tracks{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:12px}
-.track{border:1px solid #dadce0;border-radius:12px;padding:12px;display:flex;flex-direction:column;gap:6px}
+.track{border:1px solid #dadce0;border-radius:12px;padding:12px;display:flex;flex-direction:column;gap:8px}
+.track .info{display:flex;flex-direction:column;gap:4px;min-width:0}
 .track img{width:100%;max-width:240px;aspect-ratio:1;border-radius:8px;display:block;margin:0 auto;background:#f1f3f4}
 .track .head{display:flex;justify-content:space-between;align-items:baseline;gap:8px}
 .track .name{font-weight:600}.track .when{color:#5f6368;font-size:13px}
@@ -250,9 +251,9 @@ details summary{cursor:pointer;color:#1a73e8;margin-top:8px}
 @media (max-width:600px){
  main{padding:10px 8px}.banner{padding:16px}.banner h1{font-size:28px}section{padding:12px 14px}
  th{width:38%}.tl-wide{display:none}.tl-narrow{display:block}
- .tracks{grid-template-columns:1fr 1fr}.track img{max-width:none}
+ .tracks{grid-template-columns:1fr}.track{flex-direction:row;align-items:flex-start;padding:10px}
+ .track img{width:112px;flex:none;margin:0}.track .info{flex:1}
 }
-@media (max-width:360px){.tracks{grid-template-columns:1fr}}
 )css";
 
 }  // namespace
@@ -301,7 +302,7 @@ std::string to_html(const Report& r) {
         h += "<img alt=\"face track " + std::to_string(t.track_id) + " with the detector's heatmap\" src=\"data:image/png;base64," +
              base64(t.thumbnail_png) + "\">";
       }
-      h += "<div class=\"head\"><span class=\"name\">Track " + std::to_string(t.track_id) +
+      h += "<div class=\"info\"><div class=\"head\"><span class=\"name\">Track " + std::to_string(t.track_id) +
            "</span><span class=\"pill\" style=\"background:" + score_colour(t.score) + "\">" + num(t.score) + "</span></div>";
       h += "<div class=\"when\">" + clock(t.start_s) + "&ndash;" + clock(t.end_s) + " &middot; " +
            std::to_string(t.frames.size()) + " frame" + (t.frames.size() == 1 ? "" : "s") + " scored</div>";
@@ -310,7 +311,7 @@ std::string to_html(const Report& r) {
         for (const auto& e : t.evidence) h += "<li>" + escape_markup(e) + "</li>";
         h += "</ul>";
       }
-      h += "</div>";
+      h += "</div></div>";
     }
     h += "</div><p class=\"caption\">Thumbnails: the most suspicious scored frame of each track, aligned; warm colours "
          "show where the detector saw blending.</p></section>";

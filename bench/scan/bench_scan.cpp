@@ -1,0 +1,276 @@
+// bench_scan: the cost and the accuracy of `unmask scan`.
+//
+//   speed    wall time of `unmask scan --json` on generated 10 s clips (a Debian face photo drifting
+//            over a blurred copy of itself, 30 fps, AAC tone) at 720p and 1080p, next to
+//            `ffmpeg -f null` decoding the same clip in the same run; ratio = scan / decode.
+//            Targets: 720p scan <= 5 s and <= 3x decode.
+//   memory   peak RSS (getrusage of the child) of `unmask scan` on a generated clip of
+//            --long-minutes minutes (default 10) at 720p. Target < 1 GiB.
+//   accuracy with --data DIR (holds MANIFEST.csv): every video of the manifest through
+//            scan::scan_file with the models found in --models (default: the detector registry's
+//            default folder), per source and overall: AUC, AP, EER, log loss, accuracy of the fused
+//            score and of each detector.
+//
+// Usage: bench_scan [--data DIR] [--models DIR] [--only-speed | --only-memory | --only-accuracy]
+//                   [--long-minutes N] [--work DIR] [--frames N]
+// Generated clips are cached in --work (default /tmp/unmask-bench-scan).
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "learn/learn.h"
+#include "scan/scan.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace unmask;
+
+struct ChildRun {
+  int exit_code = -1;
+  double wall_s = 0;
+  double cpu_s = 0;
+  long max_rss_kib = 0;
+};
+
+// Runs argv with stdout and stderr to /dev/null; wall time, CPU time and peak RSS of the child.
+ChildRun run_child(const std::vector<std::string>& args) {
+  ChildRun out;
+  const auto started = std::chrono::steady_clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::FILE* null = std::fopen("/dev/null", "w");
+    if (null != nullptr) {
+      dup2(fileno(null), 1);
+      dup2(fileno(null), 2);
+    }
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  out.cpu_s = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+  out.max_rss_kib = usage.ru_maxrss;
+  return out;
+}
+
+constexpr const char* kPhoto = "/usr/share/doc/libdlib19.1/examples/faces/Tom_Cruise_avp_2014_4.jpg";
+
+// A clip like the demo's, at any size and length: the photo drifting across a blurred copy of
+// itself (the drift repeats every 8 s), 30 fps, a 220 Hz tone.
+bool make_clip(const std::string& path, int width, int height, double seconds) {
+  if (fs::exists(path)) return true;
+  const int fg_w = width * 15 / 32;
+  char filter[1024];
+  std::snprintf(filter, sizeof filter,
+                "[0:v]split[a][b];[a]scale=%d:-2,crop=%d:%d,boxblur=20:2[bg];[b]scale=%d:-2[fg];"
+                "[bg][fg]overlay=x='%d+%d*abs(mod(t,8)-4)/4':y='-%d',format=yuv420p[v]",
+                width, width, height, fg_w, width * 3 / 16, width / 8, height / 18);
+  const std::string tmp = path + ".tmp.mp4";
+  std::vector<std::string> args = {"ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", kPhoto,
+                                   "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000",
+                                   "-filter_complex", filter, "-map", "[v]", "-map", "1:a",
+                                   "-t", std::to_string(seconds), "-r", "30", "-c:v", "libx264", "-preset", "veryfast",
+                                   "-crf", "20", "-c:a", "aac", tmp};
+  if (run_child(args).exit_code != 0) return false;
+  fs::rename(tmp, path);
+  return true;
+}
+
+std::string unmask_binary() { return UNMASK_BINARY; }
+
+void bench_speed(const std::string& work, const std::string& models, int frames) {
+  std::printf("\n## Speed: unmask scan vs ffmpeg decode, 10 s clips, 30 fps (best of 2 runs each)\n\n");
+  std::printf("| clip | decode-only s | scan s | ratio | scan CPU s | scan peak RSS MiB | target |\n|---|---|---|---|---|---|---|\n");
+  for (auto [w, h] : std::vector<std::pair<int, int>>{{1280, 720}, {1920, 1080}}) {
+    const std::string clip = work + "/face_" + std::to_string(h) + "p_10s.mp4";
+    if (!make_clip(clip, w, h, 10.0)) {
+      std::printf("| %dp | could not generate the clip (ffmpeg) | | | | | |\n", h);
+      continue;
+    }
+    ChildRun best_decode, best_scan;
+    best_decode.wall_s = best_scan.wall_s = 1e9;
+    for (int rep = 0; rep < 2; ++rep) {
+      ChildRun d = run_child({"ffmpeg", "-v", "error", "-i", clip, "-f", "null", "-"});
+      if (d.wall_s < best_decode.wall_s) best_decode = d;
+      std::vector<std::string> args = {unmask_binary(), "scan", "--json", "--quiet", "--frames", std::to_string(frames), clip};
+      if (!models.empty()) args.insert(args.begin() + 2, {"--models", models});
+      ChildRun s = run_child(args);
+      if (s.exit_code != 0) {
+        std::printf("| %dp | %.2f | scan failed with exit %d | | | | |\n", h, d.wall_s, s.exit_code);
+        best_scan.exit_code = s.exit_code;
+        break;
+      }
+      if (s.wall_s < best_scan.wall_s) best_scan = s;
+    }
+    if (best_scan.exit_code != 0) continue;
+    std::printf("| %dp | %.2f | %.2f | %.1fx | %.2f | %.0f | %s |\n", h, best_decode.wall_s, best_scan.wall_s,
+                best_scan.wall_s / best_decode.wall_s, best_scan.cpu_s, best_scan.max_rss_kib / 1024.0,
+                h == 720 ? (best_scan.wall_s <= 5.0 && best_scan.wall_s <= 3 * best_decode.wall_s ? "met (<= 5 s, <= 3x)"
+                                                                                                : "missed (<= 5 s, <= 3x)")
+                         : "-");
+    std::fflush(stdout);
+  }
+}
+
+void bench_memory(const std::string& work, const std::string& models, int minutes) {
+  std::printf("\n## Memory: peak RSS of unmask scan on a %d-minute 720p clip\n\n", minutes);
+  const std::string clip = work + "/face_720p_" + std::to_string(minutes) + "min.mp4";
+  const auto t = std::chrono::steady_clock::now();
+  if (!make_clip(clip, 1280, 720, minutes * 60.0)) {
+    std::printf("could not generate the clip (ffmpeg)\n");
+    return;
+  }
+  const double gen_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  std::vector<std::string> args = {unmask_binary(), "scan", "--json", "--quiet", clip};
+  if (!models.empty()) args.insert(args.begin() + 2, {"--models", models});
+  ChildRun s = run_child(args);
+  std::printf("| clip | frames | scan exit | scan wall s | scan CPU s | peak RSS MiB | target |\n|---|---|---|---|---|---|---|\n");
+  std::printf("| %d min 1280x720 (generated in %.0f s) | %d | %d | %.1f | %.1f | %.0f | %s |\n", minutes, gen_s, minutes * 60 * 30,
+              s.exit_code, s.wall_s, s.cpu_s, s.max_rss_kib / 1024.0,
+              s.exit_code == 0 && s.max_rss_kib < 1024 * 1024 ? "met (< 1 GiB)" : "missed (< 1 GiB)");
+  std::fflush(stdout);
+}
+
+// Minimal CSV reading for MANIFEST.csv (no quoted commas in its paths); learn::read_manifest
+// gives the labels and the source column.
+struct Group {
+  std::vector<double> fused;
+  std::vector<int> labels;
+  std::map<std::string, std::pair<std::vector<double>, std::vector<int>>> per_detector;
+  int n_failed = 0, n_na = 0;
+};
+
+std::string metric(double v) {
+  if (!std::isfinite(v)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+void print_group_row(const std::string& name, const std::string& scorer, const std::vector<double>& s, const std::vector<int>& l,
+                     int n_failed, int n_na) {
+  const learn::BinaryMetrics m = learn::binary_metrics(s, l);
+  std::printf("| %s | %s | %lld | %lld | %s | %s | %s | %s | %s | %d | %d |\n", name.c_str(), scorer.c_str(),
+              static_cast<long long>(m.n_real), static_cast<long long>(m.n_fake), metric(m.auc).c_str(), metric(m.ap).c_str(),
+              metric(m.eer).c_str(), metric(m.log_loss).c_str(), metric(m.accuracy).c_str(), n_failed, n_na);
+}
+
+void bench_accuracy(const std::string& data, const std::string& models, int frames) {
+  std::printf("\n## Accuracy through scan: videos of %s/MANIFEST.csv\n\n", data.c_str());
+  auto items = learn::read_manifest(data + "/MANIFEST.csv");
+  if (!items.ok()) {
+    std::printf("cannot read the manifest: %s\n", items.status().message().c_str());
+    return;
+  }
+  const std::string dir = models.empty() ? detect::default_models_dir() : models;
+  auto detectors = scan::load_available_detectors(dir, {});
+  if (!detectors.ok()) {
+    std::printf("no detectors: %s\n", detectors.status().message().c_str());
+    return;
+  }
+  auto faces = face::FaceModels::load();
+  if (!faces.ok()) {
+    std::printf("no face models: %s\n", faces.status().message().c_str());
+    return;
+  }
+  std::string loaded;
+  for (const auto& i : detectors->detectors->infos()) loaded += (loaded.empty() ? "" : ", ") + i.name + " (" + i.model_sha256.substr(0, 12) + ")";
+  std::printf("models: %s: %s%s\n\n", dir.c_str(), loaded.c_str(),
+              detectors->skipped.empty() ? "" : (" (skipped: " + std::to_string(detectors->skipped.size()) + ")").c_str());
+  scan::ScanOptions o;
+  o.detector_set = detectors->detectors;
+  o.face_models = *faces;
+  o.thumbnails = false;
+  o.frames_per_track = frames;
+  std::map<std::string, Group> groups;
+  Group all;
+  int n = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const auto& item : *items) {
+    auto kind = item.columns.find("kind");
+    if (kind == item.columns.end() || kind->second != "video") continue;
+    const std::string source = item.columns.count("source_repo") ? item.columns.at("source_repo") : "?";
+    auto r = scan::scan_file(item.path, o);
+    ++n;
+    Group& g = groups[source];
+    if (!r.ok()) {
+      ++g.n_failed;
+      ++all.n_failed;
+      std::fprintf(stderr, "failed: %s: %s\n", item.path.c_str(), r.status().message().c_str());
+      continue;
+    }
+    const bool na = r->verdict == report::Verdict::kNotApplicable;
+    g.n_na += na;
+    all.n_na += na;
+    for (Group* x : {&g, &all}) {
+      x->fused.push_back(r->score);
+      x->labels.push_back(item.label);
+      for (const auto& d : r->detectors) {
+        x->per_detector[d.name].first.push_back(d.score);
+        x->per_detector[d.name].second.push_back(item.label);
+      }
+    }
+    std::fprintf(stderr, "%d %s %s %.3f %s\n", n, item.label ? "fake" : "real", std::string(report::verdict_name(r->verdict)).c_str(),
+                 r->score, item.path.c_str());
+  }
+  const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("| source | scorer | n_real | n_fake | AUC | AP | EER | log loss | accuracy | failed | n/a |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+  print_group_row("**all videos**", "fused", all.fused, all.labels, all.n_failed, all.n_na);
+  for (const auto& [name, d] : all.per_detector) print_group_row("**all videos**", name, d.first, d.second, 0, 0);
+  for (const auto& [source, g] : groups) print_group_row(source, "fused", g.fused, g.labels, g.n_failed, g.n_na);
+  std::printf("\n%d videos scanned in %.0f s (%.1f s per video). A metric needing both classes is '-' for one-class sources.\n",
+              n, total_s, n ? total_s / n : 0.0);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data, models, work = "/tmp/unmask-bench-scan";
+  bool speed = true, memory = true, accuracy = true;
+  int minutes = 10, frames = unmask::scan::kDefaultFramesPerTrack;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--data" && i + 1 < argc) data = argv[++i];
+    else if (a == "--models" && i + 1 < argc) models = argv[++i];
+    else if (a == "--work" && i + 1 < argc) work = argv[++i];
+    else if (a == "--long-minutes" && i + 1 < argc) minutes = std::atoi(argv[++i]);
+    else if (a == "--frames" && i + 1 < argc) frames = std::atoi(argv[++i]);
+    else if (a == "--only-speed") memory = accuracy = false;
+    else if (a == "--only-memory") speed = accuracy = false;
+    else if (a == "--only-accuracy") speed = memory = false;
+    else {
+      std::fprintf(stderr,
+                   "usage: bench_scan [--data DIR] [--models DIR] [--only-speed|--only-memory|--only-accuracy] "
+                   "[--long-minutes N] [--work DIR] [--frames N]\n");
+      return 2;
+    }
+  }
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) setenv("OMP_WAIT_POLICY", "passive", 1);
+  fs::create_directories(work);
+  std::printf("# bench_scan (unmask %s)\n", std::string(unmask::version()).c_str());
+  if (speed) bench_speed(work, models, frames);
+  if (memory && minutes > 0) bench_memory(work, models, minutes);
+  if (accuracy && !data.empty()) bench_accuracy(data, models, frames);
+  return 0;
+}
