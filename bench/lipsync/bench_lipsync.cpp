@@ -1,29 +1,154 @@
-// bench_lipsync: the audio-visual offset estimator on real talking heads. For each video (the
-// real clips with speech listed in MANIFEST.csv, or files given), the main face track's mouth
-// opening against the speech envelope, as recorded and with the audio shifted by +-300/500 ms.
-// Prints one row per clip and shift, and how often the mismatch score separates them.
+// bench_lipsync: the lip-sync detector on real talking heads. For each video (the real clips with
+// speech listed in MANIFEST.csv, or files given), the speaking face track (detect::speaking_track)
+// is scored against its own audio (aligned), the audio delayed or advanced by 300 and 500 ms, and
+// the video dubbed with espeak-ng (synth::dub_file). Prints one row per clip and version, the AUC
+// of aligned vs each kind of mismatch, and the offset error in ms on the shifted versions.
 //
-//   bench_lipsync --data DIR [--max N]      or      bench_lipsync FILE...
+//   bench_lipsync --data DIR [--max N] [--cache DIR] [--fit] [--legacy]    or    bench_lipsync FILE...
+//
+// --cache keeps each clip's landmarks and dubbed audio (default /tmp/unmask-lipsync-cache) so
+// reruns skip face tracking. --fit fits lipsync_mismatch_score's logistic weights on the rows
+// (features aligned_correlation and aligned_z; aligned = 0, shifted/dubbed = 1) and reports their
+// AUC under 2-fold cross-validation by clip. --legacy scores the first version's signals (mouth
+// opening vs broadband RMS) with the same score, for comparison.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 
 #include "detect/detect.h"
+#include "detect/voice.h"
 #include "face/face.h"
+#include "learn/learn.h"
 #include "media/media.h"
+#include "synth/synth.h"
 
 using namespace unmask;
+namespace fs = std::filesystem;
+
+namespace {
+
+using LandmarkSeries = std::vector<std::optional<face::Landmarks>>;
+
+struct Clip {
+  std::string name;
+  double fps = 25;
+  LandmarkSeries landmarks;
+};
+
+bool load_cached(const std::string& file, Clip& clip) {
+  std::ifstream in(file);
+  size_t n = 0;
+  if (!(in >> clip.fps >> n)) return false;
+  clip.landmarks.assign(n, std::nullopt);
+  for (size_t i = 0; i < n; ++i) {
+    int has = 0;
+    if (!(in >> has)) return false;
+    if (!has) continue;
+    face::Landmarks lm{};
+    for (auto& p : lm) in >> p.x >> p.y;
+    clip.landmarks[i] = lm;
+  }
+  return static_cast<bool>(in);
+}
+
+void save_cached(const std::string& file, const Clip& clip) {
+  std::ofstream out(file);
+  out << clip.fps << " " << clip.landmarks.size() << "\n";
+  for (const auto& lm : clip.landmarks) {
+    out << (lm ? 1 : 0);
+    if (lm) {
+      for (const auto& p : *lm) out << " " << p.x << " " << p.y;
+    }
+    out << "\n";
+  }
+}
+
+Audio shifted(const Audio& a, int shift_ms) {
+  Audio out = a;
+  const long k = std::lround(shift_ms * a.sample_rate_hz / 1000.0);
+  for (long t = 0; t < static_cast<long>(a.samples.size()); ++t) {
+    const long src = t - k;
+    out.samples[static_cast<size_t>(t)] = src >= 0 && src < static_cast<long>(a.samples.size()) ? a.samples[static_cast<size_t>(src)] : 0.0f;
+  }
+  return out;
+}
+
+struct Row {
+  std::string clip;
+  std::string version;  // "aligned", "+300", "-300", "+500", "-500", "dub"
+  int shift_ms = 0;
+  detect::AvOffset o;
+  double score = 0;
+};
+
+// Logistic regression by Newton's method on 2 features (plus bias), small L2.
+std::array<double, 3> fit_logistic(const std::vector<std::array<double, 2>>& x, const std::vector<int>& y) {
+  std::array<double, 3> w{0, 0, 0};
+  for (int it = 0; it < 50; ++it) {
+    double g[3] = {0, 0, 0}, h[3][3] = {{1e-3, 0, 0}, {0, 1e-3, 0}, {0, 0, 1e-3}};
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double f[3] = {1.0, x[i][0], x[i][1]};
+      const double p = 1.0 / (1.0 + std::exp(-(w[0] * f[0] + w[1] * f[1] + w[2] * f[2])));
+      for (int a = 0; a < 3; ++a) {
+        g[a] += (p - y[i]) * f[a];
+        for (int b = 0; b < 3; ++b) h[a][b] += p * (1 - p) * f[a] * f[b];
+      }
+    }
+    for (int a = 0; a < 3; ++a) g[a] += 1e-3 * w[a];
+    // Solve h d = g (3x3, Cramer's rule).
+    auto det3 = [](double m[3][3]) {
+      return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+             m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    };
+    const double d = det3(h);
+    if (std::abs(d) < 1e-12) break;
+    for (int c = 0; c < 3; ++c) {
+      double m[3][3];
+      for (int a = 0; a < 3; ++a)
+        for (int b = 0; b < 3; ++b) m[a][b] = b == c ? g[a] : h[a][b];
+      w[c] -= det3(m) / d;
+    }
+  }
+  return w;
+}
+
+double auc_of(const std::vector<Row>& rows, const std::string& which, bool use_fit, const std::array<double, 3>& w) {
+  std::vector<double> s;
+  std::vector<int> y;
+  for (const auto& r : rows) {
+    const bool neg = r.version == "aligned";
+    const bool pos = which == "all" ? !neg
+                     : which == "300" ? (r.version == "+300" || r.version == "-300")
+                     : which == "500" ? (r.version == "+500" || r.version == "-500")
+                                      : r.version == which;
+    if (!neg && !pos) continue;
+    const double v = use_fit ? w[0] + w[1] * r.o.aligned_correlation + w[2] * std::clamp(r.o.aligned_z, -5.0, 5.0) : r.score;
+    s.push_back(v);
+    y.push_back(pos ? 1 : 0);
+  }
+  return learn::roc_auc(s, y);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  std::string data;
-  int max_clips = 20;
+  std::string data, cache = "/tmp/unmask-lipsync-cache";
+  int max_clips = 40;
+  bool fit = false, legacy = false;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--data" && i + 1 < argc) data = argv[++i];
     else if (a == "--max" && i + 1 < argc) max_clips = std::atoi(argv[++i]);
+    else if (a == "--cache" && i + 1 < argc) cache = argv[++i];
+    else if (a == "--fit") fit = true;
+    else if (a == "--legacy") legacy = true;
     else files.push_back(a);
   }
   if (!data.empty()) {
@@ -37,59 +162,146 @@ int main(int argc, char** argv) {
     }
     if (static_cast<int>(files.size()) > max_clips) files.resize(static_cast<size_t>(max_clips));
   }
-  auto models = face::FaceModels::load();
-  if (!models.ok()) {
-    std::fprintf(stderr, "%s\n", models.status().message().c_str());
-    return 4;
-  }
-  std::printf("| clip | shift ms | best offset ms | corr | corr near 0 | confidence | mismatch score |\n|---|---|---|---|---|---|---|\n");
-  int n_pairs = 0, n_separated = 0;
-  double err_ms = 0;
-  int n_err = 0;
-  for (const auto& path : files) {
+  fs::create_directories(cache);
+  std::shared_ptr<const face::FaceModels> models;
+  std::printf("| clip | version | best offset ms | corr | corr near 0 | z near 0 | confidence | mismatch score |\n|---|---|---|---|---|---|---|---|\n");
+  std::vector<Row> rows;
+  double lipsync_s = 0, media_s = 0;
+  int n_clips = 0;
+  for (size_t ci = 0; ci < files.size(); ++ci) {
+    const auto& path = files[ci];
+    Clip clip;
+    clip.name = fs::path(path).parent_path().filename().string() + "_" + fs::path(path).stem().string();
+    const std::string lm_file = cache + "/" + clip.name + ".lm";
     auto info = media::probe(path);
     if (!info.ok() || !info->audio || !info->video) continue;
-    auto faces = face::track_file(path, *models);
-    auto audio = media::read_audio(path, 16000);
-    if (!faces.ok() || !audio.ok() || faces->tracks.empty()) continue;
-    const auto& track = *std::max_element(faces->tracks.begin(), faces->tracks.end(),
-                                           [](const face::Track& a, const face::Track& b) { return a.frames.size() < b.frames.size(); });
-    std::vector<std::optional<face::Landmarks>> lms(static_cast<size_t>(faces->n_frames));
-    for (const auto& f : track.frames) {
-      if (f.frame >= 0 && f.frame < faces->n_frames) lms[static_cast<size_t>(f.frame)] = f.face.landmarks;
-    }
-    const double fps = faces->fps > 0 ? faces->fps : 25.0;
-    const auto mouth = detect::mouth_opening(lms);
-    const auto env = detect::speech_envelope(*audio, fps);
-    double aligned_score = -1;
-    for (int shift_ms : {0, 300, -300, 500}) {
-      const int k = static_cast<int>(std::lround(shift_ms * fps / 1000.0));
-      std::vector<double> shifted(env.size(), -80.0);
-      for (size_t t = 0; t < env.size(); ++t) {
-        const long src = static_cast<long>(t) - k;
-        if (src >= 0 && src < static_cast<long>(env.size())) shifted[t] = env[static_cast<size_t>(src)];
+    if (!load_cached(lm_file, clip)) {
+      if (!models) {
+        auto m = face::FaceModels::load();
+        if (!m.ok()) {
+          std::fprintf(stderr, "%s\n", m.status().message().c_str());
+          return 4;
+        }
+        models = *m;
       }
-      auto o = detect::estimate_av_offset(mouth, shifted, fps);
-      const std::string name = path.substr(path.find_last_of('/') + 1);
-      if (!o.ok()) {
-        std::printf("| %s | %d | - | - | - | - | (%s) |\n", name.c_str(), shift_ms, o.status().message().c_str());
+      auto faces = face::track_file(path, models);
+      if (!faces.ok() || faces->tracks.empty()) continue;
+      clip.fps = faces->fps > 0 ? faces->fps : 25.0;
+      std::vector<LandmarkSeries> tracks;
+      for (const auto& track : faces->tracks) {
+        LandmarkSeries lms(static_cast<size_t>(faces->n_frames));
+        for (const auto& f : track.frames) {
+          if (f.frame >= 0 && f.frame < faces->n_frames) lms[static_cast<size_t>(f.frame)] = f.face.landmarks;
+        }
+        tracks.push_back(std::move(lms));
+      }
+      const size_t k = detect::speaking_track(tracks, clip.fps);
+      if (k >= tracks.size()) continue;
+      clip.landmarks = tracks[k];
+      save_cached(lm_file, clip);
+    }
+    auto audio = media::read_audio(path, 16000);
+    if (!audio.ok()) continue;
+    // Dubbed version: espeak-ng speech over the original speech segments (cached).
+    const std::string dub_path = cache + "/" + clip.name + ".dub.mp4";
+    if (!fs::exists(dub_path)) {
+      const std::string text = detect::voice_sentence(ci) + " " + detect::voice_sentence(ci + 7);
+      auto dub = synth::dub_file(path, text, dub_path);
+      if (!dub.ok()) std::fprintf(stderr, "dub %s: %s\n", clip.name.c_str(), dub.status().message().c_str());
+    }
+    ++n_clips;
+    std::vector<std::pair<std::string, Audio>> versions = {{"aligned", *audio}};
+    for (int s : {300, -300, 500, -500}) versions.push_back({(s > 0 ? "+" : "") + std::to_string(s), shifted(*audio, s)});
+    if (auto dubbed = media::read_audio(dub_path, 16000); dubbed.ok()) versions.push_back({"dub", *dubbed});
+    for (const auto& [version, a] : versions) {
+      Row row;
+      row.clip = clip.name;
+      row.version = version;
+      row.shift_ms = version == "aligned" || version == "dub" ? 0 : std::stoi(version);
+      const auto t0 = std::chrono::steady_clock::now();
+      detect::LipsyncEstimate est;
+      if (legacy) {
+        auto o = detect::estimate_av_offset(detect::mouth_opening(clip.landmarks), detect::speech_envelope(a, clip.fps), clip.fps);
+        if (o.ok()) {
+          est.offset = *o;
+          est.score = detect::lipsync_mismatch_score(*o);
+        } else {
+          est.note = o.status().message();
+        }
+      } else {
+        auto r = detect::score_lipsync(clip.landmarks, clip.fps, a);
+        if (r.ok()) est = *r;
+      }
+      lipsync_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      media_s += a.duration_s();
+      if (!est.score) {
+        std::printf("| %s | %s | - | - | - | - | - | (%s) |\n", clip.name.c_str(), version.c_str(), est.note.c_str());
         continue;
       }
-      const double score = detect::lipsync_mismatch_score(*o);
-      std::printf("| %s | %d | %d | %.2f | %.2f | %.2f | %.2f |\n", name.c_str(), shift_ms, o->offset_ms, o->correlation,
-                  o->aligned_correlation, o->confidence, score);
-      if (shift_ms == 0) aligned_score = score;
-      else if (aligned_score >= 0) {
-        ++n_pairs;
-        n_separated += score > aligned_score;
+      row.o = est.offset;
+      row.score = *est.score;
+      std::printf("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.3f |\n", clip.name.c_str(), version.c_str(), row.o.offset_ms,
+                  row.o.correlation, row.o.aligned_correlation, row.o.aligned_z, row.o.confidence, row.score);
+      rows.push_back(row);
+    }
+    std::fflush(stdout);
+  }
+  const std::array<double, 3> none{};
+  std::printf("\n%d clips%s. AUC of the mismatch score, aligned vs:\n", n_clips, legacy ? " (legacy signals)" : "");
+  std::printf("| shifted +-300 ms | shifted +-500 ms | dubbed (espeak-ng) | all mismatches |\n|---|---|---|---|\n");
+  std::printf("| %.3f | %.3f | %.3f | %.3f |\n", auc_of(rows, "300", false, none), auc_of(rows, "500", false, none),
+              auc_of(rows, "dub", false, none), auc_of(rows, "all", false, none));
+  // Offset error on the shifted versions, and on the aligned ones (true offset 0).
+  std::vector<double> err_shift, err_aligned;
+  int n_conf = 0;
+  for (const auto& r : rows) {
+    if (r.version == "dub") continue;
+    const double e = std::abs(r.o.offset_ms - r.shift_ms);
+    (r.version == "aligned" ? err_aligned : err_shift).push_back(e);
+    n_conf += r.o.confidence > 0.3;
+  }
+  auto median = [](std::vector<double> v) {
+    if (v.empty()) return std::nan("");
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  auto within = [](const std::vector<double>& v, double ms) {
+    if (v.empty()) return std::nan("");
+    return 100.0 * std::count_if(v.begin(), v.end(), [&](double e) { return e <= ms; }) / v.size();
+  };
+  std::printf("\noffset error: shifted versions median %.0f ms, within 80 ms %.0f%% (n %zu); aligned median %.0f ms, within 80 ms %.0f%% (n %zu)\n",
+              median(err_shift), within(err_shift, 80), err_shift.size(), median(err_aligned), within(err_aligned, 80), err_aligned.size());
+  std::printf("lipsync signals + estimator: %.4f s of compute per s of media (face tracking not included)\n", lipsync_s / std::max(1e-9, media_s));
+  if (fit) {
+    std::vector<std::string> names;
+    for (const auto& r : rows) {
+      if (std::find(names.begin(), names.end(), r.clip) == names.end()) names.push_back(r.clip);
+    }
+    auto fit_on = [&](auto keep) {
+      std::vector<std::array<double, 2>> x;
+      std::vector<int> y;
+      for (const auto& r : rows) {
+        if (!keep(r)) continue;
+        x.push_back({r.o.aligned_correlation, std::clamp(r.o.aligned_z, -5.0, 5.0)});
+        y.push_back(r.version == "aligned" ? 0 : 1);
       }
-      if (o->confidence > 0.3) {
-        err_ms += std::abs(o->offset_ms - shift_ms);
-        ++n_err;
+      return fit_logistic(x, y);
+    };
+    auto clip_fold = [&](const Row& r) {
+      return static_cast<int>(std::find(names.begin(), names.end(), r.clip) - names.begin()) % 2;
+    };
+    const auto w_all = fit_on([](const Row&) { return true; });
+    std::printf("\nfit on all rows: bias %.3f, aligned_correlation %.3f, aligned_z %.3f\n", w_all[0], w_all[1], w_all[2]);
+    // 2-fold by clip: each half scored with the weights fitted on the other.
+    std::vector<Row> cv = rows;
+    for (int fold = 0; fold < 2; ++fold) {
+      const auto w = fit_on([&](const Row& r) { return clip_fold(r) != fold; });
+      for (auto& r : cv) {
+        if (clip_fold(r) == fold) r.score = w[0] + w[1] * r.o.aligned_correlation + w[2] * std::clamp(r.o.aligned_z, -5.0, 5.0);
       }
     }
+    std::printf("2-fold cross-validated AUC by clip: +-300 %.3f, +-500 %.3f, dub %.3f, all %.3f\n", auc_of(cv, "300", false, none),
+                auc_of(cv, "500", false, none), auc_of(cv, "dub", false, none), auc_of(cv, "all", false, none));
   }
-  std::printf("\nshifted scored above aligned: %d of %d pairs (pairwise AUC %.3f); mean |offset error| %.0f ms over %d confident estimates\n",
-              n_separated, n_pairs, n_pairs ? double(n_separated) / n_pairs : 0.0, n_err ? err_ms / n_err : 0.0, n_err);
   return 0;
 }

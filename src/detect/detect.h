@@ -10,10 +10,15 @@
 //   auto sync = unmask::detect::estimate_av_offset(mouth, loudness, fps);   // Result<AvOffset>
 //   // sync->offset_ms > 0: the audio lags the lips.
 //
+//   // Or all in one (what `scan` calls): picks nothing, judges one track against the audio.
+//   auto est = unmask::detect::score_lipsync(landmarks_per_frame, fps, audio);  // any audio rate
+//   if (est.ok() && est->score) ... *est->score, est->offset.offset_ms, est->offset.confidence
+//
 // Everything here is plain arithmetic on short series: deterministic, no model, thread-safe.
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/core.h"
@@ -26,6 +31,23 @@ namespace unmask::detect {
 // (no face) become NaN.
 std::vector<double> mouth_opening(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame);
 
+// Inner-lip polygon area (points 60-67, shoelace) over the squared eye-corner distance (36-45).
+// Measured as a sync signal, alone or with the opening, it did no better than mouth_opening.
+std::vector<double> mouth_area(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame);
+
+// Log energy (dB) of the band [low_hz, high_hz] of `audio`, from 25 ms frames (10 ms hop),
+// averaged over two frame periods centred on each video frame time (n_frames = duration x fps),
+// floored at -100 dB. Any sample rate (resampled to 16 kHz). The default band, 1-7 kHz, is the one
+// that lined up best with lip opening on real talking heads (bench_lipsync, docs/lipsync.md):
+// better than the 300-3000 Hz voiced band and than broadband RMS; it leaves out low rumble, hum
+// and most of the voicing energy that a closed mouth also produces.
+std::vector<double> band_envelope(const Audio& audio, double fps, double low_hz = 1000.0, double high_hz = 7000.0);
+
+// Which of several face tracks (landmarks per video frame each) is speaking: the one whose mouth
+// moves most (RMS of mouth_opening around its 1 s trend, times the square root of the number of
+// frames with the face). Returns tracks.size() when none has 2 s of frames.
+size_t speaking_track(const std::vector<std::vector<std::optional<face::Landmarks>>>& tracks, double fps);
+
 // Log RMS energy of `audio` in windows centred on each video frame time (n_frames = duration x fps),
 // in dB relative to full scale, floored at -80 dB.
 std::vector<double> speech_envelope(const Audio& audio, double fps);
@@ -35,6 +57,9 @@ struct AvOffset {
   double correlation = 0.0;   // normalised correlation at that lag, -1..1
   double aligned_correlation = 0.0;  // best correlation within +-80 ms of lag 0 (a normal AV skew)
   double confidence = 0.0;    // 0..1: how clearly the best lag stands out from the others
+  // How far aligned_correlation stands above the median correlation over all lags, in units of
+  // their spread: high when lips and voice line up at zero lag and nowhere else.
+  double aligned_z = 0.0;
   int n_frames_used = 0;
 };
 
@@ -45,9 +70,24 @@ struct AvOffset {
 Result<AvOffset> estimate_av_offset(const std::vector<double>& mouth, const std::vector<double>& envelope,
                                     double fps, double max_offset_s = 1.0);
 
-// Probability that lips and voice do not belong together, from the offset estimate: high when the
-// best lag is 200 ms or more from zero with confidence, or when the lips and the voice barely
-// correlate near zero lag (another voice). Provisional thresholds until fitted on data.
+// Probability that lips and voice do not belong together, from the offset estimate: a logistic
+// function of aligned_correlation and aligned_z, fitted on real talking heads against the same
+// clips with their audio shifted by +-300/500 ms and dubbed with espeak-ng (bench/lipsync,
+// docs/lipsync.md gives the fit and its data).
 double lipsync_mismatch_score(const AvOffset& offset);
+
+struct LipsyncEstimate {
+  // P(lips and voice do not belong together); nullopt when there is nothing to judge (under 2 s
+  // of face with audio, a still mouth, no varying speech): `note` says which.
+  std::optional<double> score;
+  AvOffset offset;   // meaningful when score is set
+  std::string note;
+};
+
+// The lip-sync detector in one call: mouth_opening of one face track (landmarks per video frame,
+// nullopt where the face is missing) against band_envelope of `audio` (any rate, mono),
+// estimate_av_offset over +-1 s, lipsync_mismatch_score. Usage error only for fps <= 0.
+Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame, double fps,
+                                      const Audio& audio);
 
 }  // namespace unmask::detect

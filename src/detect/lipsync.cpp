@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "detect/audio_features.h"
 #include "detect/detect.h"
 
 namespace unmask::detect {
@@ -57,6 +58,11 @@ std::pair<double, int> correlation_at(const std::vector<double>& a, const std::v
   return {ab / std::sqrt(aa * bb), n};
 }
 
+// lipsync_mismatch_score's logistic weights: see bench_lipsync --fit and docs/lipsync.md.
+constexpr double kMismatchBias = 7.392;
+constexpr double kMismatchCorr = -6.004;
+constexpr double kMismatchZ = -2.918;
+
 }  // namespace
 
 std::vector<double> mouth_opening(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame) {
@@ -73,6 +79,91 @@ std::vector<double> mouth_opening(const std::vector<std::optional<face::Landmark
     out.push_back(eyes > 1e-6 ? lips / eyes : std::nan(""));
   }
   return out;
+}
+
+std::vector<double> mouth_area(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame) {
+  std::vector<double> out;
+  out.reserve(landmarks_per_frame.size());
+  for (const auto& lm : landmarks_per_frame) {
+    if (!lm) {
+      out.push_back(std::nan(""));
+      continue;
+    }
+    const auto& p = *lm;
+    double twice = 0;
+    for (int i = 60; i <= 67; ++i) {
+      const auto& a = p[i];
+      const auto& b = p[i == 67 ? 60 : i + 1];
+      twice += a.x * b.y - b.x * a.y;
+    }
+    const double eyes = dist(p[36], p[45]);
+    out.push_back(eyes > 1e-6 ? std::abs(twice) / 2.0 / (eyes * eyes) : std::nan(""));
+  }
+  return out;
+}
+
+std::vector<double> band_envelope(const Audio& audio, double fps, double low_hz, double high_hz) {
+  std::vector<double> out;
+  if (!(fps > 0) || audio.sample_rate_hz <= 0) return out;
+  const Audio a = resample(audio, kFeatureRateHz);
+  const FrameOptions fo;
+  const auto power = power_spectrogram(a.samples, kFeatureRateHz, fo);
+  const double bin_hz = static_cast<double>(kFeatureRateHz) / fo.n_fft;
+  const int k0 = std::max(1, static_cast<int>(std::ceil(low_hz / bin_hz)));
+  const int k1 = std::min(power.n_cols - 1, static_cast<int>(std::floor(high_hz / bin_hz)));
+  std::vector<double> band(static_cast<size_t>(power.n_rows), 0.0);
+  for (int t = 0; t < power.n_rows; ++t) {
+    for (int k = k0; k <= k1; ++k) band[t] += power.at(t, k);
+  }
+  const auto n_frames = static_cast<size_t>(std::floor(a.duration_s() * fps));
+  const double hop_s = static_cast<double>(fo.hop) / kFeatureRateHz;
+  const double centre_s = 0.5 * fo.frame_len / kFeatureRateHz;
+  for (size_t i = 0; i < n_frames; ++i) {
+    const double t = i / fps;
+    // 10 ms frames whose centres fall within one frame period of t.
+    const long lo = std::max(0L, static_cast<long>(std::ceil((t - 1.0 / fps - centre_s) / hop_s)));
+    const long hi = std::min(static_cast<long>(band.size()) - 1, static_cast<long>(std::floor((t + 1.0 / fps - centre_s) / hop_s)));
+    double e = 0;
+    long count = 0;
+    for (long k = lo; k <= hi; ++k) { e += band[static_cast<size_t>(k)]; ++count; }
+    // Scaled so a sine of amplitude 0.5 in the band reads roughly 0 dB (only differences matter).
+    const double mean = count ? e / count / (fo.frame_len * fo.frame_len * 0.54 * 0.54 / 4.0) : 0.0;
+    out.push_back(std::max(-100.0, 10.0 * std::log10(mean + 1e-12)));
+  }
+  return out;
+}
+
+size_t speaking_track(const std::vector<std::vector<std::optional<face::Landmarks>>>& tracks, double fps) {
+  size_t best = tracks.size();
+  double best_value = 0;
+  const int window = std::max(3, static_cast<int>(std::lround(fps)));
+  for (size_t i = 0; i < tracks.size(); ++i) {
+    int n_face = 0;
+    for (const auto& lm : tracks[i]) n_face += lm.has_value();
+    if (n_face < 2.0 * fps) continue;
+    // Motion of the raw opening around its 1 s trend: a talking mouth moves, a listening one barely.
+    const auto opening = mouth_opening(tracks[i]);
+    double sq = 0;
+    int n = 0;
+    const int len = static_cast<int>(opening.size());
+    for (int t = 0; t < len; ++t) {
+      if (!std::isfinite(opening[t])) continue;
+      double sum = 0;
+      int c = 0;
+      for (int k = std::max(0, t - window / 2); k <= std::min(len - 1, t + window / 2); ++k) {
+        if (std::isfinite(opening[k])) { sum += opening[k]; ++c; }
+      }
+      const double d = opening[t] - sum / c;
+      sq += d * d;
+      ++n;
+    }
+    const double value = n ? std::sqrt(sq / n) * std::sqrt(static_cast<double>(n_face)) : 0.0;
+    if (best == tracks.size() || value > best_value) {
+      best = i;
+      best_value = value;
+    }
+  }
+  return best;
 }
 
 std::vector<double> speech_envelope(const Audio& audio, double fps) {
@@ -100,21 +191,30 @@ Result<AvOffset> estimate_av_offset(const std::vector<double>& mouth, const std:
   const auto e = high_pass_z(envelope, window);
   if (m.empty()) return Status::input("lipsync", "the mouth does not move");
   if (e.empty()) return Status::input("lipsync", "the audio has no varying speech");
-  const int max_lag = static_cast<int>(std::lround(max_offset_s * fps));
+  // Every lag is measured on the same mouth frames (those whose partner exists at every lag), so
+  // that far lags, with fewer pairs, do not win by noise. Short clips get a shorter lag range
+  // rather than too few frames: at least 2 s of frames stay in the overlap.
+  const int n = static_cast<int>(std::min(m.size(), e.size()));
   const int min_pairs = static_cast<int>(2.0 * fps);
+  const int max_lag = std::min(static_cast<int>(std::lround(max_offset_s * fps)), (n - min_pairs) / 2);
+  if (max_lag < 2) return Status::input("lipsync", "fewer than 2 s with both a face and audio");
+  std::vector<double> mc(m.begin(), m.begin() + n);
+  for (int t = 0; t < n; ++t) {
+    if (t < max_lag || t >= n - max_lag) mc[t] = std::nan("");
+  }
   std::vector<double> corr;
   AvOffset best;
   best.correlation = -2.0;
   best.aligned_correlation = -1.0;
   for (int lag = -max_lag; lag <= max_lag; ++lag) {
-    const auto [c, n] = correlation_at(m, e, lag);
-    if (n < min_pairs) continue;
+    const auto [c, pairs] = correlation_at(mc, e, lag);
+    if (pairs < min_pairs) continue;
     corr.push_back(c);
     if (std::abs(lag * 1000.0 / fps) <= 80.0) best.aligned_correlation = std::max(best.aligned_correlation, c);
     if (c > best.correlation) {
       best.correlation = c;
       best.offset_ms = static_cast<int>(std::lround(lag * 1000.0 / fps));
-      best.n_frames_used = n;
+      best.n_frames_used = pairs;
     }
   }
   if (corr.size() < 3) return Status::input("lipsync", "fewer than 2 s with both a face and audio");
@@ -127,13 +227,31 @@ Result<AvOffset> estimate_av_offset(const std::vector<double>& mouth, const std:
   spread = std::sqrt(spread / corr.size()) + 1e-9;
   const double z = (best.correlation - median) / spread;
   best.confidence = std::clamp((z - 1.5) / 3.0, 0.0, 1.0) * std::clamp(best.correlation / 0.3, 0.0, 1.0);
+  best.aligned_z = (best.aligned_correlation - median) / spread;
   return best;
 }
 
 double lipsync_mismatch_score(const AvOffset& o) {
-  const double off = std::clamp((std::abs(o.offset_ms) - 120.0) / 180.0, 0.0, 1.0) * o.confidence;
-  const double weak = std::clamp((0.35 - o.aligned_correlation) / 0.3, 0.0, 1.0);
-  return std::clamp(std::max(off, weak), 0.0, 1.0);
+  // Logistic regression on (aligned_correlation, aligned_z), fitted by bench_lipsync --fit.
+  const double x = kMismatchBias + kMismatchCorr * o.aligned_correlation + kMismatchZ * std::clamp(o.aligned_z, -5.0, 5.0);
+  return 1.0 / (1.0 + std::exp(-x));
+}
+
+Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame, double fps,
+                                      const Audio& audio) {
+  if (!(fps > 0)) return Status::usage("lipsync", "frame rate must be positive");
+  LipsyncEstimate est;
+  const auto mouth = mouth_opening(landmarks_per_frame);
+  auto envelope = band_envelope(audio, fps);
+  envelope.resize(mouth.size(), std::nan(""));  // audio shorter than the video: no pairs there
+  auto offset = estimate_av_offset(mouth, envelope, fps);
+  if (!offset.ok()) {
+    est.note = offset.status().message();
+    return est;
+  }
+  est.offset = *offset;
+  est.score = lipsync_mismatch_score(*offset);
+  return est;
 }
 
 }  // namespace unmask::detect
