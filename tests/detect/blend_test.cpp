@@ -1,0 +1,281 @@
+// The blend detector: loading and scoring a model built in the test, calibration, bad model files,
+// the SBI training data, a short training run on generated photos, and `unmask train` errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "detect/blend.h"
+#include "detect/detector.h"
+#include "detect/training.h"
+#include "face/face.h"
+#include "media/media.h"
+#include "nn/nn.h"
+#include "support/face_fixtures.h"
+#include "support/fixtures.h"
+
+namespace unmask::detect {
+namespace {
+
+namespace fs = std::filesystem;
+
+Image noise_image(int size, uint32_t seed) {
+  Image img(size, size, 3);
+  uint32_t s = seed * 2654435761u + 1;
+  for (size_t i = 0; i < img.size_bytes(); ++i) {
+    s = s * 1664525u + 1013904223u;
+    img.data()[i] = static_cast<uint8_t>(s >> 24);
+  }
+  return img;
+}
+
+// A tiny blend network with random weights, saved with blend metadata.
+nn::Model tiny_model(const std::string& path, const std::string& calibration = "platt -2 0.5") {
+  auto spec = nn::default_spec("blend_cnn_tiny");
+  EXPECT_TRUE(spec.ok());
+  spec->boundary_head = true;
+  auto net = nn::Trainable::create(*spec, 3, {});
+  EXPECT_TRUE(net.ok());
+  auto model = net->freeze();
+  EXPECT_TRUE(model.ok());
+  nn::Metadata meta = {{kBlendMetaSize, "32"}, {kBlendMetaMargin, "0.3"}};
+  if (!calibration.empty()) meta[kBlendMetaCalibration] = calibration;
+  EXPECT_TRUE(model->save(path, meta).is_ok());
+  return *model;
+}
+
+TEST(Blend, LoadsScoresAndAppliesCalibration) {
+  nn::set_num_threads(1);
+  testing::TempDir dir;
+  const std::string path = dir.file("blend.unm");
+  nn::Model model = tiny_model(path);
+  auto det = load_blend_detector(path);
+  ASSERT_TRUE(det.ok()) << det.status().message();
+  EXPECT_EQ((*det)->info().name, "blend");
+  EXPECT_EQ((*det)->info().model_path, path);
+  EXPECT_EQ((*det)->info().model_sha256, *sha256_file(path));
+  EXPECT_EQ((*det)->alignment().size_px, 32);
+  EXPECT_DOUBLE_EQ((*det)->alignment().margin, 0.3);
+
+  std::vector<Image> crops = {noise_image(32, 1), noise_image(32, 2), noise_image(32, 3)};
+  auto scores = (*det)->score(crops);
+  ASSERT_TRUE(scores.ok()) << scores.status().message();
+  ASSERT_EQ(scores->size(), 3u);
+  auto batch = nn::images_to_batch(crops, 32);
+  ASSERT_TRUE(batch.ok());
+  auto pred = model.predict(*batch);
+  ASSERT_TRUE(pred.ok());
+  for (size_t i = 0; i < 3; ++i) {
+    const double expected = 1.0 / (1.0 + std::exp(-2.0 * pred->logits[i] + 0.5));  // platt a=-2 b=0.5
+    EXPECT_NEAR((*scores)[i].score, expected, 1e-6);
+    EXPECT_NE((*scores)[i].score, nn::sigmoid(pred->logits[i]));  // calibration changed it
+    EXPECT_EQ((*scores)[i].heatmap.width_px(), 32);
+    EXPECT_EQ((*scores)[i].heatmap.channels(), 1);
+  }
+
+  // Through the registry, by folder.
+  auto set = load_detectors(dir.path().string(), {"blend"});
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  ASSERT_EQ(set->crop.size(), 1u);
+  auto again = set->crop[0]->score(crops);
+  ASSERT_TRUE(again.ok());
+  EXPECT_DOUBLE_EQ((*again)[1].score, (*scores)[1].score);
+}
+
+TEST(Blend, MissingOrCorruptModelIsAModelError) {
+  testing::TempDir dir;
+  auto missing = load_blend_detector(dir.file("blend.unm"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kModel);
+  EXPECT_NE(missing.status().message().find("blend.unm"), std::string::npos);
+  EXPECT_EQ(exit_code_for(missing.status()), 4);
+
+  auto set = load_detectors(dir.path().string(), {"blend"});
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), StatusCode::kModel);
+
+  const std::string path = dir.file("corrupt.unm");
+  tiny_model(path);
+  auto bytes = read_file(path);
+  ASSERT_TRUE(bytes.ok());
+  std::string flipped = *bytes;
+  flipped[flipped.size() / 2] ^= 0x5a;
+  ASSERT_TRUE(write_file_atomic(path, flipped).is_ok());
+  auto corrupt = load_blend_detector(path);
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_EQ(corrupt.status().code(), StatusCode::kModel);
+  EXPECT_NE(corrupt.status().message().find("corrupt.unm"), std::string::npos);
+
+  ASSERT_TRUE(write_file_atomic(path, bytes->substr(0, bytes->size() / 3)).is_ok());  // truncated
+  EXPECT_EQ(load_blend_detector(path).status().code(), StatusCode::kModel);
+
+  const std::string uncalibrated = dir.file("nocal.unm");
+  tiny_model(uncalibrated, "");
+  auto nocal = load_blend_detector(uncalibrated);
+  ASSERT_FALSE(nocal.ok());
+  EXPECT_EQ(nocal.status().code(), StatusCode::kModel);
+  EXPECT_NE(nocal.status().message().find("blend.calibration"), std::string::npos);
+}
+
+// Aligned crops of the Debian face photos.
+std::shared_ptr<std::vector<BlendCrop>> photo_crops(int size_px) {
+  auto models = face::FaceModels::load();
+  EXPECT_TRUE(models.ok());
+  face::FaceDetector detector(*models);
+  auto crops = std::make_shared<std::vector<BlendCrop>>();
+  for (const char* name : {"tom", "girl"}) {
+    Image photo = testing::face_photo(name, 400);
+    auto faces = detector.detect_faces(photo);
+    EXPECT_TRUE(faces.ok());
+    if (!faces.ok() || faces->empty()) continue;
+    auto aligned = face::align_face(photo, (*faces)[0].landmarks, {.size_px = size_px, .margin = 0.25});
+    EXPECT_TRUE(aligned.ok());
+    crops->push_back({aligned->crop, aligned->landmarks, 0, name, 0});
+  }
+  return crops;
+}
+
+TEST(Blend, SbiDatasetIsDeterministicAndGivesBothLabels) {
+  auto crops = photo_crops(64);
+  ASSERT_EQ(crops->size(), 2u);
+  crops->push_back({(*crops)[0].crop, (*crops)[0].landmarks, 1, "labelled-fake", 0});
+  SbiDataset data(crops, {0, 1, 2}, 64);
+  ASSERT_EQ(data.size(), 5u);  // 2 per real crop, 1 per labelled fake
+  EXPECT_EQ(data.n_real(), 2);
+  EXPECT_EQ(data.n_fake(), 3);
+
+  auto a = data.get(1, 42), b = data.get(1, 42), c = data.get(1, 43);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a->input, b->input);
+  EXPECT_EQ(a->boundary, b->boundary);
+  EXPECT_NE(a->input, c->input);
+  EXPECT_EQ(a->label, 1.0f);
+  ASSERT_EQ(a->input.size(), 3u * 64 * 64);
+  ASSERT_EQ(a->boundary.size(), 8u * 8);
+  double boundary_sum = 0;
+  for (float v : a->boundary) boundary_sum += v;
+  EXPECT_GT(boundary_sum, 0.5);  // the blend boundary is somewhere
+
+  auto real = data.get(0, 42);
+  ASSERT_TRUE(real.ok());
+  EXPECT_EQ(real->label, 0.0f);
+  ASSERT_EQ(real->boundary.size(), 8u * 8);
+  for (float v : real->boundary) EXPECT_EQ(v, 0.0f);
+  EXPECT_EQ(data.label(0), 0);
+  EXPECT_EQ(data.label(3), 1);
+
+  auto fake = data.get(4, 42);
+  ASSERT_TRUE(fake.ok());
+  EXPECT_EQ(fake->label, 1.0f);
+  EXPECT_TRUE(fake->boundary.empty());
+
+  // Same seed, other instance: same example.
+  SbiDataset other(crops, {0, 1, 2}, 64);
+  auto d = other.get(1, 42);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->input, a->input);
+}
+
+TEST(Blend, ValidationSplitIsByFile) {
+  int n_val = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string src = "file" + std::to_string(i);
+    const bool v = is_validation_source(src, 7, 0.2);
+    EXPECT_EQ(v, is_validation_source(src, 7, 0.2));
+    n_val += v ? 1 : 0;
+  }
+  EXPECT_GT(n_val, 140);
+  EXPECT_LT(n_val, 260);
+}
+
+// Photos of the two Debian faces pasted at several places and sizes on textured backgrounds.
+std::string write_photo_manifest(const testing::TempDir& dir, int n) {
+  std::string csv = "path,label,kind\n";
+  for (int i = 0; i < n; ++i) {
+    Image bg = testing::make_textured_background(320, 240, i);
+    Image face = testing::face_photo(i % 2 ? "girl" : "tom", 130 + 10 * (i % 4));
+    testing::paste(bg, face, 20 + 25 * i, 10 + 5 * (i % 3));
+    const std::string name = "photo" + std::to_string(i) + ".jpg";
+    EXPECT_TRUE(media::write_image(dir.file(name), bg, 90).is_ok());
+    csv += name + ",real,image\n";
+  }
+  std::ofstream(dir.file("manifest.csv")) << csv;
+  return dir.file("manifest.csv");
+}
+
+TEST(Blend, ShortTrainingLowersTheLossAndWritesModelAndCard) {
+  testing::TempDir dir;
+  const std::string manifest = write_photo_manifest(dir, 6);
+  ::setenv("UNMASK_BLEND_ARCH", "blend_cnn_tiny", 1);
+  ::setenv("UNMASK_BLEND_BATCH", "8", 1);
+  ::setenv("UNMASK_BLEND_LR", "3e-3", 1);
+  TrainRequest req;
+  req.manifest_path = manifest;
+  req.out_path = dir.file("out/blend.unm");
+  req.epochs = 12;
+  req.seed = 5;
+  req.threads = 1;
+  req.cache_dir = dir.file("cache");
+  req.command_line = "test";
+  auto summary = train_blend(req);
+  ::unsetenv("UNMASK_BLEND_ARCH");
+  ::unsetenv("UNMASK_BLEND_BATCH");
+  ::unsetenv("UNMASK_BLEND_LR");
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(summary->card_path, dir.file("out/blend.card.json"));
+  EXPECT_GT(summary->n_real, 0);
+  EXPECT_TRUE(fs::exists(dir.file("cache/crops")));
+  EXPECT_FALSE(fs::is_empty(dir.file("cache/crops")));
+
+  auto card_text = read_file(summary->card_path);
+  ASSERT_TRUE(card_text.ok());
+  auto card = nlohmann::json::parse(*card_text);
+  EXPECT_EQ(card["sha256"], *sha256_file(req.out_path));
+  EXPECT_EQ(card["seed"], 5);
+  EXPECT_EQ(card["command"], "test");
+  EXPECT_TRUE(card["metrics"].contains("val_auc"));
+  EXPECT_TRUE(card["metrics"].contains("train_seconds"));
+  ASSERT_EQ(card["history"].size(), 12u);
+  const double first = card["history"][0]["train_loss"].get<double>() + card["history"][1]["train_loss"].get<double>();
+  const double last = card["history"][10]["train_loss"].get<double>() + card["history"][11]["train_loss"].get<double>();
+  EXPECT_LT(last, first);
+
+  // The written model loads as a blend detector and scores its own kind of crop.
+  auto det = load_blend_detector(req.out_path);
+  ASSERT_TRUE(det.ok()) << det.status().message();
+  EXPECT_EQ((*det)->alignment().size_px, 128);
+  auto crops = photo_crops(128);
+  std::vector<Image> images;
+  for (const auto& c : *crops) images.push_back(c.crop);
+  auto scores = (*det)->score(images);
+  ASSERT_TRUE(scores.ok());
+  for (const auto& s : *scores) {
+    EXPECT_GE(s.score, 0.0);
+    EXPECT_LE(s.score, 1.0);
+  }
+}
+
+TEST(Blend, TrainCommandErrors) {
+  testing::TempDir dir;
+  auto missing = testing::run_command(testing::unmask_binary() + " train --manifest " + dir.file("none.csv") +
+                                      " --out " + dir.file("m.unm"));
+  EXPECT_EQ(missing.exit_code, 3) << missing.err;
+  EXPECT_NE(missing.err.find("none.csv"), std::string::npos);
+
+  std::ofstream(dir.file("m.csv")) << "path,label\nx.jpg,real\n";
+  auto unknown = testing::run_command(testing::unmask_binary() + " train --manifest " + dir.file("m.csv") + " --out " +
+                                      dir.file("m.unm") + " --detector nosuch");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.err;
+  EXPECT_NE(unknown.err.find("nosuch"), std::string::npos);
+
+  std::ofstream(dir.file("bad.csv")) << "path,label\nx.jpg,maybe\n";
+  auto bad = testing::run_command(testing::unmask_binary() + " train --manifest " + dir.file("bad.csv") + " --out " +
+                                  dir.file("m.unm"));
+  EXPECT_EQ(bad.exit_code, 3) << bad.err;
+}
+
+}  // namespace
+}  // namespace unmask::detect
