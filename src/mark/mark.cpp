@@ -129,7 +129,9 @@ class FrameVerifierImpl final : public FrameVerifier {
     v.correlation = r.correlation;
     v.sync_peak = r.sync_z;
     v.period_px = r.grid.nx > 0 ? static_cast<double>(width_) / (r.canonical ? r.grid.nx : r.crop_w) : 0.0;
-    v.found = r.decoded.crc_ok && r.correlation >= kMinCorrelation && r.sync_z >= kMinSyncZ;
+    // The crop search's sync score is the best of many hypotheses on the frames' average, not a
+    // calibrated z-score: there the CRC and the correlation decide alone.
+    v.found = r.decoded.crc_ok && r.correlation >= kMinCorrelation && (!r.canonical || r.sync_z >= kMinSyncZ);
     if (!v.found) return v;
     v.payload = Payload::unpack(r.decoded.payload_bits);
     v.bit_error_rate = r.bit_error_rate;

@@ -289,19 +289,20 @@ RobustResult RobustDetector::detect() const {
   Hyp top{0, 0, 0, 0, -1e9};
   const int max_off = 48;
   // Sync template over the offset window.
-  for (double k_short = kShortChips * 0.7; k_short <= kShortChips + 0.01; k_short += 1.0) {
-    for (double rho = 0.94; rho <= 1.0601; rho += 0.02) {
+  // Coarse: half-chip steps of the short side, 1% steps of the chip aspect, integer offsets.
+  for (double k_short = kShortChips * 0.7; k_short <= kShortChips + 0.01; k_short += 0.5) {
+    for (double rho = 0.95; rho <= 1.0501; rho += 0.01) {
       const double ky = landscape ? k_short : k_short * rho / aspect;
       const double kx = landscape ? k_short * aspect / rho : k_short;
       if (kx > kVirtualChips - max_off || ky > kVirtualChips - max_off) continue;
-      const int px = static_cast<int>(std::lround(kx)), py = static_cast<int>(std::lround(ky));
-      const CropView v = crop_view(integral, cells_x, cells_y, px, py, 0, 0);
+      const CropView v = crop_view(integral, cells_x, cells_y, kx, ky, 0, 0);
       cv::Mat value, weight;
       front_end_mat(v.plane, value, weight);
-      cv::Mat y = value.mul(weight);
-      const int dw = cv::getOptimalDFTSize(px + max_off), dh = cv::getOptimalDFTSize(py + max_off);
+      cv::Mat y = value.mul(weight).mul(v.mask);
+      const double norm = std::sqrt(std::max(1e-12, cv::sum(y.mul(y))[0] / kSyncEvery));
+      const int dw = cv::getOptimalDFTSize(v.nx + max_off), dh = cv::getOptimalDFTSize(v.ny + max_off);
       cv::Mat a = cv::Mat::zeros(dh, dw, CV_32F), t = cv::Mat::zeros(dh, dw, CV_32F);
-      y.copyTo(a(cv::Rect(0, 0, px, py)));
+      y.copyTo(a(cv::Rect(0, 0, v.nx, v.ny)));
       for (int j = 0; j < dh; ++j)
         for (int i = 0; i < dw; ++i) {
           const int c = virtual_index(i, j);
@@ -312,11 +313,10 @@ RobustResult RobustDetector::detect() const {
       cv::dft(t, ft);
       cv::mulSpectrums(ft, fa, prod, 0, true);  // corr(o) = sum_x t(x + o) a(x)
       cv::idft(prod, corr, cv::DFT_SCALE | cv::DFT_REAL_OUTPUT);
-      const double norm = std::sqrt(std::max(1e-12, cv::sum(y.mul(y))[0] / kSyncEvery));
-      for (int oy = 0; oy <= std::min(max_off - 1, static_cast<int>(kShortChips * 0.35)); ++oy)
+      for (int oy = 0; oy < max_off; ++oy)
         for (int ox = 0; ox < max_off; ++ox) {
           const double z = corr.at<float>(oy, ox) / norm;
-          if (z > top.z) top = Hyp{static_cast<double>(px), static_cast<double>(py), double(ox), double(oy), z};
+          if (z > top.z) top = Hyp{kx, ky, double(ox), double(oy), z};
         }
     }
   }
