@@ -37,7 +37,7 @@ std::vector<uint8_t> conv_decode(const std::vector<double>& soft, int n_info_bit
 // kShortChips chips along the short side, a multiple of 8 along the long side (by the aspect
 // ratio). A resize (any scale, any filter) maps the frame onto the same grid, so the detector
 // only resamples each frame to the grid: rescaling costs nothing but the resize's own blur.
-inline constexpr int kShortChips = 96;
+inline constexpr int kShortChips = 128;
 inline constexpr int kSyncEvery = 8;  // one chip in 8 is a sync chip
 
 struct Grid {
