@@ -251,6 +251,13 @@ int main(int argc, char** argv) {
   std::printf("| shifted +-300 ms | shifted +-500 ms | dubbed (espeak-ng) | all mismatches |\n|---|---|---|---|\n");
   std::printf("| %.3f | %.3f | %.3f | %.3f |\n", auc_of(rows, "300", false, none), auc_of(rows, "500", false, none),
               auc_of(rows, "dub", false, none), auc_of(rows, "all", false, none));
+  int aligned_flagged = 0, n_aligned = 0, mismatch_flagged = 0, n_mismatch = 0;
+  for (const auto& r : rows) {
+    if (r.version == "aligned") { ++n_aligned; aligned_flagged += r.score >= 0.5; }
+    else { ++n_mismatch; mismatch_flagged += r.score >= 0.5; }
+  }
+  std::printf("at score 0.5: %d of %d aligned versions flagged, %d of %d mismatched versions flagged\n", aligned_flagged,
+              n_aligned, mismatch_flagged, n_mismatch);
   // Offset error on the shifted versions, and on the aligned ones (true offset 0).
   std::vector<double> err_shift, err_aligned;
   int n_conf = 0;
@@ -291,7 +298,10 @@ int main(int argc, char** argv) {
       return static_cast<int>(std::find(names.begin(), names.end(), r.clip) - names.begin()) % 2;
     };
     const auto w_all = fit_on([](const Row&) { return true; });
-    std::printf("\nfit on all rows: bias %.3f, aligned_correlation %.3f, aligned_z %.3f\n", w_all[0], w_all[1], w_all[2]);
+    int n_pos = 0, n_neg = 0;
+    for (const auto& r : rows) (r.version == "aligned" ? n_neg : n_pos) += 1;
+    std::printf("\nfit on all rows: bias %.3f (%.3f for even priors: minus log(%d/%d)), aligned_correlation %.3f, aligned_z %.3f\n",
+                w_all[0], w_all[0] - std::log(double(n_pos) / std::max(1, n_neg)), n_pos, n_neg, w_all[1], w_all[2]);
     // 2-fold by clip: each half scored with the weights fitted on the other.
     std::vector<Row> cv = rows;
     for (int fold = 0; fold < 2; ++fold) {
