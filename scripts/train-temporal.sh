@@ -13,6 +13,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="$(cd "${1:-$ROOT/../shared/data}" && pwd)"
 CACHE="${2:-/work/cache/spectral/temporal}"
 UNMASK="${UNMASK:-$ROOT/build/unmask}"
+[[ -x "$UNMASK" ]] || UNMASK="$ROOT/build/src/cli/unmask"
 N_SWAPS="${N_SWAPS:-30}"
 SEED="${SEED:-1}"
 mkdir -p "$CACHE/swaps"
@@ -61,5 +62,21 @@ MANIFEST="$CACHE/train_manifest.csv"
 echo "manifest: $MANIFEST ($(($(wc -l < "$MANIFEST") - 1)) rows)"
 
 if [ -z "${SKIP_TRAIN:-}" ]; then
-  "$UNMASK" train --detector temporal --manifest "$MANIFEST" --out "$ROOT/models/temporal.unm" --seed "$SEED"
+  mkdir -p "$CACHE/run"
+  export OMP_WAIT_POLICY=passive
+  "$UNMASK" -v train --detector temporal --manifest "$MANIFEST" --out "$CACHE/run/temporal.unm" --seed "$SEED" \
+    --cache "$CACHE" --threads 2
+  cp "$CACHE/run/temporal.unm" "$ROOT/models/temporal.unm"
+  python3 - "$CACHE/run/temporal.card.json" "$ROOT/models/temporal.card.json" "$N_SWAPS" <<'PY'
+import json, sys
+card = json.load(open(sys.argv[1]))
+card["data"]["manifest"] = "built by scripts/train-temporal.sh from MANIFEST.csv (under the cache folder)"
+card["data"]["real"] = "real videos >= 2.5 s of rizkiarm/LipNet, smeetrs/deep_avsr, KwaiVGI/LivePortrait, AliaksandrSiarohin/first-order-model, yoyo-nb/Thin-Plate-Spline-Motion-Model, tencent-ailab/V-Express"
+card["data"]["fake"] = f"{sys.argv[3]} landmark face swaps (unmask synth swap, poisson/alpha blend, reinhard/histogram colour) between those real clips"
+card["data"]["held_out_sources"] = ["GipalLee/Deepfake_detection", "ai-forever/ghost", "OpenTalker/SadTalker",
+    "Zz-ww/SadTalker-Video-Lip-Sync", "OpenTalker/video-retalking", "Hangz-nju-cuhk/Talking-Face_PC-AVS", "jixinya/EAMM"]
+json.dump(card, open(sys.argv[2], "w"), indent=2)
+open(sys.argv[2], "a").write("\n")
+PY
+  echo "wrote $ROOT/models/temporal.unm and $ROOT/models/temporal.card.json"
 fi

@@ -5,6 +5,8 @@ namespace unmask::detect {
 const std::vector<RegistryEntry>& registry_table() {
   static const std::vector<RegistryEntry> table = {
       {"blend", DetectorKind::kCrop, load_blend},
+      {"spectral", DetectorKind::kCrop, load_spectral},
+      {"temporal", DetectorKind::kTrack, load_temporal},
       {"voice", DetectorKind::kAudio, load_voice},
   };
   return table;

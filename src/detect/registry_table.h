@@ -20,6 +20,8 @@ const std::vector<RegistryEntry>& registry_table();
 
 // Loaders, one per detector (each defined in its detector's .cpp).
 Status load_blend(const std::string& models_dir, DetectorSet& set);  // blend.cpp
+Status load_spectral(const std::string& models_dir, DetectorSet& set);  // spectral.cpp
+Status load_temporal(const std::string& models_dir, DetectorSet& set);  // temporal.cpp
 Status load_voice(const std::string& models_dir, DetectorSet& set);  // voice.cpp
 
 }  // namespace unmask::detect
