@@ -163,7 +163,7 @@ int eval(const std::string& manifest, const std::string& model_path) {
   std::printf("held-out real speech: %zu files (", all_reals.size());
   for (const auto& [k, v] : reals) std::printf("%s %zu; ", k.c_str(), v.size());
   std::printf("), %d files without speech skipped\n\n", n_silent);
-  std::printf("| synthetic source (vs all held-out real) | files | file AUC | file EER | flagged at 0.5 | windows | window AUC | window EER |\n");
+  std::printf("| synthetic source (vs all held-out real) | files | file AUC | file EER | flagged at 0.5 | windows (real + synthetic) | window AUC | window EER |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   std::vector<Scored> all_held_fakes, all_espeak_held, all_espeak_train;
   for (const auto& [k, v] : fakes) {

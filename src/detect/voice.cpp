@@ -66,8 +66,13 @@ std::vector<float> parse_floats(const std::string& text) {
 class VoiceDetector final : public AudioDetector {
  public:
   VoiceDetector(nn::Model model, std::vector<float> mean, std::vector<float> scale, learn::PlattScaling platt,
-                DetectorInfo info)
-      : model_(std::move(model)), mean_(std::move(mean)), scale_(std::move(scale)), platt_(platt), info_(std::move(info)) {}
+                learn::PlattScaling file_platt, DetectorInfo info)
+      : model_(std::move(model)),
+        mean_(std::move(mean)),
+        scale_(std::move(scale)),
+        platt_(platt),
+        file_platt_(file_platt),
+        info_(std::move(info)) {}
 
   const DetectorInfo& info() const override { return info_; }
   int sample_rate_hz() const override { return kFeatureRateHz; }
@@ -89,24 +94,34 @@ class VoiceDetector final : public AudioDetector {
     if (!batch.ok()) return batch.status();
     auto pred = model_.predict(*batch);
     if (!pred.ok()) return pred.status();
-    std::vector<double> probs;
+    std::vector<double> logits;
     for (size_t i = 0; i < windows.size(); ++i) {
-      const double p = platt_.apply(pred->logits[i]);
-      probs.push_back(p);
-      result.segments.push_back({windows[i].start_s, windows[i].end_s, p});
+      logits.push_back(pred->logits[i]);
+      result.segments.push_back({windows[i].start_s, windows[i].end_s, platt_.apply(pred->logits[i])});
     }
-    result.score = aggregate_track(probs);
+    result.score = file_platt_.apply(voice_file_logit(logits));
     return result;
   }
 
  private:
   nn::Model model_;
   std::vector<float> mean_, scale_;
-  learn::PlattScaling platt_;
+  learn::PlattScaling platt_;       // window logit -> P(synthetic)
+  learn::PlattScaling file_platt_;  // voice_file_logit -> P(synthetic)
   DetectorInfo info_;
 };
 
 }  // namespace
+
+double voice_file_logit(const std::vector<double>& window_logits) {
+  if (window_logits.empty()) return 0.0;
+  std::vector<double> sorted = window_logits;
+  std::sort(sorted.begin(), sorted.end(), std::greater<>());
+  const size_t n_top = std::max<size_t>(1, sorted.size() / 4);
+  double sum = 0;
+  for (size_t i = 0; i < n_top; ++i) sum += sorted[i];
+  return sum / static_cast<double>(n_top);
+}
 
 std::vector<VoiceWindow> voice_windows(const Audio& audio) {
   std::vector<VoiceWindow> out;
@@ -168,7 +183,8 @@ Result<std::shared_ptr<const AudioDetector>> load_voice_detector(const std::stri
     if (!(s > 1e-6f)) s = 1.0f;
   }
   auto platt = learn::PlattScaling::parse(get("calibration"));
-  if (!platt.ok()) return Status::model(model_path, "calibration missing or malformed");
+  auto file_platt = learn::PlattScaling::parse(get("file_calibration"));
+  if (!platt.ok() || !file_platt.ok()) return Status::model(model_path, "calibration missing or malformed");
   DetectorInfo info;
   info.name = "voice";
   info.version = "1";
@@ -176,7 +192,7 @@ Result<std::shared_ptr<const AudioDetector>> load_voice_detector(const std::stri
   info.model_path = model_path;
   info.kind = DetectorKind::kAudio;
   return std::shared_ptr<const AudioDetector>(
-      std::make_shared<VoiceDetector>(*std::move(model), std::move(mean), std::move(scale), *platt, std::move(info)));
+      std::make_shared<VoiceDetector>(*std::move(model), std::move(mean), std::move(scale), *platt, *file_platt, std::move(info)));
 }
 
 Status load_voice(const std::string& models_dir, DetectorSet& set) {

@@ -3,8 +3,9 @@
 // activity; each window with at least 1 s of speech gives one feature vector: mean and standard
 // deviation over its speech frames of 20 LFCC with deltas and delta-deltas, and the standard
 // deviation of 40 log-mel bands (160 values). An MLP ("mlp" architecture) scores each window;
-// Platt scaling stored in the model turns the logit into P(synthetic); the file score aggregates
-// the windows like detect::aggregate_track.
+// Platt scaling stored in the model turns the logit into P(synthetic). The file score aggregates
+// the windows like detect::aggregate_track (mean of the top quarter of the logits), with its own
+// Platt scaling fitted on whole validation files.
 //
 // Basic usage:
 //
@@ -38,6 +39,9 @@ struct VoiceWindow {
 // voice activity in total). A clip with less than 1 s of speech in every window gives the one
 // window with the most speech. Deterministic and thread-safe.
 std::vector<VoiceWindow> voice_windows(const Audio& audio);
+
+// Mean of the top quarter (at least one) of the window logits: the file statistic; 0 for none.
+double voice_file_logit(const std::vector<double>& window_logits);
 
 // Loads the voice detector from a model file written by train_voice. Status::model naming the
 // file when it is missing, corrupt, of another architecture or lacks the feature normalisation

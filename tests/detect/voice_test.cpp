@@ -63,7 +63,8 @@ std::string write_model(const testing::TempDir& dir, const nn::Metadata& overrid
   nn::Metadata meta = {{"features", kVoiceFeatureVersion},
                        {"feature_mean", zeros.str()},
                        {"feature_std", ones.str()},
-                       {"calibration", "platt -1 0"}};
+                       {"calibration", "platt -1 0"},
+                       {"file_calibration", "platt -1 0"}};
   for (const auto& [k, v] : overrides) meta[k] = v;
   const std::string path = dir.file("voice.unm");
   EXPECT_TRUE(model->save(path, meta).is_ok());
@@ -120,6 +121,12 @@ TEST(Voice, SilenceGivesNoScoreAndSpeechGivesWindows) {
   EXPECT_NEAR(a.front().features[0], b[1].features[0], 0.15 * std::abs(a.front().features[0]) + 0.5);
 }
 
+TEST(Voice, FileLogitIsTheMeanOfTheTopQuarter) {
+  EXPECT_DOUBLE_EQ(voice_file_logit({}), 0.0);
+  EXPECT_DOUBLE_EQ(voice_file_logit({-2.0}), -2.0);
+  EXPECT_DOUBLE_EQ(voice_file_logit({1, 5, -3, 2, 0, 7, -1, 4}), 6.0);  // top 2 of 8: 7 and 5
+}
+
 TEST(Voice, WindowFeaturesHaveTheDocumentedLayout) {
   const auto windows = voice_windows(babble(4.0, 16000, 3));
   ASSERT_FALSE(windows.empty());
@@ -148,6 +155,7 @@ TEST(Voice, MissingOrCorruptModelIsAModelError) {
   // A valid network file that is not a voice model: other features, no calibration.
   EXPECT_EQ(load_voice_detector(write_model(dir, {{"features", "spectral-v1"}})).status().code(), StatusCode::kModel);
   EXPECT_EQ(load_voice_detector(write_model(dir, {{"calibration", "none"}})).status().code(), StatusCode::kModel);
+  EXPECT_EQ(load_voice_detector(write_model(dir, {{"file_calibration", ""}})).status().code(), StatusCode::kModel);
   EXPECT_EQ(load_voice_detector(write_model(dir, {{"feature_std", "1 2 3"}})).status().code(), StatusCode::kModel);
   EXPECT_EQ(load_voice_detector(write_model(dir, {}, 12)).status().code(), StatusCode::kModel);
   // Through the registry: the set loader names the file.
