@@ -180,6 +180,10 @@ std::string gauge(double score) {
 // The evidence in sentences: per face track, audio, watermark.
 std::string evidence_list(const Report& r) {
   std::string items;
+  // A synthetic flag decides on its own: it comes first.
+  if (r.watermark.found && r.watermark.synthetic) {
+    items += "<li><b>Watermark</b>: marked as synthetic by the tool that made it</li>";
+  }
   for (const FaceTrack& t : r.faces) {
     for (const std::string& e : t.evidence) {
       items += "<li><b>Face track " + std::to_string(t.track_id) + "</b>, " + escape_markup(e) + "</li>";
@@ -201,10 +205,11 @@ std::string evidence_list(const Report& r) {
       items += s + ", mismatch " + num(l.score) + "</li>";
     }
   }
-  if (r.watermark.found) {
-    items += "<li><b>Watermark</b>: " +
-             std::string(r.watermark.synthetic ? "marked as synthetic by the tool that made it"
-                                               : "issuer " + std::to_string(r.watermark.issuer) + "'s mark") +
+  if (r.watermark.found && !r.watermark.synthetic) {
+    items += "<li><b>Watermark</b>: issuer " + std::to_string(r.watermark.issuer) + "'s mark" +
+             (r.watermark.tamper_fraction_frames > 0 ? ", tampering flagged in " + num(r.watermark.tamper_fraction_frames * 100, 0) +
+                                                           "% of checked frames"
+                                                     : ", intact") +
              "</li>";
   }
   if (items.empty()) return "";

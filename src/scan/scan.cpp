@@ -126,24 +126,29 @@ struct AudioOutcome {
 
 // Lip-sync over the face tracks long enough to judge: the track whose lips follow the voice best
 // speaks for the file (another visible face that does not speak is not evidence of a dub).
-std::optional<report::LipsyncResult> judge_lipsync(const std::vector<internal::TrackOutcome>& tracks,
-                                                   const Audio& audio16k, double fps, double duration_s) {
+std::optional<report::LipsyncResult> judge_lipsync(const std::vector<internal::TrackOutcome>& tracks, const Audio& audio,
+                                                   double fps, double duration_s, std::string& note) {
   if (!(fps > 0)) return std::nullopt;
-  const auto n = static_cast<size_t>(std::max(1.0, std::ceil(std::max(duration_s, audio16k.duration_s()) * fps)));
-  const auto envelope = detect::speech_envelope(audio16k, fps);
+  const auto n = static_cast<size_t>(std::max(1.0, std::ceil(std::max(duration_s, audio.duration_s()) * fps)));
+  const auto envelope = detect::speech_envelope(audio, fps);
   std::optional<report::LipsyncResult> best;
   for (const auto& t : tracks) {
     if (t.end_s - t.start_s < kLipsyncMinTrackSeconds) continue;
-    std::vector<double> mouth(n, std::numeric_limits<double>::quiet_NaN());
+    std::vector<std::optional<face::Landmarks>> grid(n);
     for (size_t i = 0; i < t.pts_us.size(); ++i) {
       const auto pos = static_cast<size_t>(std::llround(t.pts_us[i] / 1e6 * fps));
-      if (pos < n) mouth[pos] = t.mouth[i];
+      if (pos < n) grid[pos] = t.landmarks[i];
     }
-    auto offset = detect::estimate_av_offset(mouth, envelope, fps);
-    if (!offset.ok()) continue;
+    auto offset = detect::estimate_av_offset(detect::mouth_opening(grid), envelope, fps);
+    if (!offset.ok()) {
+      note = "lip-sync not judged: " + offset.status().message();
+      continue;
+    }
     const double score = detect::lipsync_mismatch_score(*offset);
     if (!best || score < best->score) best = report::LipsyncResult{score, offset->offset_ms, offset->confidence};
   }
+  if (best) note.clear();
+  else if (note.empty()) note = "lip-sync not judged: no face track of 2 s";
   return best;
 }
 
@@ -180,9 +185,11 @@ Status run_audio(const std::string& path, const detect::DetectorSet& set, const 
   // estimator itself refuses audio that does not vary like speech).
   const bool speech_possible = set.audio.empty() || out.speech_heard;
   if (speech_possible && !tracks.empty()) {
-    auto audio = audio_at(kLipsyncRateHz);
+    auto audio = audio_at(by_rate.empty() ? kLipsyncRateHz : by_rate.begin()->first);
     if (!audio.ok()) return audio.status();
-    out.lipsync = judge_lipsync(tracks, **audio, processed_fps, duration_s);
+    std::string note;
+    out.lipsync = judge_lipsync(tracks, **audio, processed_fps, duration_s, note);
+    if (!note.empty()) out.notes.push_back(note);
     if (out.lipsync) {
       out.judged_any = true;
       out.detector_scores.push_back({"lipsync", out.lipsync->score});
@@ -213,7 +220,9 @@ std::string reason_for(const FusionResult& f, const report::Report& r, const Aud
       const auto top = std::max_element(t.scores.begin(), t.scores.end(),
                                         [](const DetectorScore& a, const DetectorScore& b) { return a.score < b.score; });
       return "face track " + std::to_string(id) + " (" + clock_text(t.start_s) + "-" + clock_text(t.end_s) + ")" +
-             (top->score >= 0.5 ? " shows " + detector_phrase(top->detector) : " shows no sign of manipulation") +
+             (top->score >= kManipulatedThreshold  ? " shows " + detector_phrase(top->detector)
+              : top->score >= kSuspiciousThreshold ? " shows weak signs of " + detector_phrase(top->detector)
+                                                   : " shows no sign of manipulation") +
              " (" + top->detector + " " + fixed2(top->score) + ")";
     }
     return std::string("face track " + std::to_string(id));
@@ -223,10 +232,10 @@ std::string reason_for(const FusionResult& f, const report::Report& r, const Aud
   if (deciding.rfind("track ", 0) == 0) {
     sentence = track_sentence(std::stoi(deciding.substr(6)));
   } else if (deciding == "voice") {
-    sentence = audio.voice && *audio.voice >= 0.5 ? "the voice sounds synthetic (" + audio.voice_detector + " " + fixed2(*audio.voice) + ")"
+    sentence = audio.voice && *audio.voice >= kSuspiciousThreshold ? "the voice sounds synthetic (" + audio.voice_detector + " " + fixed2(*audio.voice) + ")"
                                                   : "the voice sounds natural (" + audio.voice_detector + " " + fixed2(audio.voice.value_or(0)) + ")";
   } else if (deciding == "lipsync" && audio.lipsync) {
-    sentence = audio.lipsync->score >= 0.5 ? "the lips do not follow the voice (mismatch " + fixed2(audio.lipsync->score) + ")"
+    sentence = audio.lipsync->score >= kSuspiciousThreshold ? "the lips do not follow the voice (mismatch " + fixed2(audio.lipsync->score) + ")"
                                            : "the lips follow the voice (mismatch " + fixed2(audio.lipsync->score) + ")";
   }
   std::string out;
@@ -328,6 +337,12 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
   });
 
   // 2. Detectors and face models.
+  const auto load_started = Clock::now();
+  // The landmark model (~100 MB) loads beside the detectors.
+  std::future<Result<std::shared_ptr<const face::FaceModels>>> face_future;
+  if (info->video && !options.face_models) {
+    face_future = std::async(std::launch::async, [] { return face::FaceModels::load(); });
+  }
   std::shared_ptr<const detect::DetectorSet> detectors = options.detector_set;
   std::vector<std::string> skipped;
   if (!detectors) {
@@ -340,11 +355,12 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
   }
   const bool face_work = info->video && (!detectors->crop.empty() || !detectors->track.empty() || info->audio);
   std::shared_ptr<const face::FaceModels> face_models = options.face_models;
-  if (face_work && !face_models) {
-    auto loaded = face::FaceModels::load();
-    if (!loaded.ok()) return loaded.status();
-    face_models = *loaded;
+  if (face_future.valid()) {
+    auto loaded = face_future.get();
+    if (!loaded.ok() && face_work) return loaded.status();
+    if (loaded.ok()) face_models = *loaded;
   }
+  r.timing_s["load"] = seconds_since(load_started);
 
   // 3. One decode: faces, crops, watermark frames.
   const int every_nth = options.fast && !is_image ? 2 : 1;
@@ -493,10 +509,7 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
     std::vector<std::string> notes = audio.notes;
     if (!audio_error.empty()) notes.push_back("audio could not be decoded: " + audio_error);
     if (detectors->audio.empty()) notes.push_back("no voice detector installed");
-    if (!audio.lipsync && info->video) {
-      notes.push_back(tracks.empty() ? "lip-sync not judged: no face"
-                                     : "lip-sync not judged: no stretch of 2 s with a moving mouth and varying sound");
-    }
+    if (!audio.lipsync && info->video && tracks.empty()) notes.push_back("lip-sync not judged: no face");
     a.note = join(notes, "; ");
     r.audio = a;
   }

@@ -19,6 +19,7 @@ namespace unmask::scan::internal {
 namespace {
 
 constexpr int kBatchSize = 16;
+constexpr int kThumbnailPx = 160;
 constexpr double kUncertainLow = 0.25;
 constexpr double kUncertainHigh = 0.75;
 
@@ -60,6 +61,17 @@ TrackCollector::TrackCollector(std::shared_ptr<const detect::DetectorSet> detect
   options_.frames_per_track = std::max(1, options_.frames_per_track);
   for (const auto& d : detectors_->crop) crop_alignment_.push_back(alignment_index(alignments_, d->alignment()));
   for (const auto& d : detectors_->track) track_alignment_.push_back(alignment_index(alignments_, d->alignment()));
+  // Thumbnails: a sharper crop with the margin of the detector whose heatmap is drawn on it (blend
+  // when loaded), so the heatmap maps onto it by scaling alone.
+  if (options_.thumbnails && !detectors_->crop.empty()) {
+    heat_detector_ = 0;
+    for (size_t d = 0; d < detectors_->crop.size(); ++d) {
+      if (detectors_->crop[d]->info().name == "blend") heat_detector_ = static_cast<int>(d);
+    }
+    face::AlignOptions a = detectors_->crop[static_cast<size_t>(heat_detector_)]->alignment();
+    a.size_px = std::max(a.size_px, kThumbnailPx);
+    thumb_alignment_ = alignment_index(alignments_, a);
+  }
 }
 
 TrackCollector::~TrackCollector() = default;
@@ -134,10 +146,7 @@ Status TrackCollector::close_track(Track& t) {
   o.start_s = t.series.pts_us.front() / 1e6;
   o.end_s = t.series.pts_us.back() / 1e6;
   o.pts_us = t.series.pts_us;
-  {
-    std::vector<std::optional<face::Landmarks>> lms(t.series.landmarks.begin(), t.series.landmarks.end());
-    o.mouth = detect::mouth_opening(lms);
-  }
+  o.landmarks = t.series.landmarks;
 
   // Crop detectors, in one or two passes over the candidates.
   const size_t n_cand = t.candidates.size();
@@ -211,11 +220,11 @@ Status TrackCollector::close_track(Track& t) {
     const std::string& name = detectors_->crop[d]->info().name;
     const double track_score = aggregate(d);
     o.scores.push_back({name, track_score});
-    if (track_score < 0.5) continue;
+    if (track_score < kSuspiciousThreshold) continue;
     // The span of frames where this detector saw manipulation.
     double first_t = -1, last_t = -1;
     for (size_t i = 0; i < n_cand; ++i) {
-      if (!scored[i] || frame_scores[d][i] < 0.5) continue;
+      if (!scored[i] || frame_scores[d][i] < kSuspiciousThreshold) continue;
       const double ts = t.series.pts_us[t.candidates[i].series_index] / 1e6;
       if (first_t < 0) first_t = ts;
       last_t = ts;
@@ -242,7 +251,7 @@ Status TrackCollector::close_track(Track& t) {
     if (!result->score) continue;
     const std::string& name = detectors_->track[d]->info().name;
     o.scores.push_back({name, *result->score});
-    if (*result->score >= 0.5) {
+    if (*result->score >= kSuspiciousThreshold) {
       std::string sentence = clock_text(o.start_s) + "-" + clock_text(o.end_s) + ": " + detector_phrase(name) + ", " +
                              fixed2(*result->score);
       if (!result->evidence.empty()) {
@@ -260,9 +269,9 @@ Status TrackCollector::close_track(Track& t) {
                          top->detector + " " + fixed2(top->score) + ")");
   }
 
-  // Thumbnail: the most suspicious scored frame, with the heatmap of the first crop detector that
-  // gives one (blend's boundary map); the middle candidate when nothing was scored.
-  if (options_.thumbnails && n_cand > 0 && !alignments_.empty()) {
+  // Thumbnail: the most suspicious scored frame (the middle candidate when nothing was scored),
+  // with the heatmap of the chosen crop detector at that frame.
+  if (thumb_alignment_ && n_cand > 0) {
     size_t cand = n_cand / 2;
     if (best_frame >= 0) {
       int seen = -1;
@@ -270,17 +279,8 @@ Status TrackCollector::close_track(Track& t) {
         if (scored[i] && ++seen == best_frame) cand = i;
       }
     }
-    size_t ai = 0;
-    Image heat;
-    for (size_t d = 0; d < n_crop; ++d) {
-      if (!heatmaps[d][cand].empty()) {
-        ai = crop_alignment_[d];
-        heat = heatmaps[d][cand];
-        break;
-      }
-    }
-    if (heat.empty() && n_crop > 0) ai = crop_alignment_[0];
-    o.thumbnail_png = heatmap_thumbnail_png(t.candidates[cand].crops[ai], heat);
+    const Image& heat = heatmaps[static_cast<size_t>(heat_detector_)][cand];
+    o.thumbnail_png = heatmap_thumbnail_png(t.candidates[cand].crops[*thumb_alignment_], heat, kThumbnailPx);
   }
 
   outcomes_.push_back(std::move(o));

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,9 +37,9 @@ struct TrackOutcome {
   std::vector<DetectorScore> scores;        // per detector that judged the track
   std::vector<std::string> evidence;        // sentences for the report
   std::string thumbnail_png;
-  // Inner-lip opening per frame of the track (NaN where unknown), for lip-sync.
+  // Every frame of the track, for lip-sync.
   std::vector<int64_t> pts_us;
-  std::vector<double> mouth;
+  std::vector<face::Landmarks> landmarks;
 };
 
 class TrackCollector {
@@ -66,6 +67,8 @@ class TrackCollector {
   std::vector<face::AlignOptions> alignments_;  // distinct alignments the detectors need
   std::vector<size_t> crop_alignment_;          // per crop detector: index in alignments_
   std::vector<size_t> track_alignment_;         // per track detector
+  std::optional<size_t> thumb_alignment_;       // crops for thumbnails, when wanted
+  int heat_detector_ = -1;                      // crop detector whose heatmap the thumbnail shows
   std::map<int, std::unique_ptr<Track>> open_;
   std::vector<TrackOutcome> outcomes_;
   int64_t frame_pos_ = 0;
