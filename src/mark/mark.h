@@ -2,9 +2,10 @@
 //
 // Two layers share each frame:
 //  * robust: a 64-bit payload (issuer, synthetic flag, version, sequence) + CRC-24, convolutional
-//    code (K=7, rate 1/3), spread over a periodic tile of +-1 chips whose size follows the frame
-//    height. The tile's period makes the mark self-synchronising: verify finds the scale from the
-//    autocorrelation, the shift from a sync pattern, and soft-combines every checked frame.
+//    code (K=7, rate 1/3), spread over a keyed grid of +-1 chips defined relative to the frame
+//    (128 chips along the short side), so a resize lands on the same grid. The embedder cancels
+//    the host's own projection on every coded bit; verify area-averages each frame onto the grid,
+//    soft-combines frames weighted by their sync evidence, and searches crops as a fallback.
 //  * semi-fragile: per textured block, 8 bits derived from the key, the block position and its
 //    coarse mean, embedded by QIM in low DCT coefficients. They survive a re-encode of static
 //    content; a pasted or swapped region breaks them, which verify reports as a tamper map.
@@ -68,8 +69,8 @@ struct MarkOptions {
   uint32_t sequence = 0;
   double strength = 1.0;          // scales both layers; 1.0 gives ~43 dB PSNR
   bool semi_fragile = true;       // also embed the tamper layer
-  bool informed = true;           // shape each frame's chips to overcome its own content (slower)
-  bool still = false;             // marking a still image (smaller chips); embed_file sets it
+  bool informed = true;           // cancel each frame's own content on every coded bit (slower)
+  bool still = false;             // marking a still image; embed_file sets it (same grid as video)
   std::string key = kDefaultKey;  // keys the chip pattern, the permutation and the tamper bits
   std::string method;             // free text written to the container tag "unmask_method"
   int crf = 18;                   // video output quality (x264 CRF)
@@ -84,8 +85,7 @@ struct MarkOptions {
 inline constexpr const char* kMarkPreservingX264Params = "no-dct-decimate=1:deadzone-inter=4:deadzone-intra=4";
 
 // The options `unmask synth` uses for every output: synthetic flag set, issuer 0 (the tool),
-// `method` recorded in the container. Pass still = true when the output is a single image (it
-// gets smaller chips and more tiles: a still has no frames to combine).
+// `method` recorded in the container. Pass still = true when the output is a single image.
 MarkOptions synthetic_options(const std::string& method, bool still = false);
 
 // Coarse content of a frame: 16x16 grid of mean luma (256 bytes). Survives re-encoding; a swapped

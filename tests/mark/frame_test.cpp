@@ -107,7 +107,7 @@ TEST_F(MarkPhotos, SyntheticFlagIsCarried) {
   EXPECT_EQ(r.payload.issuer, 0u);
 }
 
-// A single still has ~20 tiles of evidence and no frames to combine: detection is not certain
+// A single still has no frames to combine: detection is not certain
 // (about half of Debian's photos, see docs/watermark.md), but a payload, when reported, is always
 // the right one.
 TEST_F(MarkPhotos, SingleStillsOftenFoundNeverWrong) {
