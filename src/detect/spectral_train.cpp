@@ -206,6 +206,11 @@ Result<TrainSummary> train_spectral(const TrainRequest& request) {
   if (!models.ok()) return models.status();
   if (request.threads > 0) nn::set_num_threads(request.threads);
 
+  if (const fs::path out_dir = fs::path(request.out_path).parent_path(); !out_dir.empty()) {
+    std::error_code mk;
+    fs::create_directories(out_dir, mk);
+    if (mk) return Status::input(out_dir.string(), "cannot create the output folder: " + mk.message());
+  }
   fs::path cache = request.cache_dir.empty() ? fs::path(request.out_path).parent_path() / "spectral-cache"
                                              : fs::path(request.cache_dir) / "spectral-crops";
   std::error_code ec;

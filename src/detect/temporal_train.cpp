@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <map>
 #include <sstream>
 
@@ -92,6 +93,7 @@ Result<std::vector<std::vector<float>>> cached_rows(const std::shared_ptr<const 
   if (!tracks.ok()) return tracks.status();
   if (!tracks->empty()) rows = window_rows(tracks->front());
   std::ostringstream out;
+  out << std::setprecision(9);  // float round-trips exactly: a cached run equals a fresh one
   for (const auto& row : rows) {
     for (size_t j = 0; j < row.size(); ++j) out << (j ? " " : "") << (std::isfinite(row[j]) ? row[j] : NAN);
     out << "\n";
@@ -117,6 +119,11 @@ Result<TrainSummary> train_temporal(const TrainRequest& request) {
   auto models = face::FaceModels::load();
   if (!models.ok()) return models.status();
   if (request.threads > 0) nn::set_num_threads(request.threads);
+  if (const fs::path out_dir = fs::path(request.out_path).parent_path(); !out_dir.empty()) {
+    std::error_code mk;
+    fs::create_directories(out_dir, mk);
+    if (mk) return Status::input(out_dir.string(), "cannot create the output folder: " + mk.message());
+  }
   fs::path cache = request.cache_dir.empty() ? fs::path(request.out_path).parent_path() / "temporal-cache"
                                              : fs::path(request.cache_dir) / "temporal-rows";
   std::error_code ec;
