@@ -19,7 +19,7 @@ using namespace detail;
 
 constexpr double kRobustRms = 1.45;      // gray levels at strength 1
 constexpr double kMinCorrelation = 0.12; // soft correlation with the codeword for "found"
-constexpr double kMinSyncZ = 4.5;        // sync peak over the correlation noise for "found"
+constexpr double kMinSyncZ = 2.5;        // combined sync score for "found" on the whole-frame path (sanity gate)
 constexpr int kFingerprintSide = 16;
 constexpr double kMaxDecodes = 3;        // two whole-frame grids + one crop hypothesis per file
 
