@@ -208,52 +208,51 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
 std::string reason_for(const FusionResult& f, const report::Report& r, const AudioOutcome& audio,
                        const std::vector<internal::TrackOutcome>& tracks, const std::string& not_applicable) {
   const report::WatermarkSection& w = r.watermark;
+  // The strongest evidence of the media itself (before the watermark): a track or the audio.
+  std::string strongest;
+  double strongest_score = -1.0;
+  for (const auto& t : tracks) {
+    for (const DetectorScore& d : t.scores) {
+      if (d.score <= strongest_score) continue;
+      strongest_score = d.score;
+      strongest = "face track " + std::to_string(t.track_id) + " (" + clock_text(t.start_s) + "-" + clock_text(t.end_s) +
+                  ")" +
+                  (d.score >= kManipulatedThreshold  ? " shows " + detector_phrase(d.detector)
+                   : d.score >= kSuspiciousThreshold ? " shows weak signs of " + detector_phrase(d.detector)
+                                                     : "") +
+                  " (" + d.detector + " " + fixed2(d.score) + ")";
+    }
+  }
+  if (audio.voice && *audio.voice > strongest_score) {
+    strongest_score = *audio.voice;
+    strongest = std::string(*audio.voice >= kSuspiciousThreshold ? "the voice sounds synthetic" : "the voice") + " (" +
+                audio.voice_detector + " " + fixed2(*audio.voice) + ")";
+  }
+  if (audio.lipsync && audio.lipsync->score > strongest_score) {
+    strongest_score = audio.lipsync->score;
+    strongest = std::string(audio.lipsync->score >= kSuspiciousThreshold ? "the lips do not follow the voice" : "lips and voice") +
+                " (lip-sync mismatch " + fixed2(audio.lipsync->score) + ")";
+  }
+
   if (w.found && w.synthetic) {
-    return "The file carries the unmask watermark with the synthetic flag (issuer " + std::to_string(w.issuer) +
-           "): it was made by a synthesis tool.";
+    std::string out = "The file carries the unmask watermark with the synthetic flag (issuer " + std::to_string(w.issuer) +
+                      "): it was made by a synthesis tool";
+    if (!strongest.empty()) out += "; without the mark, the strongest evidence: " + strongest;
+    return out + ".";
   }
   if (f.verdict == report::Verdict::kNotApplicable) return not_applicable;
-  std::string sentence;
-  auto track_sentence = [&](int id) {
-    for (const auto& t : tracks) {
-      if (t.track_id != id || t.scores.empty()) continue;
-      const auto top = std::max_element(t.scores.begin(), t.scores.end(),
-                                        [](const DetectorScore& a, const DetectorScore& b) { return a.score < b.score; });
-      return "face track " + std::to_string(id) + " (" + clock_text(t.start_s) + "-" + clock_text(t.end_s) + ")" +
-             (top->score >= kManipulatedThreshold  ? " shows " + detector_phrase(top->detector)
-              : top->score >= kSuspiciousThreshold ? " shows weak signs of " + detector_phrase(top->detector)
-                                                   : " shows no sign of manipulation") +
-             " (" + top->detector + " " + fixed2(top->score) + ")";
-    }
-    return std::string("face track " + std::to_string(id));
-  };
-  std::string deciding = f.deciding;
-  if (deciding.rfind("watermark+", 0) == 0) deciding = deciding.substr(10);
-  if (deciding.rfind("track ", 0) == 0) {
-    sentence = track_sentence(std::stoi(deciding.substr(6)));
-  } else if (deciding == "voice") {
-    sentence = audio.voice && *audio.voice >= kSuspiciousThreshold ? "the voice sounds synthetic (" + audio.voice_detector + " " + fixed2(*audio.voice) + ")"
-                                                  : "the voice sounds natural (" + audio.voice_detector + " " + fixed2(audio.voice.value_or(0)) + ")";
-  } else if (deciding == "lipsync" && audio.lipsync) {
-    sentence = audio.lipsync->score >= kSuspiciousThreshold ? "the lips do not follow the voice (mismatch " + fixed2(audio.lipsync->score) + ")"
-                                           : "the lips follow the voice (mismatch " + fixed2(audio.lipsync->score) + ")";
-  }
   std::string out;
-  switch (f.verdict) {
-    case report::Verdict::kManipulated: out = "Manipulated: "; break;
-    case report::Verdict::kSuspicious: out = "Inconclusive signs of manipulation: "; break;
-    default: out = "No sign of manipulation: "; break;
-  }
   if (f.verdict == report::Verdict::kAuthentic) {
     int n_tracks = 0;
     for (const auto& t : tracks) n_tracks += !t.scores.empty();
     std::vector<std::string> what;
     if (n_tracks > 0) what.push_back(std::to_string(n_tracks) + " face track" + (n_tracks == 1 ? "" : "s"));
     if (audio.judged_any) what.push_back("the audio");
-    out += "checked " + join(what, " and ") + "; highest score " + fixed2(std::max(f.video_score.value_or(0), f.audio_score.value_or(0))) +
-           (sentence.empty() ? "" : ", " + sentence);
+    out = "No sign of manipulation in " + join(what, " and ");
+    if (!strongest.empty()) out += "; the strongest score: " + strongest;
   } else {
-    out += sentence.empty() ? "fused score " + fixed2(f.score) : sentence;
+    out = f.verdict == report::Verdict::kManipulated ? "Manipulated: " : "Inconclusive signs of manipulation: ";
+    out += strongest.empty() ? "fused score " + fixed2(f.score) : strongest;
   }
   if (w.found) {
     out += w.tamper_fraction_frames >= kTamperFractionThreshold
