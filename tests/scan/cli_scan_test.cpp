@@ -5,7 +5,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "detect/blend.h"
 #include "detect/detector.h"
+#include "media/media.h"
+#include "nn/nn.h"
+#include "support/face_fixtures.h"
 #include "support/fixtures.h"
 
 namespace unmask {
@@ -80,6 +84,86 @@ TEST(CliEval, BadManifestExitsThreeAndMissingModelFour) {
   auto m = run_command(unmask_cmd("eval --json --models " + empty.path().string() + " --manifest " + dir.file("m.csv")));
   EXPECT_EQ(m.exit_code, 4);
   expect_one_error_line(m);
+}
+
+// A models folder with a blend model on the toy architecture (weights from a seed), as the blend
+// loader accepts it: the command line then runs end to end without the shipped weights.
+void write_tiny_blend(const std::string& models_dir) {
+  nn::ModelSpec spec = *nn::default_spec("blend_cnn_tiny");
+  spec.boundary_head = true;
+  auto net = nn::Trainable::create(spec, 5, {});
+  ASSERT_TRUE(net.ok());
+  auto model = net->freeze();
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(model->save(models_dir + "/blend.unm", {{detect::kBlendMetaSize, "32"},
+                                                      {detect::kBlendMetaMargin, "0.25"},
+                                                      {detect::kBlendMetaCalibration, "platt -1 0"}})
+                  .is_ok());
+}
+
+TEST(CliScan, ScansAClipAnImageAndAudioWithAModelFolder) {
+  TempDir dir, models;
+  write_tiny_blend(models.path().string());
+  const std::string flags = "--models " + models.path().string() + " ";
+
+  testing::FaceClipSpec spec;
+  spec.n_frames = 25;
+  spec.tone_hz = 300;
+  testing::Sprite tom;
+  tom.image = testing::face_photo("tom", 150);
+  tom.top_left = testing::linear_path(100, 40, 300, 60, spec.n_frames);
+  spec.sprites.push_back(tom);
+  const std::string clip = dir.file("face.mp4");
+  testing::write_face_clip(clip, spec);
+
+  // --html prints the text summary; --report-dir writes every rendering; nothing on stderr.
+  auto r = run_command(unmask_cmd("scan --quiet " + flags + clip + " --html " + dir.file("r.html") + " --report-dir " +
+                                  dir.file("rep")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  EXPECT_EQ(r.out.rfind("verdict   ", 0), 0u) << r.out;
+  EXPECT_TRUE(std::filesystem::file_size(dir.file("r.html")) > 1000);
+  for (const char* f : {"rep/report.json", "rep/report.html", "rep/report.txt", "rep/track_0.png"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir.file(f))) << f;
+  }
+  std::ifstream json_file(dir.file("rep/report.json"));
+  const auto doc = nlohmann::json::parse(json_file);
+  EXPECT_EQ(doc["schema"], "unmask.report/1");
+  ASSERT_EQ(doc["faces"].size(), 1u);
+  EXPECT_EQ(doc["detectors"][0]["name"], "blend");
+  EXPECT_EQ(doc["detectors"][0]["model_sha256"].get<std::string>().size(), 64u);
+
+  const std::string photo = dir.file("tom.jpg");
+  ASSERT_TRUE(media::write_image(photo, testing::face_photo("tom", 300)).is_ok());
+  // JSON on stdout when it is not a terminal, without --json.
+  auto img = run_command(unmask_cmd("scan --quiet " + flags + photo));
+  ASSERT_EQ(img.exit_code, 0) << img.err;
+  EXPECT_EQ(nlohmann::json::parse(img.out)["faces"].size(), 1u);
+
+  // An audio file with only a face detector installed: nothing to judge, still exit 0.
+  const std::string wav = dir.file("tone.wav");
+  testing::write_wav(wav, testing::make_tone(300, 1.0, 16000));
+  auto audio = run_command(unmask_cmd("scan --quiet --json " + flags + wav));
+  ASSERT_EQ(audio.exit_code, 0) << audio.err;
+  const auto a = nlohmann::json::parse(audio.out);
+  EXPECT_EQ(a["verdict"], "not_applicable");
+  EXPECT_EQ(a["input"]["has_video"], false);
+
+  // eval over the three, plus a broken item that is counted, not fatal.
+  std::ofstream(dir.file("broken.mp4")) << "not media";
+  std::ofstream(dir.file("m.csv")) << "path,label\nface.mp4,real\ntom.jpg,fake\ntone.wav,real\nbroken.mp4,fake\n";
+  auto e = run_command(unmask_cmd("eval --quiet --json --frames 4 " + flags + "--manifest " + dir.file("m.csv") + " --roc " +
+                                  dir.file("roc.svg")));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const auto ev = nlohmann::json::parse(e.out);
+  EXPECT_EQ(ev["n_failed"], 1);
+  EXPECT_EQ(ev["n_real"], 2);
+  EXPECT_EQ(ev["n_fake"], 1);
+  for (const char* k : {"auc", "ap", "eer", "log_loss", "accuracy"}) EXPECT_TRUE(ev[k].is_number()) << k;
+  ASSERT_EQ(ev["per_item"].size(), 4u);
+  EXPECT_TRUE(ev["per_item"][3]["score"].is_null());
+  EXPECT_TRUE(ev["detectors"].contains("blend"));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("roc.svg")));
 }
 
 }  // namespace
