@@ -124,32 +124,45 @@ struct AudioOutcome {
   std::vector<std::string> notes;
 };
 
-// Lip-sync over the face tracks long enough to judge: the track whose lips follow the voice best
-// speaks for the file (another visible face that does not speak is not evidence of a dub).
+// Lip-sync: the face that speaks (detect::speaking_track: the mouth that moves most) against the
+// voice, with detect::score_lipsync. Another visible face that does not speak is not evidence of a
+// dub. Tracks are laid on the file's frame grid one pair at a time, so memory stays at two tracks.
 std::optional<report::LipsyncResult> judge_lipsync(const std::vector<internal::TrackOutcome>& tracks, const Audio& audio,
                                                    double fps, double duration_s, std::string& note) {
   if (!(fps > 0)) return std::nullopt;
   const auto n = static_cast<size_t>(std::max(1.0, std::ceil(std::max(duration_s, audio.duration_s()) * fps)));
-  const auto envelope = detect::speech_envelope(audio, fps);
-  std::optional<report::LipsyncResult> best;
-  for (const auto& t : tracks) {
-    if (t.end_s - t.start_s < kLipsyncMinTrackSeconds) continue;
+  auto on_grid = [&](const internal::TrackOutcome& t) {
     std::vector<std::optional<face::Landmarks>> grid(n);
     for (size_t i = 0; i < t.pts_us.size(); ++i) {
       const auto pos = static_cast<size_t>(std::llround(t.pts_us[i] / 1e6 * fps));
       if (pos < n) grid[pos] = t.landmarks[i];
     }
-    auto offset = detect::estimate_av_offset(detect::mouth_opening(grid), envelope, fps);
-    if (!offset.ok()) {
-      note = "lip-sync not judged: " + offset.status().message();
+    return grid;
+  };
+  std::vector<std::optional<face::Landmarks>> best;
+  for (const auto& t : tracks) {
+    if (t.end_s - t.start_s < kLipsyncMinTrackSeconds) continue;
+    auto grid = on_grid(t);
+    if (best.empty()) {
+      best = std::move(grid);
       continue;
     }
-    const double score = detect::lipsync_mismatch_score(*offset);
-    if (!best || score < best->score) best = report::LipsyncResult{score, offset->offset_ms, offset->confidence};
+    std::vector<std::vector<std::optional<face::Landmarks>>> pair;
+    pair.push_back(std::move(best));
+    pair.push_back(std::move(grid));
+    const size_t speaker = detect::speaking_track(pair, fps);
+    best = std::move(pair[speaker == 1 ? 1 : 0]);
   }
-  if (best) note.clear();
-  else if (note.empty()) note = "lip-sync not judged: no face track of 2 s";
-  return best;
+  if (best.empty()) {
+    note = "lip-sync not judged: no face track of 2 s";
+    return std::nullopt;
+  }
+  auto estimate = detect::score_lipsync(best, fps, audio);
+  if (!estimate.ok() || !estimate->score) {
+    note = "lip-sync not judged: " + (estimate.ok() ? estimate->note : estimate.status().message());
+    return std::nullopt;
+  }
+  return report::LipsyncResult{*estimate->score, estimate->offset.offset_ms, estimate->offset.confidence};
 }
 
 Status run_audio(const std::string& path, const detect::DetectorSet& set, const std::vector<internal::TrackOutcome>& tracks,
@@ -215,23 +228,25 @@ std::string reason_for(const FusionResult& f, const report::Report& r, const Aud
     for (const DetectorScore& d : t.scores) {
       if (d.score <= strongest_score) continue;
       strongest_score = d.score;
-      strongest = "face track " + std::to_string(t.track_id) + " (" + clock_text(t.start_s) + "-" + clock_text(t.end_s) +
-                  ")" +
-                  (d.score >= kManipulatedThreshold  ? " shows " + detector_phrase(d.detector)
-                   : d.score >= kSuspiciousThreshold ? " shows weak signs of " + detector_phrase(d.detector)
-                                                     : "") +
-                  " (" + d.detector + " " + fixed2(d.score) + ")";
+      const std::string where =
+          "face track " + std::to_string(t.track_id) + " (" + clock_text(t.start_s) + "-" + clock_text(t.end_s) + ")";
+      strongest = d.score >= kManipulatedThreshold  ? where + " shows " + detector_phrase(d.detector)
+                  : d.score >= kSuspiciousThreshold ? where + " shows weak signs of " + detector_phrase(d.detector)
+                                                    : d.detector + " " + fixed2(d.score) + " on " + where;
+      if (d.score >= kSuspiciousThreshold) strongest += " (" + d.detector + " " + fixed2(d.score) + ")";
     }
   }
   if (audio.voice && *audio.voice > strongest_score) {
     strongest_score = *audio.voice;
-    strongest = std::string(*audio.voice >= kSuspiciousThreshold ? "the voice sounds synthetic" : "the voice") + " (" +
-                audio.voice_detector + " " + fixed2(*audio.voice) + ")";
+    strongest = *audio.voice >= kSuspiciousThreshold
+                    ? "the voice sounds synthetic (" + audio.voice_detector + " " + fixed2(*audio.voice) + ")"
+                    : audio.voice_detector + " " + fixed2(*audio.voice) + " on the voice";
   }
   if (audio.lipsync && audio.lipsync->score > strongest_score) {
     strongest_score = audio.lipsync->score;
-    strongest = std::string(audio.lipsync->score >= kSuspiciousThreshold ? "the lips do not follow the voice" : "lips and voice") +
-                " (lip-sync mismatch " + fixed2(audio.lipsync->score) + ")";
+    strongest = audio.lipsync->score >= kSuspiciousThreshold
+                    ? "the lips do not follow the voice (lip-sync mismatch " + fixed2(audio.lipsync->score) + ")"
+                    : "lip-sync mismatch " + fixed2(audio.lipsync->score);
   }
 
   if (w.found && w.synthetic) {
@@ -249,7 +264,7 @@ std::string reason_for(const FusionResult& f, const report::Report& r, const Aud
     if (n_tracks > 0) what.push_back(std::to_string(n_tracks) + " face track" + (n_tracks == 1 ? "" : "s"));
     if (audio.judged_any) what.push_back("the audio");
     out = "No sign of manipulation in " + join(what, " and ");
-    if (!strongest.empty()) out += "; the strongest score: " + strongest;
+    if (!strongest.empty()) out += "; the highest score: " + strongest;
   } else {
     out = f.verdict == report::Verdict::kManipulated ? "Manipulated: " : "Inconclusive signs of manipulation: ";
     out += strongest.empty() ? "fused score " + fixed2(f.score) : strongest;
