@@ -397,6 +397,7 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
     co.second_pass = !options.fast;
     co.thumbnails = options.thumbnails;
     co.processed_fps = processed_fps;
+    co.expected_frames = std::max<int64_t>(0, info->video->n_frames / every_nth);
     internal::TrackCollector collector(detectors, co);
     std::optional<WatermarkTap> tap;
     // The mark lives in the stored orientation; a rotated video is checked by its own pass below.

@@ -25,6 +25,7 @@ struct CollectorOptions {
   bool thumbnails = true;
   double processed_fps = 25.0;  // frame rate of the frames given to add_frame
   double close_after_s = 2.0;   // a track unseen for this long is scored and released
+  int64_t expected_frames = 0;  // frames in the file (0: unknown), to start sparse on long files
 };
 
 struct TrackOutcome {
@@ -69,6 +70,7 @@ class TrackCollector {
   std::vector<size_t> track_alignment_;         // per track detector
   std::optional<size_t> thumb_alignment_;       // crops for thumbnails, when wanted
   int heat_detector_ = -1;                      // crop detector whose heatmap the thumbnail shows
+  int64_t initial_stride_ = 1;                  // candidate stride a new track starts with
   std::map<int, std::unique_ptr<Track>> open_;
   std::vector<TrackOutcome> outcomes_;
   int64_t frame_pos_ = 0;
