@@ -3,11 +3,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <cstdio>
 #include <filesystem>
 #include <future>
 #include <limits>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "detect/detect.h"
 #include "mark/mark.h"
@@ -39,35 +43,46 @@ constexpr int kLipsyncRateHz = 16000;
 
 // The watermark check, fed from the same decode as the faces: an evenly spread sample of frames
 // (and the frame before each, for the tamper layer's motion test), plus the content fingerprints
-// of every frame when a signed sidecar asks for them.
+// of every frame when a signed sidecar asks for them. The verifier runs on a thread of its own
+// (copies of the sampled frames go to it through a short queue): the decoder leaves most of the
+// second core free, and the face tracker keeps the first.
 class WatermarkTap {
  public:
   WatermarkTap(int64_t n_expected_frames, int max_frames, bool tamper, bool fingerprints)
-      : max_frames_(max_frames), fingerprints_(fingerprints) {
+      : max_frames_(max_frames), fingerprints_(fingerprints), tamper_(tamper) {
     mark::VerifyOptions vo;
     vo.max_frames = max_frames;
     vo.tamper = tamper;
     vo.fingerprints = fingerprints;
-    tamper_ = tamper;
     verifier_ = mark::FrameVerifier::create(vo);
     stride_ = std::max<int64_t>(1, (std::max<int64_t>(1, n_expected_frames) + max_frames - 1) / max_frames);
+    worker_ = std::thread([this] { run(); });
   }
+  ~WatermarkTap() { stop(); }
+  WatermarkTap(const WatermarkTap&) = delete;
+  WatermarkTap& operator=(const WatermarkTap&) = delete;
 
+  // Called from the tracking thread for every frame, in order.
   Status add(const face::FrameFaces& ff) {
-    const auto started = Clock::now();
     if (fingerprints_) segments_.add(ff.image, ff.pts_us);
     if (n_ % stride_ == 0 && n_added_ < max_frames_) {
-      UNMASK_RETURN_IF_ERROR(verifier_->add(ff.image, ff.index, ff.pts_us, tamper_ && !previous_.empty() ? &previous_ : nullptr));
+      Job job{ff.image, std::move(previous_), ff.index, ff.pts_us};
+      std::unique_lock lock(mutex_);
+      not_full_.wait(lock, [&] { return queue_.size() < kQueueDepth || !status_.is_ok(); });
+      if (!status_.is_ok()) return status_;
+      queue_.push_back(std::move(job));
+      not_empty_.notify_one();
       ++n_added_;
     }
     ++n_;
     if (tamper_ && n_ % stride_ == 0 && n_added_ < max_frames_) previous_ = ff.image;  // the frame before the next sample
     else if (!previous_.empty()) previous_ = Image();
-    seconds_ += seconds_since(started);
     return Status::ok();
   }
 
-  mark::VerifyResult finish() {
+  Result<mark::VerifyResult> finish() {
+    stop();
+    if (!status_.is_ok()) return status_;
     const auto started = Clock::now();
     mark::VerifyResult v = verifier_->finish();
     v.n_frames = n_;
@@ -75,19 +90,66 @@ class WatermarkTap {
     seconds_ += seconds_since(started);
     return v;
   }
+  // Time spent in the verifier (on its thread, overlapping the decode, and in finish()).
   double seconds() const { return seconds_; }
 
  private:
+  static constexpr size_t kQueueDepth = 3;
+  struct Job {
+    Image image;
+    Image previous;
+    int64_t index = 0;
+    int64_t pts_us = 0;
+  };
+
+  void run() {
+    while (true) {
+      Job job;
+      {
+        std::unique_lock lock(mutex_);
+        not_empty_.wait(lock, [&] { return !queue_.empty() || closed_; });
+        if (queue_.empty()) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+        not_full_.notify_one();
+      }
+      const auto started = Clock::now();
+      Status s = verifier_->add(job.image, job.index, job.pts_us, job.previous.empty() ? nullptr : &job.previous);
+      seconds_ += seconds_since(started);
+      if (!s.is_ok()) {
+        std::lock_guard lock(mutex_);
+        status_ = s;
+        not_full_.notify_all();
+        return;
+      }
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      not_empty_.notify_all();
+    }
+    if (worker_.joinable()) worker_.join();
+  }
+
   std::unique_ptr<mark::FrameVerifier> verifier_;
   mark::SegmentFingerprints segments_;
   Image previous_;
   int max_frames_;
   bool fingerprints_;
-  bool tamper_ = true;
+  bool tamper_;
   int64_t stride_ = 1;
   int64_t n_ = 0;
   int n_added_ = 0;
-  double seconds_ = 0.0;
+  double seconds_ = 0.0;  // written by the worker until it is joined, then by finish()
+  std::mutex mutex_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<Job> queue_;
+  bool closed_ = false;
+  Status status_;
+  std::thread worker_;
 };
 
 void fill_watermark(const mark::VerifyResult& v, report::WatermarkSection& w) {
@@ -421,12 +483,14 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
       UNMASK_RETURN_IF_ERROR(collector.finish());
       tracks = collector.take_outcomes();
       if (tap) {
-        verify = tap->finish();
+        auto v = tap->finish();
+        if (!v.ok()) return v.status();
+        verify = std::move(*v);
         watermark_s = tap->seconds();
       }
     }
     detect_s = collector.detect_seconds();
-    r.timing_s["decode"] = seconds_since(decode_started) - detect_s - watermark_s;
+    r.timing_s["decode"] = seconds_since(decode_started) - detect_s;  // the watermark thread overlaps it
     r.timing_s["detect"] = detect_s;
   }
   if (info->video && options.check_watermark && !verify && video_error.empty()) {
