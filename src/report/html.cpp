@@ -114,11 +114,19 @@ std::string timeline_svg(const Report& r, double w, int n_ticks, const char* css
     svg += "<text x=\"" + num(left - 6) + "\" y=\"" + num(py(s) + 4) + "\" text-anchor=\"end\" fill=\"#5f6368\">" + num(s, 1) +
            "</text>";
   }
-  for (int i = 0; i <= n_ticks; ++i) {
-    const double t = end_s * i / n_ticks;
-    const char* anchor = i == 0 ? "start" : i == n_ticks ? "end" : "middle";
+  // Round time steps (0.5 s, 1 s, 2 s, 5 s, ... 1 h) with at most n_ticks intervals.
+  double step = 0.5;
+  for (double candidate : {0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0}) {
+    step = candidate;
+    if (end_s / candidate <= n_ticks) break;
+  }
+  for (int i = 0; i * step <= end_s + 1e-9; ++i) {
+    const double t = i * step;
+    const char* anchor = i == 0 ? "start" : px(t) > left + pw - 20 ? "end" : "middle";
     svg += "<text x=\"" + num(px(t)) + "\" y=\"" + num(top + plot_h + 16) + "\" text-anchor=\"" + anchor +
-           "\" fill=\"#5f6368\">" + (end_s < 60 ? num(t, end_s < 10 ? 1 : 0) + " s" : clock(t)) + "</text>";
+           "\" fill=\"#5f6368\">" + (end_s < 60 ? num(t, step < 1 ? 1 : 0) + " s" : clock(t)) + "</text>";
+    svg += "<line x1=\"" + num(px(t)) + "\" x2=\"" + num(px(t)) + "\" y1=\"" + num(top + plot_h) + "\" y2=\"" +
+           num(top + plot_h + 4) + "\" stroke=\"#9aa0a6\"/>";
   }
   // Face tracks.
   for (size_t i = 0; i < r.faces.size(); ++i) {
@@ -296,7 +304,10 @@ std::string to_html(const Report& r) {
     }
     if (has_voice) h += "<span style=\"--c:#9aa0a6\">voice segments (coloured by score)</span>";
     h += "<span style=\"--c:#fce8e6\">manipulated &ge; " + num(kManipulatedFrom) + "</span><span style=\"--c:#fef7e0\">suspicious &ge; " +
-         num(kSuspiciousFrom) + "</span></div></section>";
+         num(kSuspiciousFrom) + "</span></div><p class=\"caption\">Lines: per-frame scores of the detectors that look at "
+         "each face picture (the strongest of them at each sampled frame). Bars: when each face is on screen and, for the "
+         "voice, each voiced segment's score. Detectors that judge a whole track (motion over time) give the track's "
+         "score in its card below.</p></section>";
   }
 
   if (!r.faces.empty()) {
