@@ -26,7 +26,7 @@ echo "== 2. a fake: the face of $(basename "$SOURCE") swapped in with unmask syn
 # judges exactly that motion and rightly scores an animated still as not a real recording, so the
 # real-vs-swap comparison runs the detectors that judge the pixels and the sound; step 4 shows
 # the real clip through every detector.
-MODELS=${UNMASK_MODELS:-models}
+MODELS=${UNMASK_MODELS:-$(cd "$(dirname "$0")/.." && pwd)/models}
 pixel_detectors=$(for m in "$MODELS"/*.unm; do [ -e "$m" ] && basename "$m" .unm; done | grep -v '^temporal$' | paste -sd, - || true)
 detector_flag=()
 [ -n "$pixel_detectors" ] && detector_flag=(--detectors "$pixel_detectors")
