@@ -1,4 +1,5 @@
 // Track thumbnails for the HTML report: the aligned face with the detector's heatmap over it.
+// Heat above 0.15 (38/255) is stretched to the map's maximum; weaker maps are drawn as they are.
 #include <algorithm>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -22,6 +23,11 @@ std::string heatmap_thumbnail_png(const Image& crop, const Image& heatmap, int s
       if (heatmap.channels() == 3) cv::cvtColor(heat, gray, cv::COLOR_BGR2GRAY);
       else gray = heat;
       cv::resize(gray, gray, cv::Size(size_px, size_px), 0, 0, cv::INTER_LINEAR);
+      // Boundary maps are often faint (probabilities of 0.2-0.4 along a seam): stretch them to
+      // their maximum so the seam shows, unless the map is uniformly weak (nothing to show).
+      double max_heat = 0;
+      cv::minMaxLoc(gray, nullptr, &max_heat);
+      if (max_heat >= 38.0) gray.convertTo(gray, CV_8U, 255.0 / max_heat);
       cv::Mat colour;
       cv::applyColorMap(gray, colour, cv::COLORMAP_JET);
       // Opacity follows the heat: where the detector saw nothing the face shows through.
