@@ -204,18 +204,9 @@ Result<TrainSummary> train_spectral(const TrainRequest& request) {
   if (items->empty()) return Status::input(request.manifest_path, "no rows");
   auto models = face::FaceModels::load();
   if (!models.ok()) return models.status();
-  if (request.threads > 0) nn::set_num_threads(request.threads);
-
-  if (const fs::path out_dir = fs::path(request.out_path).parent_path(); !out_dir.empty()) {
-    std::error_code mk;
-    fs::create_directories(out_dir, mk);
-    if (mk) return Status::input(out_dir.string(), "cannot create the output folder: " + mk.message());
-  }
-  fs::path cache = request.cache_dir.empty() ? fs::path(request.out_path).parent_path() / "spectral-cache"
-                                             : fs::path(request.cache_dir) / "spectral-crops";
-  std::error_code ec;
-  fs::create_directories(cache, ec);
-  if (ec) return Status::input(cache.string(), "cannot create the cache folder: " + ec.message());
+  auto cache_folder = prepare_training_folders(request, "spectral-crops", "spectral-cache");
+  if (!cache_folder.ok()) return cache_folder.status();
+  const fs::path cache = *cache_folder;
 
   // 1. Crops per item.
   struct ItemCrops {
@@ -288,6 +279,7 @@ Result<TrainSummary> train_spectral(const TrainRequest& request) {
   auto trained = train_feature_classifier(rows, labels, is_val, opts);
   if (!trained.ok()) return trained.status();
   UNMASK_RETURN_IF_ERROR(trained->model.save(request.out_path));
+  std::error_code ec;
   std::filesystem::remove(request.out_path + ".ckpt", ec);
 
   TrainSummary summary;

@@ -118,17 +118,9 @@ Result<TrainSummary> train_temporal(const TrainRequest& request) {
   if (items->empty()) return Status::input(request.manifest_path, "no rows");
   auto models = face::FaceModels::load();
   if (!models.ok()) return models.status();
-  if (request.threads > 0) nn::set_num_threads(request.threads);
-  if (const fs::path out_dir = fs::path(request.out_path).parent_path(); !out_dir.empty()) {
-    std::error_code mk;
-    fs::create_directories(out_dir, mk);
-    if (mk) return Status::input(out_dir.string(), "cannot create the output folder: " + mk.message());
-  }
-  fs::path cache = request.cache_dir.empty() ? fs::path(request.out_path).parent_path() / "temporal-cache"
-                                             : fs::path(request.cache_dir) / "temporal-rows";
-  std::error_code ec;
-  fs::create_directories(cache, ec);
-  if (ec) return Status::input(cache.string(), "cannot create the cache folder: " + ec.message());
+  auto cache_folder = prepare_training_folders(request, "temporal-rows", "temporal-cache");
+  if (!cache_folder.ok()) return cache_folder.status();
+  const fs::path cache = *cache_folder;
 
   std::vector<std::vector<float>> rows;
   std::vector<int> labels;
@@ -204,6 +196,7 @@ Result<TrainSummary> train_temporal(const TrainRequest& request) {
   auto trained = train_feature_classifier(rows, labels, is_val, opts);
   if (!trained.ok()) return trained.status();
   UNMASK_RETURN_IF_ERROR(trained->model.save(request.out_path));
+  std::error_code ec;
   fs::remove(request.out_path + ".ckpt", ec);
 
   TrainSummary summary;

@@ -41,4 +41,11 @@ struct Trainer {
 // Every trainer there is (defined in training_table.cpp).
 const std::vector<Trainer>& trainers();
 
+// The common start of a trainer: creates the output model's folder and the cache folder
+// (request.cache_dir / cache_subdir, or <out folder>/<default_cache_name> when no cache_dir was
+// given) and sets the thread count. Returns the cache folder; input error naming a folder that
+// cannot be created.
+Result<std::string> prepare_training_folders(const TrainRequest& request, const std::string& cache_subdir,
+                                             const std::string& default_cache_name);
+
 }  // namespace unmask::detect

@@ -1,5 +1,9 @@
 #include "detect/training.h"
 
+#include <filesystem>
+
+#include "nn/nn.h"
+
 namespace unmask::detect {
 
 // Trainers, declared here and defined next to their detectors.
@@ -16,6 +20,23 @@ const std::vector<Trainer>& trainers() {
       {"temporal", train_temporal},
   };
   return table;
+}
+
+Result<std::string> prepare_training_folders(const TrainRequest& request, const std::string& cache_subdir,
+                                             const std::string& default_cache_name) {
+  namespace fs = std::filesystem;
+  if (request.threads > 0) nn::set_num_threads(request.threads);
+  const fs::path out_dir = fs::path(request.out_path).parent_path();
+  std::error_code ec;
+  if (!out_dir.empty()) {
+    fs::create_directories(out_dir, ec);
+    if (ec) return Status::input(out_dir.string(), "cannot create the output folder: " + ec.message());
+  }
+  const fs::path cache = request.cache_dir.empty() ? out_dir / default_cache_name
+                                                   : fs::path(request.cache_dir) / cache_subdir;
+  fs::create_directories(cache, ec);
+  if (ec) return Status::input(cache.string(), "cannot create the cache folder: " + ec.message());
+  return cache.string();
 }
 
 }  // namespace unmask::detect
