@@ -68,41 +68,40 @@ constexpr double kMismatchZ = -2.918;
 
 }  // namespace
 
-std::vector<double> mouth_opening(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame) {
+namespace {
+
+// One value per frame from its landmarks, NaN where the face is missing or degenerate. `measure`
+// gets the landmarks and the eye-corner distance (36-45) it normalises by.
+template <typename Measure>
+std::vector<double> per_frame(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame,
+                              Measure measure) {
   std::vector<double> out;
   out.reserve(landmarks_per_frame.size());
   for (const auto& lm : landmarks_per_frame) {
-    if (!lm) {
-      out.push_back(std::nan(""));
-      continue;
-    }
-    const auto& p = *lm;
-    const double eyes = dist(p[36], p[45]);
-    const double lips = (dist(p[61], p[67]) + dist(p[62], p[66]) + dist(p[63], p[65])) / 3.0;
-    out.push_back(eyes > 1e-6 ? lips / eyes : std::nan(""));
+    const double eyes = lm ? dist((*lm)[36], (*lm)[45]) : 0.0;
+    out.push_back(lm && eyes > 1e-6 ? measure(*lm, eyes) : std::nan(""));
   }
   return out;
 }
 
+}  // namespace
+
+std::vector<double> mouth_opening(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame) {
+  return per_frame(landmarks_per_frame, [](const face::Landmarks& p, double eyes) {
+    return (dist(p[61], p[67]) + dist(p[62], p[66]) + dist(p[63], p[65])) / 3.0 / eyes;
+  });
+}
+
 std::vector<double> mouth_area(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame) {
-  std::vector<double> out;
-  out.reserve(landmarks_per_frame.size());
-  for (const auto& lm : landmarks_per_frame) {
-    if (!lm) {
-      out.push_back(std::nan(""));
-      continue;
-    }
-    const auto& p = *lm;
-    double twice = 0;
+  return per_frame(landmarks_per_frame, [](const face::Landmarks& p, double eyes) {
+    double twice = 0;  // shoelace formula over the inner-lip polygon 60-67
     for (int i = 60; i <= 67; ++i) {
       const auto& a = p[i];
       const auto& b = p[i == 67 ? 60 : i + 1];
       twice += a.x * b.y - b.x * a.y;
     }
-    const double eyes = dist(p[36], p[45]);
-    out.push_back(eyes > 1e-6 ? std::abs(twice) / 2.0 / (eyes * eyes) : std::nan(""));
-  }
-  return out;
+    return std::abs(twice) / 2.0 / (eyes * eyes);
+  });
 }
 
 std::vector<double> band_envelope(const Audio& audio, double fps, double low_hz, double high_hz) {
