@@ -152,6 +152,17 @@ class WatermarkTap {
   std::thread worker_;
 };
 
+}  // namespace
+
+double altered_frame_fraction(int frames_readable, const std::vector<double>& flagged_block_fractions) {
+  if (frames_readable <= 0) return 0.0;
+  int altered = 0;
+  for (double fraction : flagged_block_fractions) altered += fraction >= kTamperMinBlockFraction;
+  return std::min(1.0, static_cast<double>(altered) / frames_readable);
+}
+
+namespace {
+
 void fill_watermark(const mark::VerifyResult& v, report::WatermarkSection& w) {
   w.checked = true;
   w.found = v.found;
@@ -159,7 +170,9 @@ void fill_watermark(const mark::VerifyResult& v, report::WatermarkSection& w) {
   w.issuer = v.payload.issuer;
   w.synthetic = v.payload.synthetic;
   w.confidence = v.confidence;
-  w.tamper_fraction_frames = v.tamper_fraction_frames;
+  std::vector<double> flagged;
+  for (const mark::TamperFrame& frame : v.tamper_frames) flagged.push_back(frame.fraction_blocks);
+  w.tamper_fraction_frames = altered_frame_fraction(v.tamper_frames_readable, flagged);
 }
 
 // The signed sidecar (<file>.unmask.json), when there is one: present/valid in the report.

@@ -94,8 +94,11 @@ Result<AvailableDetectors> load_available_detectors(const std::string& models_di
 //   media score  = max(video score, audio score).
 //   watermark    = synthetic flag: decisive, score >= 0.99, manipulated. A valid issuer mark
 //                  with the tamper layer intact: strong evidence of authenticity, logit - 4
-//                  (odds / 55). A mark whose tamper layer flags at least 5% of readable frames:
-//                  logit + 2.
+//                  (odds / 55). A mark whose tamper layer shows an altered region in at least
+//                  30% of readable frames: logit + 2. A frame counts as altered when at least
+//                  8% of its blocks are flagged: re-encoding alone flags scattered blocks (an
+//                  untouched marked clip: at most 7.7% per frame, re-encoded at CRF 23: 3 of 26
+//                  frames above 8%), a grey box over a face flags 9-28% in most frames.
 //   verdict      = manipulated when score >= 0.75, suspicious when 0.40 <= score < 0.75,
 //                  authentic below 0.40; not_applicable (score 0.5) when nothing could be
 //                  judged: no face and no speech, too short, unreadable streams.
@@ -105,7 +108,13 @@ inline constexpr double kManipulatedThreshold = 0.75;
 inline constexpr double kSuspiciousThreshold = 0.40;
 inline constexpr double kIntactMarkLogitShift = -4.0;
 inline constexpr double kTamperedMarkLogitShift = 2.0;
-inline constexpr double kTamperFractionThreshold = 0.05;
+inline constexpr double kTamperFractionThreshold = 0.30;
+inline constexpr double kTamperMinBlockFraction = 0.08;
+
+// The fraction of the tamper layer's readable frames that count as altered: those among the
+// flagged frames (their fraction of flagged blocks given) with at least kTamperMinBlockFraction.
+// 0 when no frame was readable.
+double altered_frame_fraction(int frames_readable, const std::vector<double>& flagged_block_fractions);
 
 struct DetectorScore {
   std::string detector;

@@ -80,6 +80,15 @@ TEST(Fusion, IntactIssuerMarkIsStrongEvidenceOfAuthenticity) {
   EXPECT_EQ(t.verdict, report::Verdict::kManipulated);
 }
 
+TEST(Fusion, OnlyFramesWithAnAlteredAreaCountAsTampered) {
+  // Scattered single blocks (re-encoding noise) do not make a frame altered; 8% of blocks do.
+  EXPECT_DOUBLE_EQ(altered_frame_fraction(10, {0.009, 0.018, 0.05, 0.077}), 0.0);
+  EXPECT_DOUBLE_EQ(altered_frame_fraction(10, {0.009, 0.08, 0.12, 0.2}), 0.3);
+  EXPECT_DOUBLE_EQ(altered_frame_fraction(0, {0.5}), 0.0);
+  EXPECT_GE(altered_frame_fraction(10, {0.1, 0.1, 0.1}), kTamperFractionThreshold);
+  EXPECT_LT(altered_frame_fraction(10, {0.1, 0.1}), kTamperFractionThreshold);
+}
+
 TEST(Fusion, NothingToJudgeIsNotApplicable) {
   FusionInput in;
   in.not_applicable_reason = "No face and no speech found.";
