@@ -69,10 +69,9 @@ std::optional<face::AlignedFace> aligned_face(face::FaceDetector& det, const Ima
 cv::Rect face_rect(face::FaceDetector& det, const Image& img) {
   const cv::Rect whole(0, 0, img.width_px(), img.height_px());
   auto faces = det.detect(img);
-  if (!faces.ok() || faces->empty()) return whole;
-  const Box b = std::max_element(faces->begin(), faces->end(), [](const face::Face& a, const face::Face& c) {
-                  return a.box.area() < c.box.area();
-                })->box;
+  const face::Face* largest = faces.ok() ? face::largest_face(*faces) : nullptr;
+  if (largest == nullptr) return whole;
+  const Box b = largest->box;
   const double cx = b.x + b.w / 2, cy = b.y + b.h / 2, side = 2.2 * std::max(b.w, b.h);
   const cv::Rect r = cv::Rect(static_cast<int>(cx - side / 2), static_cast<int>(cy - side / 2), static_cast<int>(side),
                               static_cast<int>(side)) & whole;

@@ -115,15 +115,6 @@ bool is_video_item(const learn::ManifestItem& item) {
   return !media::has_image_extension(item.path);
 }
 
-const face::Face* largest(const std::vector<face::Face>& faces, int min_px) {
-  const face::Face* best = nullptr;
-  for (const face::Face& f : faces) {
-    if (f.box.w < min_px || f.box.h < min_px) continue;
-    if (best == nullptr || f.box.area() > best->box.area()) best = &f;
-  }
-  return best;
-}
-
 // Crops of one item, freshly extracted. Input error when it cannot be decoded.
 Result<std::vector<BlendCrop>> extract_item(const learn::ManifestItem& item,
                                             std::shared_ptr<const face::FaceModels> models,
@@ -149,7 +140,7 @@ Result<std::vector<BlendCrop>> extract_item(const learn::ManifestItem& item,
     face::FaceDetector detector(models, detect);
     auto faces = detector.detect_faces(*image);
     if (!faces.ok()) return faces.status();
-    if (const face::Face* f = largest(*faces, o.min_face_px)) add(*image, *f, 0);
+    if (const face::Face* f = face::largest_face(*faces, o.min_face_px)) add(*image, *f, 0);
     return crops;
   }
   auto info = media::probe(item.path);
@@ -162,7 +153,7 @@ Result<std::vector<BlendCrop>> extract_item(const learn::ManifestItem& item,
   track.tracker.min_track_frames = 1;
   auto result = face::track_file(item.path, models, track, [&](face::FrameFaces& ff) -> Status {
     if (static_cast<int>(crops.size()) >= o.max_crops_per_video) return Status::ok();
-    if (const face::Face* f = largest(ff.faces, o.min_face_px)) add(ff.image, *f, ff.index);
+    if (const face::Face* f = face::largest_face(ff.faces, o.min_face_px)) add(ff.image, *f, ff.index);
     return Status::ok();
   });
   if (!result.ok()) return result.status();

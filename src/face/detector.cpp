@@ -180,4 +180,13 @@ Landmarks fit_landmarks(const FaceModels& models, const Image& image, const Box&
   return out;
 }
 
+const Face* largest_face(const std::vector<Face>& faces, double min_side_px) {
+  const Face* best = nullptr;
+  for (const Face& f : faces) {
+    if (f.box.w < min_side_px || f.box.h < min_side_px) continue;
+    if (best == nullptr || f.box.area() > best->box.area()) best = &f;
+  }
+  return best;
+}
+
 }  // namespace unmask::face

@@ -304,6 +304,10 @@ std::string to_tracks_json(const VideoFaces& faces, int indent = -1);
 // faces get a thick box, followed ones a thin box and a "~" after the id.
 void draw_faces(Image& frame, const std::vector<Face>& faces);
 
+// The face with the largest box among those at least min_side_px on both sides; nullptr when
+// there is none. The pointer is into `faces`.
+const Face* largest_face(const std::vector<Face>& faces, double min_side_px = 0.0);
+
 // What `unmask faces` writes into a directory.
 struct ExportOptions {
   std::string out_dir;

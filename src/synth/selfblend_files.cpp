@@ -25,10 +25,8 @@ struct AlignedInput {
 std::optional<face::AlignedFace> largest_face(face::FaceDetector& detector, const Image& image,
                                               const SelfBlendFilesOptions& options) {
   auto faces = detector.detect_faces(image);
-  if (!faces.ok() || faces->empty()) return std::nullopt;
-  const auto biggest = std::max_element(faces->begin(), faces->end(), [](const face::Face& a, const face::Face& b) {
-    return a.box.area() < b.box.area();
-  });
+  const face::Face* biggest = faces.ok() ? face::largest_face(*faces) : nullptr;
+  if (biggest == nullptr) return std::nullopt;
   face::AlignOptions align;
   align.size_px = options.size_px;
   align.margin = options.margin;

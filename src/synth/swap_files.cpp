@@ -13,12 +13,6 @@ namespace {
 
 constexpr int kMaxSourcePoses = 64;
 
-const face::Face* largest(const std::vector<face::Face>& faces) {
-  if (faces.empty()) return nullptr;
-  return &*std::max_element(faces.begin(), faces.end(),
-                            [](const face::Face& a, const face::Face& b) { return a.box.area() < b.box.area(); });
-}
-
 // Source poses: the largest face of an image, or of frames spread over a video.
 Result<std::vector<LandmarkSwapper::SourceFace>> source_faces(const std::string& source,
                                                               std::shared_ptr<const face::FaceModels> models) {
@@ -41,7 +35,7 @@ Result<std::vector<LandmarkSwapper::SourceFace>> source_faces(const std::string&
     if (!*more) break;
     auto found = detector.detect_faces(frame.image);
     if (!found.ok()) return found.status();
-    if (const face::Face* f = largest(*found)) faces.push_back({frame.image, f->landmarks});
+    if (const face::Face* f = face::largest_face(*found)) faces.push_back({frame.image, f->landmarks});
   }
   if (faces.empty()) return Status::input(source, "no face found in the swap source");
   return faces;
@@ -60,7 +54,7 @@ Result<SwapSummary> swap_image(const LandmarkSwapper& swapper, const std::string
   summary.is_image = true;
   summary.n_frames = 1;
   summary.n_source_poses = static_cast<int>(swapper.n_source_poses());
-  if (const face::Face* f = largest(*faces)) {
+  if (const face::Face* f = face::largest_face(*faces)) {
     auto swapped = swapper.swap(*image, f->landmarks);
     if (!swapped.ok()) return swapped.status();
     summary.n_swapped = 1;
@@ -109,7 +103,7 @@ Result<SwapSummary> swap_files(const std::string& source, const std::string& tar
       if (f.track_id == main_track) chosen = &f;
     }
     if (chosen == nullptr) {
-      chosen = largest(ff.faces);
+      chosen = face::largest_face(ff.faces);
       if (chosen != nullptr) main_track = chosen->track_id;
     }
     if (chosen != nullptr) {

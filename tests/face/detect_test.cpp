@@ -104,6 +104,17 @@ TEST(FaceDetector, DetectNearLooksOnlyAroundTheGivenBox) {
   EXPECT_TRUE(elsewhere->empty());
 }
 
+TEST(LargestFace, PicksTheBiggestBoxAboveTheMinimumSide) {
+  std::vector<Face> faces(3);
+  faces[0].box = {0, 0, 40, 40};
+  faces[1].box = {100, 0, 90, 30};   // larger area, but only 30 px tall
+  faces[2].box = {200, 0, 50, 50};
+  EXPECT_EQ(largest_face(faces), &faces[1]);
+  EXPECT_EQ(largest_face(faces, 35.0), &faces[2]);
+  EXPECT_EQ(largest_face(faces, 60.0), nullptr);
+  EXPECT_EQ(largest_face({}), nullptr);
+}
+
 TEST(FaceDetector, NoFaceIsAnEmptyResultNotAnError) {
   FaceDetector detector(test::models());
   auto faces = detector.detect_faces(testing::make_textured_background(640, 360, 0));
