@@ -40,6 +40,9 @@ struct DetectorInfo {
   std::string model_sha256;  // of the weights file; empty for detectors without one
   std::string model_path;    // empty for detectors without one
   DetectorKind kind = DetectorKind::kCrop;
+  // Crop detectors whose training saw fakes only as still images (GAN faces) judge stills only:
+  // their scores on video frames are outside what they were trained and calibrated for.
+  bool stills_only = false;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -212,6 +212,9 @@ Result<std::shared_ptr<const CropDetector>> make_spectral_detector(nn::Model mod
   info.model_sha256 = model_sha256;
   info.model_path = what;
   info.kind = DetectorKind::kCrop;
+  // Its fakes are StyleGAN stills; on held-out real video it raised confident false alarms
+  // (docs/detectors.md), so video frames are left to the other detectors.
+  info.stills_only = true;
   return std::shared_ptr<const CropDetector>(std::make_shared<SpectralDetector>(std::move(*classifier), std::move(info)));
 }
 

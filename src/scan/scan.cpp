@@ -442,6 +442,12 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
     skipped = loaded->skipped;
     r.options["models_dir"] = dir;
   }
+  if (!is_image) {
+    // Detectors meant for stills only sit out on videos (DetectorInfo::stills_only).
+    auto for_video = std::make_shared<detect::DetectorSet>(*detectors);
+    std::erase_if(for_video->crop, [](const auto& d) { return d->info().stills_only; });
+    if (for_video->crop.size() != detectors->crop.size()) detectors = for_video;
+  }
   const bool face_work = info->video && (!detectors->crop.empty() || !detectors->track.empty() || info->audio);
   std::shared_ptr<const face::FaceModels> face_models = options.face_models;
   if (face_future.valid()) {
