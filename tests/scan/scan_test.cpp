@@ -1,6 +1,7 @@
 // scan_file end to end on generated media, with tiny detectors built in the test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -207,6 +208,44 @@ TEST(Scan, ImageIsScanned) {
   ASSERT_EQ(r->detectors.size(), 1u);
   EXPECT_NEAR(r->score, r->detectors[0].score, 1e-9) << "one detector, one face: the fused score is its score";
   EXPECT_NEAR(r->faces[0].score, r->faces[0].frames[0].score, 1e-6);
+}
+
+// A crop detector that judges stills only: the tiny detector under another name.
+class StillsOnly : public detect::CropDetector {
+ public:
+  explicit StillsOnly(std::shared_ptr<const detect::CropDetector> inner) : inner_(std::move(inner)), info_(inner_->info()) {
+    info_.name = "stills";
+    info_.stills_only = true;
+  }
+  const detect::DetectorInfo& info() const override { return info_; }
+  face::AlignOptions alignment() const override { return inner_->alignment(); }
+  Result<std::vector<detect::CropScore>> score(std::span<const Image> crops) const override { return inner_->score(crops); }
+
+ private:
+  std::shared_ptr<const detect::CropDetector> inner_;
+  detect::DetectorInfo info_;
+};
+
+TEST(Scan, StillsOnlyDetectorsJudgeImagesNotVideos) {
+  auto set = std::make_shared<detect::DetectorSet>(*shared().detectors);
+  set->crop.push_back(std::make_shared<StillsOnly>(set->crop.at(0)));
+  ScanOptions o = options();
+  o.detector_set = set;
+  auto judged_by_stills = [](const report::Report& r) {
+    return std::any_of(r.detectors.begin(), r.detectors.end(), [](const auto& d) { return d.name == "stills"; });
+  };
+  TempDir dir;
+  const std::string photo = dir.file("tom.png");
+  ASSERT_TRUE(media::write_image(photo, testing::face_photo("tom", 400)).is_ok());
+  auto image = scan_file(photo, o);
+  ASSERT_TRUE(image.ok()) << image.status().message();
+  EXPECT_TRUE(judged_by_stills(*image));
+  const std::string clip = dir.file("face.mp4");
+  write_face_clip(clip, 0.0, 30);
+  auto video = scan_file(clip, o);
+  ASSERT_TRUE(video.ok()) << video.status().message();
+  ASSERT_FALSE(video->detectors.empty());
+  EXPECT_FALSE(judged_by_stills(*video));
 }
 
 TEST(Scan, AudioFileIsScanned) {
