@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <string_view>
 #include <vector>
 
 #include "cli/cli.h"
@@ -89,15 +90,26 @@ void print_line(const std::string& text) { std::cout << text << '\n'; }
 // that spinning steals the other core and makes a face crop 5x slower (26-34 ms instead of ~5 ms
 // on 2 cores). The policy is read when the OpenMP runtime loads, before main(), so the only way
 // to set it from inside the program is to re-execute once with it in the environment.
-static void ensure_passive_openmp(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+// Only the commands that run networks need it; the re-exec costs ~0.5 s of start-up (LibTorch's
+// libraries load twice), so the others skip it.
+static bool runs_networks(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.starts_with("-")) continue;  // global flags come before the subcommand
+    return arg == "scan" || arg == "eval" || arg == "train" || arg == "serve" || arg == "worker";
+  }
+  return false;
+}
+
+static void ensure_passive_openmp(int argc, char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || !runs_networks(argc, argv)) return;
   setenv("OMP_WAIT_POLICY", "passive", 1);
   execv("/proc/self/exe", argv);
   // execv only returns on failure: carry on with the default policy, just slower.
 }
 
 int main(int argc, char** argv) {
-  ensure_passive_openmp(argv);
+  ensure_passive_openmp(argc, argv);
   try {
     return unmask::cli::run(argc, argv);
   } catch (const std::bad_alloc&) {
