@@ -221,6 +221,20 @@ std::string_view version();
 // Hex SHA-256 of a file's bytes; an input error when it cannot be read.
 Result<std::string> sha256_file(const std::string& path);
 // Hex SHA-256 of a byte string.
+// Seeding helpers for deterministic pipelines (data splits, per-example augmentation): the
+// SplitMix64 finaliser of x, and a stable 64-bit hash of text (FNV-1a, then SplitMix64).
+inline uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+inline uint64_t hash_text(std::string_view text) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
+  return splitmix64(h);
+}
+
 std::string sha256_hex(std::string_view bytes);
 
 // Text made safe inside HTML or XML (SVG) text and attribute values: & < > " ' become entities.

@@ -40,19 +40,6 @@ namespace {
 constexpr int kMaxFacesPerStrip = 8;
 constexpr int kFramesPerVideo = 6;
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-uint64_t hash_text(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return splitmix64(h);
-}
-
 cv::Mat as_mat(const Image& img) {
   return cv::Mat(img.height_px(), img.width_px(), CV_8UC(img.channels()), const_cast<uint8_t*>(img.data()));
 }

@@ -30,19 +30,6 @@ namespace {
 constexpr double kWindowSeconds = 4.0;
 constexpr double kHopSeconds = 2.0;
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-uint64_t hash_text(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return splitmix64(h);
-}
-
 // Feature rows of the windows of a track.
 std::vector<std::vector<float>> window_rows(const TrackSeries& track) {
   std::vector<std::vector<float>> rows;

@@ -23,12 +23,6 @@ constexpr std::string_view kCheckpointMagic = "UNMASKCK";
 constexpr uint32_t kCheckpointVersion = 1;
 constexpr uint64_t kValidationStream = 0x76616c6964617465ULL;  // "validate"
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 uint64_t mix(uint64_t a, uint64_t b) { return splitmix64(a ^ splitmix64(b)); }
 uint64_t mix(uint64_t a, uint64_t b, uint64_t c) { return mix(mix(a, b), c); }
 
