@@ -16,41 +16,20 @@
 # interruption.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")/.." && pwd)"
-data=/work/shared/data
-cache=/work/cache/blend
-build="$here/build"
-epochs=6
-seed=7
-resume=""
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --epochs) epochs="$2"; shift 2 ;;
-    --seed) seed="$2"; shift 2 ;;
-    --resume) resume="--resume"; shift ;;
-    --build) build="$2"; shift 2 ;;
-    --data) data="$2"; shift 2 ;;
-    --cache) cache="$2"; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
-[[ -f "$data/MANIFEST.csv" ]] || { echo "no $data/MANIFEST.csv" >&2; exit 3; }
-unmask="$build/unmask"
-[[ -x "$unmask" ]] || unmask="$build/src/cli/unmask"
-[[ -x "$unmask" ]] || { echo "no unmask binary in $build: build it first (cmake --build $build --target unmask)" >&2; exit 3; }
+source "$(dirname "$0")/lib/train-common.sh"
+parse_train_options /work/cache/blend 6 7 "$@"
+find_unmask
 mkdir -p "$cache/run"
 
 manifest="$cache/train-manifest.csv"
-python3 - "$data" "$manifest" <<'PY'
+python3 - "$data" "$manifest" "${UNMASK_HELD_OUT_VIDEO_SOURCES[@]}" <<'PY'
 import csv, os, sys
 data, out = sys.argv[1], sys.argv[2]
 image_sources = {"delonyohan/deeplearn-agepred", "andrew-valentin/HumanFaceImageGenerator",
                  "AliaksandrSiarohin/first-order-model"}
 video_sources = {"rizkiarm/LipNet", "smeetrs/deep_avsr", "KwaiVGI/LivePortrait",
                  "AliaksandrSiarohin/first-order-model"}
-held_out = {"GipalLee/Deepfake_detection", "ai-forever/ghost", "OpenTalker/SadTalker",
-            "Zz-ww/SadTalker-Video-Lip-Sync", "OpenTalker/video-retalking",
-            "Hangz-nju-cuhk/Talking-Face_PC-AVS", "jixinya/EAMM"}
+held_out = set(sys.argv[3:])
 assert not (held_out & (image_sources | video_sources))
 rows = []
 with open(os.path.join(data, "MANIFEST.csv"), newline="") as f:
@@ -81,11 +60,7 @@ export OMP_WAIT_POLICY=passive
 "$unmask" -v train --manifest "$manifest" --out "$cache/run/blend.unm" \
   --epochs "$epochs" --seed "$seed" --detector blend --cache "$cache" --threads 2 $resume
 
-mkdir -p "$here/models"
-cp "$cache/run/blend.unm" "$here/models/blend.unm"
-python3 - "$cache/run/blend.card.json" "$here/models/blend.card.json" <<'PY'
-import json, sys
-card = json.load(open(sys.argv[1]))
+install_model blend '
 card["data"]["trained_on_sources"] = {
     "images": ["delonyohan/deeplearn-agepred (UTKFace, 4 of every 5 files by sorted path)",
                "andrew-valentin/HumanFaceImageGenerator (CelebA sample)",
@@ -98,7 +73,4 @@ card["data"]["held_out_sources"] = [
     "Hangz-nju-cuhk/Talking-Face_PC-AVS", "jixinya/EAMM",
     "every other source of MANIFEST.csv", "every fake image", "every 5th UTKFace file"]
 card["data"]["labels_used"] = "real only; fakes are self-blended images made during training"
-json.dump(card, open(sys.argv[2], "w"), indent=2)
-open(sys.argv[2], "a").write("\n")
-PY
-echo "wrote $here/models/blend.unm and $here/models/blend.card.json"
+'

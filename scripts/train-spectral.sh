@@ -18,32 +18,13 @@
 # About 10-20 minutes on 2 cores (face finding dominates; crops are cached for re-runs).
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")/.." && pwd)"
-data=/work/shared/data
-cache=/work/cache/spectral
-build="$here/build"
-epochs=0
-seed=11
-resume=""
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --epochs) epochs="$2"; shift 2 ;;
-    --seed) seed="$2"; shift 2 ;;
-    --resume) resume="--resume"; shift ;;
-    --build) build="$2"; shift 2 ;;
-    --data) data="$2"; shift 2 ;;
-    --cache) cache="$2"; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
-[[ -f "$data/MANIFEST.csv" ]] || { echo "no $data/MANIFEST.csv" >&2; exit 3; }
-unmask="$build/unmask"
-[[ -x "$unmask" ]] || unmask="$build/src/cli/unmask"
-[[ -x "$unmask" ]] || { echo "no unmask binary in $build: build it first" >&2; exit 3; }
+source "$(dirname "$0")/lib/train-common.sh"
+parse_train_options /work/cache/spectral 0 11 "$@"
+find_unmask
 mkdir -p "$cache/run"
 
 manifest="$cache/spectral-train-manifest.csv"
-python3 - "$data" "$manifest" <<'PY'
+python3 - "$data" "$manifest" "${UNMASK_HELD_OUT_VIDEO_SOURCES[@]}" <<'PY'
 import csv, os, sys
 data, out = sys.argv[1], sys.argv[2]
 real_images = {"delonyohan/deeplearn-agepred", "andrew-valentin/HumanFaceImageGenerator",
@@ -52,10 +33,7 @@ real_videos = {"rizkiarm/LipNet", "smeetrs/deep_avsr", "KwaiVGI/LivePortrait",
                "AliaksandrSiarohin/first-order-model", "yoyo-nb/Thin-Plate-Spline-Motion-Model",
                "tencent-ailab/V-Express"}
 held_out = {"Chirayu-N/NameGame", "muxspace/facial_expressions",
-            "hakawa-bernardi/orl-face-recognition-pca-svm", "DariusAf/MesoNet",
-            "GipalLee/Deepfake_detection", "ai-forever/ghost", "OpenTalker/SadTalker",
-            "Zz-ww/SadTalker-Video-Lip-Sync", "OpenTalker/video-retalking",
-            "Hangz-nju-cuhk/Talking-Face_PC-AVS", "jixinya/EAMM"}
+            "hakawa-bernardi/orl-face-recognition-pca-svm", "DariusAf/MesoNet"} | set(sys.argv[3:])
 assert not (held_out & (real_images | real_videos))
 rows = []
 with open(os.path.join(data, "MANIFEST.csv"), newline="") as f:
@@ -88,11 +66,7 @@ export OMP_WAIT_POLICY=passive
 "$unmask" -v train --manifest "$manifest" --out "$cache/run/spectral.unm" --epochs "$epochs" --seed "$seed" \
   --detector spectral --cache "$cache" --threads 2 $resume
 
-mkdir -p "$here/models"
-cp "$cache/run/spectral.unm" "$here/models/spectral.unm"
-python3 - "$cache/run/spectral.card.json" "$here/models/spectral.card.json" <<'PY'
-import json, sys
-card = json.load(open(sys.argv[1]))
+install_model spectral '
 card["data"]["manifest"] = "built by scripts/train-spectral.sh from MANIFEST.csv (under the cache folder)"
 card["data"]["held_out_sources"] = [
     "Chirayu-N/NameGame (fake)", "muxspace/facial_expressions (LFW, real)",
@@ -100,7 +74,4 @@ card["data"]["held_out_sources"] = [
     "GipalLee/Deepfake_detection", "ai-forever/ghost", "OpenTalker/SadTalker",
     "Zz-ww/SadTalker-Video-Lip-Sync", "OpenTalker/video-retalking",
     "Hangz-nju-cuhk/Talking-Face_PC-AVS", "jixinya/EAMM", "every 5th UTKFace file"]
-json.dump(card, open(sys.argv[2], "w"), indent=2)
-open(sys.argv[2], "a").write("\n")
-PY
-echo "wrote $here/models/spectral.unm and $here/models/spectral.card.json"
+'

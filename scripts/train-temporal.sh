@@ -18,8 +18,9 @@ N_SWAPS="${N_SWAPS:-30}"
 SEED="${SEED:-1}"
 mkdir -p "$CACHE/swaps"
 
-# Video sources kept out of training (evaluation only); shared with the blend detector's plan.
-HELD_OUT='GipalLee/Deepfake_detection|ai-forever/ghost|OpenTalker/SadTalker|Zz-ww/SadTalker-Video-Lip-Sync|OpenTalker/video-retalking|Hangz-nju-cuhk/Talking-Face_PC-AVS|jixinya/EAMM'
+# Video sources kept out of training (evaluation only); shared with the other trainers.
+source "$ROOT/scripts/lib/train-common.sh"
+HELD_OUT="$(IFS='|'; echo "${UNMASK_HELD_OUT_VIDEO_SOURCES[*]}")"
 
 # Real training videos of at least 2.5 s (the detector abstains below 2 s). The first four
 # MANIFEST columns (path,kind,label,source_repo) are never quoted.
