@@ -12,13 +12,8 @@ namespace {
 using testing::run_command;
 using testing::TempDir;
 
-std::string unmask_cmd(const std::string& args) { return testing::unmask_binary() + " " + args; }
-
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
+using testing::count_lines;
+using testing::unmask_cmd;
 
 TEST(Cli, VersionPrintsAndExitsZero) {
   auto r = run_command(unmask_cmd("--version"));

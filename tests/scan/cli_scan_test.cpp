@@ -18,13 +18,8 @@ namespace {
 using testing::run_command;
 using testing::TempDir;
 
-std::string unmask_cmd(const std::string& args) { return testing::unmask_binary() + " " + args; }
-
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
+using testing::count_lines;
+using testing::unmask_cmd;
 
 void expect_one_error_line(const testing::CommandResult& r) {
   EXPECT_EQ(r.err.rfind("unmask: error: ", 0), 0u) << r.err;

@@ -129,6 +129,12 @@ void paste(Image& dst, const Image& src, int x, int y) {
 
 std::string unmask_binary() { return UNMASK_BINARY; }
 
+std::string unmask_cmd(const std::string& args) { return unmask_binary() + " " + args; }
+
+int count_lines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
 namespace {
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

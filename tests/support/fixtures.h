@@ -70,5 +70,9 @@ struct CommandResult {
 };
 // Runs a shell command line, capturing stdout and stderr.
 CommandResult run_command(const std::string& command_line);
+// The command line that runs the built `unmask` with `args` (already quoted as needed).
+std::string unmask_cmd(const std::string& args);
+// Number of '\n' in `text`: the lines a command printed.
+int count_lines(const std::string& text);
 
 }  // namespace unmask::testing
