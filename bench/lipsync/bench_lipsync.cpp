@@ -87,38 +87,64 @@ struct Row {
   double score = 0;
 };
 
-// Logistic regression by Newton's method on 2 features (plus bias), small L2.
-std::array<double, 3> fit_logistic(const std::vector<std::array<double, 2>>& x, const std::vector<int>& y) {
-  std::array<double, 3> w{0, 0, 0};
+// The score's inputs, in the order of lipsync_mismatch_score's weights.
+constexpr int kFeatures = 3;
+using Features = std::array<double, kFeatures>;
+Features features_of(const detect::AvOffset& o) {
+  return {o.aligned_correlation, std::clamp(o.aligned_z, -5.0, 5.0), o.speech_correlation};
+}
+
+// Logistic regression by Newton's method (bias first, then the features), small L2.
+std::array<double, kFeatures + 1> fit_logistic(const std::vector<Features>& x, const std::vector<int>& y) {
+  constexpr int K = kFeatures + 1;
+  std::array<double, K> w{};
   for (int it = 0; it < 50; ++it) {
-    double g[3] = {0, 0, 0}, h[3][3] = {{1e-3, 0, 0}, {0, 1e-3, 0}, {0, 0, 1e-3}};
+    double g[K] = {}, h[K][K] = {};
+    for (int a = 0; a < K; ++a) h[a][a] = 1e-3;
     for (size_t i = 0; i < x.size(); ++i) {
-      const double f[3] = {1.0, x[i][0], x[i][1]};
-      const double p = 1.0 / (1.0 + std::exp(-(w[0] * f[0] + w[1] * f[1] + w[2] * f[2])));
-      for (int a = 0; a < 3; ++a) {
+      double f[K] = {1.0};
+      for (int k = 0; k < kFeatures; ++k) f[k + 1] = x[i][k];
+      double z = 0;
+      for (int a = 0; a < K; ++a) z += w[a] * f[a];
+      const double p = 1.0 / (1.0 + std::exp(-z));
+      for (int a = 0; a < K; ++a) {
         g[a] += (p - y[i]) * f[a];
-        for (int b = 0; b < 3; ++b) h[a][b] += p * (1 - p) * f[a] * f[b];
+        for (int b = 0; b < K; ++b) h[a][b] += p * (1 - p) * f[a] * f[b];
       }
     }
-    for (int a = 0; a < 3; ++a) g[a] += 1e-3 * w[a];
-    // Solve h d = g (3x3, Cramer's rule).
-    auto det3 = [](double m[3][3]) {
-      return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
-             m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-    };
-    const double d = det3(h);
-    if (std::abs(d) < 1e-12) break;
-    for (int c = 0; c < 3; ++c) {
-      double m[3][3];
-      for (int a = 0; a < 3; ++a)
-        for (int b = 0; b < 3; ++b) m[a][b] = b == c ? g[a] : h[a][b];
-      w[c] -= det3(m) / d;
+    for (int a = 0; a < K; ++a) g[a] += 1e-3 * w[a];
+    // Solve h d = g by Gaussian elimination with partial pivoting.
+    double d[K];
+    for (int c = 0; c < K; ++c) {
+      int piv = c;
+      for (int r = c + 1; r < K; ++r) if (std::abs(h[r][c]) > std::abs(h[piv][c])) piv = r;
+      if (std::abs(h[piv][c]) < 1e-12) return w;
+      std::swap(h[c], h[piv]);
+      std::swap(g[c], g[piv]);
+      for (int r = c + 1; r < K; ++r) {
+        const double f = h[r][c] / h[c][c];
+        for (int k = c; k < K; ++k) h[r][k] -= f * h[c][k];
+        g[r] -= f * g[c];
+      }
     }
+    for (int c = K - 1; c >= 0; --c) {
+      double v = g[c];
+      for (int k = c + 1; k < K; ++k) v -= h[c][k] * d[k];
+      d[c] = v / h[c][c];
+    }
+    for (int a = 0; a < K; ++a) w[a] -= d[a];
   }
   return w;
 }
 
-double auc_of(const std::vector<Row>& rows, const std::string& which, bool use_fit, const std::array<double, 3>& w) {
+double linear_score(const std::array<double, kFeatures + 1>& w, const detect::AvOffset& o) {
+  const auto f = features_of(o);
+  double z = w[0];
+  for (int k = 0; k < kFeatures; ++k) z += w[k + 1] * f[k];
+  return z;
+}
+
+double auc_of(const std::vector<Row>& rows, const std::string& which) {
   std::vector<double> s;
   std::vector<int> y;
   for (const auto& r : rows) {
@@ -128,8 +154,7 @@ double auc_of(const std::vector<Row>& rows, const std::string& which, bool use_f
                      : which == "500" ? (r.version == "+500" || r.version == "-500")
                                       : r.version == which;
     if (!neg && !pos) continue;
-    const double v = use_fit ? w[0] + w[1] * r.o.aligned_correlation + w[2] * std::clamp(r.o.aligned_z, -5.0, 5.0) : r.score;
-    s.push_back(v);
+    s.push_back(r.score);
     y.push_back(pos ? 1 : 0);
   }
   return learn::roc_auc(s, y);
@@ -164,7 +189,7 @@ int main(int argc, char** argv) {
   }
   fs::create_directories(cache);
   std::shared_ptr<const face::FaceModels> models;
-  std::printf("| clip | version | best offset ms | corr | corr near 0 | z near 0 | confidence | mismatch score |\n|---|---|---|---|---|---|---|---|\n");
+  std::printf("| clip | version | best offset ms | corr | corr near 0 | z near 0 | speech corr | confidence | mismatch score |\n|---|---|---|---|---|---|---|---|---|\n");
   std::vector<Row> rows;
   double lipsync_s = 0, media_s = 0;
   int n_clips = 0;
@@ -235,22 +260,21 @@ int main(int argc, char** argv) {
       lipsync_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       media_s += a.duration_s();
       if (!est.score) {
-        std::printf("| %s | %s | - | - | - | - | - | (%s) |\n", clip.name.c_str(), version.c_str(), est.note.c_str());
+        std::printf("| %s | %s | - | - | - | - | - | - | (%s) |\n", clip.name.c_str(), version.c_str(), est.note.c_str());
         continue;
       }
       row.o = est.offset;
       row.score = *est.score;
-      std::printf("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.3f |\n", clip.name.c_str(), version.c_str(), row.o.offset_ms,
-                  row.o.correlation, row.o.aligned_correlation, row.o.aligned_z, row.o.confidence, row.score);
+      std::printf("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.3f |\n", clip.name.c_str(), version.c_str(), row.o.offset_ms,
+                  row.o.correlation, row.o.aligned_correlation, row.o.aligned_z, row.o.speech_correlation, row.o.confidence, row.score);
       rows.push_back(row);
     }
     std::fflush(stdout);
   }
-  const std::array<double, 3> none{};
   std::printf("\n%d clips%s. AUC of the mismatch score, aligned vs:\n", n_clips, legacy ? " (legacy signals)" : "");
   std::printf("| shifted +-300 ms | shifted +-500 ms | dubbed (espeak-ng) | all mismatches |\n|---|---|---|---|\n");
-  std::printf("| %.3f | %.3f | %.3f | %.3f |\n", auc_of(rows, "300", false, none), auc_of(rows, "500", false, none),
-              auc_of(rows, "dub", false, none), auc_of(rows, "all", false, none));
+  std::printf("| %.3f | %.3f | %.3f | %.3f |\n", auc_of(rows, "300"), auc_of(rows, "500"),
+              auc_of(rows, "dub"), auc_of(rows, "all"));
   int aligned_flagged = 0, n_aligned = 0, mismatch_flagged = 0, n_mismatch = 0;
   for (const auto& r : rows) {
     if (r.version == "aligned") { ++n_aligned; aligned_flagged += r.score >= 0.5; }
@@ -285,11 +309,11 @@ int main(int argc, char** argv) {
       if (std::find(names.begin(), names.end(), r.clip) == names.end()) names.push_back(r.clip);
     }
     auto fit_on = [&](auto keep) {
-      std::vector<std::array<double, 2>> x;
+      std::vector<Features> x;
       std::vector<int> y;
       for (const auto& r : rows) {
         if (!keep(r)) continue;
-        x.push_back({r.o.aligned_correlation, std::clamp(r.o.aligned_z, -5.0, 5.0)});
+        x.push_back(features_of(r.o));
         y.push_back(r.version == "aligned" ? 0 : 1);
       }
       return fit_logistic(x, y);
@@ -300,18 +324,31 @@ int main(int argc, char** argv) {
     const auto w_all = fit_on([](const Row&) { return true; });
     int n_pos = 0, n_neg = 0;
     for (const auto& r : rows) (r.version == "aligned" ? n_neg : n_pos) += 1;
-    std::printf("\nfit on all rows: bias %.3f (%.3f for even priors: minus log(%d/%d)), aligned_correlation %.3f, aligned_z %.3f\n",
-                w_all[0], w_all[0] - std::log(double(n_pos) / std::max(1, n_neg)), n_pos, n_neg, w_all[1], w_all[2]);
+    std::printf("\nfit on all rows: bias %.3f (%.3f for even priors: minus log(%d/%d)), aligned_correlation %.3f, aligned_z %.3f, "
+                "speech_correlation %.3f\n",
+                w_all[0], w_all[0] - std::log(double(n_pos) / std::max(1, n_neg)), n_pos, n_neg, w_all[1], w_all[2], w_all[3]);
+    std::vector<Row> refit = rows;
+    for (auto& r : refit) r.score = linear_score(w_all, r.o);
+    std::printf("AUC with these weights (fitted and scored on the same rows): +-300 %.3f, +-500 %.3f, dub %.3f, all %.3f\n",
+                auc_of(refit, "300"), auc_of(refit, "500"), auc_of(refit, "dub"), auc_of(refit, "all"));
     // 2-fold by clip: each half scored with the weights fitted on the other.
     std::vector<Row> cv = rows;
     for (int fold = 0; fold < 2; ++fold) {
       const auto w = fit_on([&](const Row& r) { return clip_fold(r) != fold; });
       for (auto& r : cv) {
-        if (clip_fold(r) == fold) r.score = w[0] + w[1] * r.o.aligned_correlation + w[2] * std::clamp(r.o.aligned_z, -5.0, 5.0);
+        if (clip_fold(r) == fold) r.score = linear_score(w, r.o);
       }
     }
-    std::printf("2-fold cross-validated AUC by clip: +-300 %.3f, +-500 %.3f, dub %.3f, all %.3f\n", auc_of(cv, "300", false, none),
-                auc_of(cv, "500", false, none), auc_of(cv, "dub", false, none), auc_of(cv, "all", false, none));
+    std::printf("2-fold cross-validated AUC by clip: +-300 %.3f, +-500 %.3f, dub %.3f, all %.3f\n", auc_of(cv, "300"),
+                auc_of(cv, "500"), auc_of(cv, "dub"), auc_of(cv, "all"));
+    // Each signal alone (higher = aligned, so the score is its negative).
+    const char* names_f[kFeatures] = {"aligned_correlation", "aligned_z", "speech_correlation"};
+    for (int k = 0; k < kFeatures; ++k) {
+      std::vector<Row> one = rows;
+      for (auto& r : one) r.score = -features_of(r.o)[k];
+      std::printf("  %s alone: +-300 %.3f, +-500 %.3f, dub %.3f, all %.3f\n", names_f[k], auc_of(one, "300"), auc_of(one, "500"),
+                  auc_of(one, "dub"), auc_of(one, "all"));
+    }
   }
   return 0;
 }

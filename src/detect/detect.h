@@ -61,6 +61,10 @@ struct AvOffset {
   // their spread: high when lips and voice line up at zero lag and nowhere else.
   double aligned_z = 0.0;
   int n_frames_used = 0;
+  // Best correlation within +-80 ms over the voice-active frames only, each series with its 0.6 s
+  // trend removed over those frames (speech_correlation): whether the syllables inside the speech
+  // follow the lips, not only where speech starts and stops. Set by score_lipsync; 0 when unknown.
+  double speech_correlation = 0.0;
 };
 
 // Normalised cross-correlation of the two series, each with its 1 s trend removed, over lags of
@@ -70,8 +74,14 @@ struct AvOffset {
 Result<AvOffset> estimate_av_offset(const std::vector<double>& mouth, const std::vector<double>& envelope,
                                     double fps, double max_offset_s = 1.0);
 
+// Best normalised correlation within +-80 ms of lag 0 between mouth and envelope over the frames
+// where `speech` (one flag per video frame) is set, each series with its `trend_s` trend removed
+// over those frames only; 0 when fewer than 1 s of such frames or either series is constant.
+double speech_correlation(const std::vector<double>& mouth, const std::vector<double>& envelope,
+                          const std::vector<bool>& speech, double fps, double trend_s = 0.6);
+
 // Probability that lips and voice do not belong together, from the offset estimate: a logistic
-// function of aligned_correlation and aligned_z, fitted on real talking heads against the same
+// function of aligned_correlation, aligned_z and speech_correlation, fitted on real talking heads against the same
 // clips with their audio shifted by +-300/500 ms and dubbed with espeak-ng (bench/lipsync,
 // docs/lipsync.md gives the fit and its data).
 double lipsync_mismatch_score(const AvOffset& offset);

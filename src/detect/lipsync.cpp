@@ -60,11 +60,15 @@ std::pair<double, int> correlation_at(const std::vector<double>& a, const std::v
 
 // lipsync_mismatch_score's logistic weights, fitted by bench_lipsync --fit on 30 real talking
 // heads (PC-AVS/VoxCeleb2, LRS2, GRID, MEAD) against their audio shifted by +-300/+-500 ms and
-// dubbed (152 mismatched versions, 30 aligned). The bias is the fitted one (7.392) minus
+// dubbed (152 mismatched versions, 30 aligned). The bias is the fitted one (9.321) minus
 // log(152 / 30), so that the score assumes even odds of a mismatch, not the fitting set's 5:1.
-constexpr double kMismatchBias = 5.770;
-constexpr double kMismatchCorr = -6.004;
-constexpr double kMismatchZ = -2.918;
+// Given the correlation inside the speech, a high whole-clip correlation counts towards a
+// mismatch: speech stretches that line up with the mouth while the syllables inside them do not
+// are what a dub looks like.
+constexpr double kMismatchBias = 7.698;
+constexpr double kMismatchCorr = 3.808;
+constexpr double kMismatchZ = -3.761;
+constexpr double kMismatchSpeech = -12.193;
 
 }  // namespace
 
@@ -233,9 +237,36 @@ Result<AvOffset> estimate_av_offset(const std::vector<double>& mouth, const std:
   return best;
 }
 
+double speech_correlation(const std::vector<double>& mouth, const std::vector<double>& envelope,
+                          const std::vector<bool>& speech, double fps, double trend_s) {
+  if (!(fps > 0)) return 0.0;
+  const int n = static_cast<int>(std::min({mouth.size(), envelope.size(), speech.size()}));
+  std::vector<double> m(static_cast<size_t>(n), std::nan("")), e(static_cast<size_t>(n), std::nan(""));
+  int n_speech = 0;
+  for (int t = 0; t < n; ++t) {
+    if (!speech[t]) continue;
+    m[t] = mouth[t];
+    e[t] = envelope[t];
+    n_speech += std::isfinite(mouth[t]) && std::isfinite(envelope[t]);
+  }
+  if (n_speech < fps) return 0.0;
+  const int window = std::max(3, static_cast<int>(std::lround(trend_s * fps)));
+  const auto mz = high_pass_z(m, window);
+  const auto ez = high_pass_z(e, window);
+  if (mz.empty() || ez.empty()) return 0.0;
+  const int max_lag = static_cast<int>(std::floor(0.080 * fps + 1e-9));
+  double best = -1.0;
+  for (int lag = -max_lag; lag <= max_lag; ++lag) {
+    const auto [c, pairs] = correlation_at(mz, ez, lag);
+    if (pairs >= fps) best = std::max(best, c);
+  }
+  return best > -1.0 ? best : 0.0;
+}
+
 double lipsync_mismatch_score(const AvOffset& o) {
   // Logistic regression on (aligned_correlation, aligned_z), fitted by bench_lipsync --fit.
-  const double x = kMismatchBias + kMismatchCorr * o.aligned_correlation + kMismatchZ * std::clamp(o.aligned_z, -5.0, 5.0);
+  const double x = kMismatchBias + kMismatchCorr * o.aligned_correlation + kMismatchZ * std::clamp(o.aligned_z, -5.0, 5.0) +
+                   kMismatchSpeech * o.speech_correlation;
   return 1.0 / (1.0 + std::exp(-x));
 }
 
@@ -252,7 +283,16 @@ Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Land
     return est;
   }
   est.offset = *offset;
-  est.score = lipsync_mismatch_score(*offset);
+  // Voice activity per video frame (the 10 ms VAD frame nearest each frame's time).
+  const Audio a16 = resample(audio, kFeatureRateHz);
+  const auto vad = voice_activity(a16);
+  std::vector<bool> speech(mouth.size(), false);
+  for (size_t i = 0; i < speech.size(); ++i) {
+    const long k = std::lround((i / fps - 0.0125) / 0.01);
+    speech[i] = k >= 0 && k < static_cast<long>(vad.size()) && vad[static_cast<size_t>(k)];
+  }
+  est.offset.speech_correlation = speech_correlation(mouth, envelope, speech, fps);
+  est.score = lipsync_mismatch_score(est.offset);
   return est;
 }
 

@@ -60,6 +60,13 @@ TEST(AvOffset, ShiftedAudioScoresHigherThanAligned) {
   auto shifted = estimate_av_offset(mouth, envelope_of(act, 13, 2.0, 5), kFps);  // 520 ms
   auto other = estimate_av_offset(mouth, envelope_of(syllables(250, 99), 0, 2.0, 5), kFps);  // other speech
   ASSERT_TRUE(aligned.ok() && shifted.ok() && other.ok());
+  // What score_lipsync adds: the correlation inside the speech (here every frame is speech).
+  const std::vector<bool> all(act.size(), true);
+  aligned->speech_correlation = speech_correlation(mouth, envelope_of(act, 0, 2.0, 5), all, kFps);
+  shifted->speech_correlation = speech_correlation(mouth, envelope_of(act, 13, 2.0, 5), all, kFps);
+  other->speech_correlation = speech_correlation(mouth, envelope_of(syllables(250, 99), 0, 2.0, 5), all, kFps);
+  EXPECT_GT(aligned->speech_correlation, 0.5);
+  EXPECT_LT(shifted->speech_correlation, 0.3);
   EXPECT_LT(lipsync_mismatch_score(*aligned), 0.2);
   EXPECT_GT(lipsync_mismatch_score(*shifted), 0.7);
   EXPECT_GT(lipsync_mismatch_score(*other), 0.5);
@@ -204,6 +211,48 @@ TEST(Signals, BandEnvelopeIgnoresRumbleAndHiss) {
   EXPECT_GT(env[37], env[12] + 30.0);
   EXPECT_GT(env[37], env[62] + 30.0);
   EXPECT_NEAR(env[37], 0.0, 6.0);  // a sine of amplitude 0.5 in the band reads roughly 0 dB
+}
+
+// Phrases of 1-2 s separated by 0.5-1 s pauses; inside each phrase the syllables of `act`.
+std::vector<bool> phrases(int n_frames, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> talk(25, 50), pause(12, 25);
+  std::vector<bool> on(static_cast<size_t>(n_frames), false);
+  for (int t = pause(rng); t < n_frames;) {
+    const int len = talk(rng);
+    for (int k = 0; k < len && t + k < n_frames; ++k) on[static_cast<size_t>(t + k)] = true;
+    t += len + pause(rng);
+  }
+  return on;
+}
+
+TEST(SpeechCorrelation, ADubInTheSameSpeechStretchesIsToldApart) {
+  // A dub puts other syllables in the original's speech stretches: mouth and voice still start and
+  // stop together, only the syllables inside disagree. The correlation over the whole clip still
+  // sees the stretches; the one inside the speech does not.
+  const int n = 500;  // 20 s
+  const auto on = phrases(n, 3);
+  const auto own = syllables(n, 31), other = syllables(n, 32);
+  std::vector<double> mouth(n), aligned_act(n), dub_act(n);
+  for (int t = 0; t < n; ++t) {
+    aligned_act[t] = on[t] ? 0.3 + own[t] : 0.0;
+    dub_act[t] = on[t] ? 0.3 + other[t] : 0.0;
+    mouth[t] = 0.05 + 0.3 * aligned_act[t];
+  }
+  const auto aligned_env = envelope_of(aligned_act, 0, 1.0, 7);
+  const auto dub_env = envelope_of(dub_act, 0, 1.0, 7);
+  const double c_aligned = speech_correlation(mouth, aligned_env, on, kFps);
+  const double c_dub = speech_correlation(mouth, dub_env, on, kFps);
+  EXPECT_GT(c_aligned, 0.6);
+  EXPECT_LT(c_dub, 0.3);
+  EXPECT_GT(c_aligned, c_dub + 0.4);
+  // The whole-clip estimator finds the dub's stretches in place (positive correlation near 0).
+  auto whole = estimate_av_offset(mouth, dub_env, kFps);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_GT(whole->aligned_correlation, c_dub);
+  // Under 1 s of speech, or nothing varying: 0, not a guess.
+  EXPECT_EQ(speech_correlation(mouth, aligned_env, std::vector<bool>(n, false), kFps), 0.0);
+  EXPECT_EQ(speech_correlation(std::vector<double>(n, 0.1), aligned_env, on, kFps), 0.0);
 }
 
 TEST(Signals, MouthAreaAndSpeakingTrack) {
