@@ -1,8 +1,8 @@
 // bench_voice: the voice detector on held-out speech, and its training driver.
 //
-//   bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S]
-//       runs the "voice" trainer of detect::trainers() (what `unmask train --detector voice` runs)
-//       and prints its progress, one line per stage.
+//   bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp]
+//       runs the voice trainer (detect::train_voice_model; `unmask train --detector voice` is the
+//       default kind, cnn) and prints its progress, one line per stage.
 //   bench_voice --eval MANIFEST --model MODEL
 //       scores every row of MANIFEST (the held-out split of make_manifests.sh), plus espeak-ng
 //       speech in the held-out voices (never used in training) and in the training voices, and
@@ -33,9 +33,9 @@ struct Scored {
   std::vector<double> windows;
 };
 
-int train(const std::string& manifest, const std::string& out, int epochs, uint64_t seed, const std::string& command) {
-  for (const auto& t : detect::trainers()) {
-    if (t.detector != "voice") continue;
+int train(const std::string& manifest, const std::string& out, int epochs, uint64_t seed, const std::string& command,
+          const std::string& kind) {
+  {
     detect::TrainRequest req;
     req.manifest_path = manifest;
     req.out_path = out;
@@ -50,7 +50,7 @@ int train(const std::string& manifest, const std::string& out, int epochs, uint6
       std::printf("[%5.1f%%] %s\n", 100 * f, last.c_str());
       std::fflush(stdout);
     };
-    auto summary = t.train(req);
+    auto summary = detect::train_voice_model(req, kind);
     if (!summary.ok()) {
       std::fprintf(stderr, "%s\n", summary.status().message().c_str());
       return 3;
@@ -60,8 +60,6 @@ int train(const std::string& manifest, const std::string& out, int epochs, uint6
     for (const auto& [k, v] : summary->metrics) std::printf("  %s = %.4f\n", k.c_str(), v);
     return 0;
   }
-  std::fprintf(stderr, "no voice trainer registered\n");
-  return 5;
 }
 
 void print_row(const std::string& name, const std::vector<Scored>& fakes, const std::vector<Scored>& reals) {
@@ -196,7 +194,7 @@ int main(int argc, char** argv) {
   std::string train_manifest, eval_manifest, out, model;
   int epochs = 0;
   uint64_t seed = 1;
-  std::string command;
+  std::string command, kind = "cnn";
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -206,14 +204,15 @@ int main(int argc, char** argv) {
     else if (a == "--out") out = next();
     else if (a == "--model") model = next();
     else if (a == "--epochs") epochs = std::atoi(next().c_str());
+    else if (a == "--model-kind") kind = next();
     else if (a == "--seed") seed = std::strtoull(next().c_str(), nullptr, 10);
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
     }
   }
-  if (!train_manifest.empty() && !out.empty()) return train(train_manifest, out, epochs, seed, command);
+  if (!train_manifest.empty() && !out.empty()) return train(train_manifest, out, epochs, seed, command, kind);
   if (!eval_manifest.empty() && !model.empty()) return eval(eval_manifest, model);
-  std::fprintf(stderr, "usage: bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] | --eval MANIFEST --model MODEL\n");
+  std::fprintf(stderr, "usage: bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] | --eval MANIFEST --model MODEL\n");
   return 2;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numbers>
 #include <random>
 #include <sstream>
@@ -111,6 +112,70 @@ class VoiceDetector final : public AudioDetector {
   DetectorInfo info_;
 };
 
+// Version 2: the CNN on log linear-filterbank patches.
+class VoiceCnnDetector final : public AudioDetector {
+ public:
+  VoiceCnnDetector(nn::Model model, std::vector<float> band_mean, std::vector<float> band_std, learn::PlattScaling platt,
+                   learn::PlattScaling file_platt, DetectorInfo info)
+      : model_(std::move(model)),
+        band_mean_(std::move(band_mean)),
+        band_std_(std::move(band_std)),
+        platt_(platt),
+        file_platt_(file_platt),
+        info_(std::move(info)) {}
+
+  const DetectorInfo& info() const override { return info_; }
+  int sample_rate_hz() const override { return kFeatureRateHz; }
+
+  Result<AudioResult> score(const Audio& audio) const override {
+    AudioResult result;
+    const auto vp = voice_patches(audio);
+    if (vp.windows.empty()) {
+      result.note = "no speech found";
+      return result;
+    }
+    constexpr int64_t kPatch = int64_t{kVoicePatchBands} * kVoicePatchFrames;
+    std::vector<float> patch_logits;
+    constexpr size_t kChunk = 64;  // bounded memory for long files
+    for (size_t first = 0; first < vp.patches.size(); first += kChunk) {
+      const size_t n = std::min(kChunk, vp.patches.size() - first);
+      nn::Batch batch;
+      batch.shape = {static_cast<int64_t>(n), 1, kVoicePatchBands, kVoicePatchFrames};
+      batch.values.resize(n * kPatch);
+      for (size_t i = 0; i < n; ++i) {
+        const auto& p = vp.patches[first + i];
+        float* dst = batch.values.data() + i * kPatch;
+        for (int b = 0; b < kVoicePatchBands; ++b) {
+          for (int t = 0; t < kVoicePatchFrames; ++t) {
+            const size_t k = static_cast<size_t>(b) * kVoicePatchFrames + t;
+            dst[k] = (p[k] - band_mean_[b]) / band_std_[b];
+          }
+        }
+      }
+      auto pred = model_.predict(batch);
+      if (!pred.ok()) return pred.status();
+      patch_logits.insert(patch_logits.end(), pred->logits.begin(), pred->logits.end());
+    }
+    std::vector<double> logits;
+    for (size_t w = 0; w < vp.windows.size(); ++w) {
+      double sum = 0;
+      for (int k : vp.window_patches[w]) sum += patch_logits[static_cast<size_t>(k)];
+      const double logit = sum / static_cast<double>(vp.window_patches[w].size());
+      logits.push_back(logit);
+      result.segments.push_back({vp.windows[w].start_s, vp.windows[w].end_s, platt_.apply(logit)});
+    }
+    result.score = file_platt_.apply(voice_file_logit(logits));
+    return result;
+  }
+
+ private:
+  nn::Model model_;
+  std::vector<float> band_mean_, band_std_;
+  learn::PlattScaling platt_;       // window logit (mean of its patch logits) -> P(synthetic)
+  learn::PlattScaling file_platt_;  // voice_file_logit -> P(synthetic)
+  DetectorInfo info_;
+};
+
 }  // namespace
 
 double voice_file_logit(const std::vector<double>& window_logits) {
@@ -161,17 +226,116 @@ std::vector<VoiceWindow> voice_windows(const Audio& audio) {
   return out;
 }
 
+VoicePatches voice_patches(const Audio& audio, int patch_step_frames) {
+  VoicePatches out;
+  if (patch_step_frames <= 0 || kWindowHopFrames % patch_step_frames != 0) return out;
+  const Audio speech_audio = prepare_speech(audio);
+  const FrameOptions fo;
+  const auto power = power_spectrogram(speech_audio.samples, kFeatureRateHz, fo);
+  if (power.n_rows == 0) return out;
+  const auto speech = voice_activity(speech_audio);
+  const int n = std::min<int>(power.n_rows, static_cast<int>(speech.size()));
+  int total = 0;
+  for (int t = 0; t < n; ++t) total += speech[t];
+  if (total < kMinTotalSpeech) return out;
+  static const FilterBank bank = linear_filterbank(kVoicePatchBands, fo.n_fft, kFeatureRateHz);
+  const auto lfb = log_filterbank(power, bank);
+  std::vector<int> prefix(static_cast<size_t>(n) + 1, 0);
+  for (int t = 0; t < n; ++t) prefix[t + 1] = prefix[t] + speech[t];
+  auto count = [&](int a, int b) { return prefix[std::min(b, n)] - prefix[std::max(0, a)]; };
+  std::map<int, int> patch_at;  // start frame -> index in out.patches; -1 when not enough speech
+  auto patch = [&](int start) {
+    auto it = patch_at.find(start);
+    if (it != patch_at.end()) return it->second;
+    int index = -1;
+    if (count(start, start + kVoicePatchFrames) * 2 >= std::min(kVoicePatchFrames, n - start)) {
+      std::vector<float> p(static_cast<size_t>(kVoicePatchBands) * kVoicePatchFrames);
+      for (int t = 0; t < kVoicePatchFrames; ++t) {
+        const int row = std::min(n - 1, start + t);  // a clip shorter than a patch repeats its last frame
+        for (int b = 0; b < kVoicePatchBands; ++b) p[static_cast<size_t>(b) * kVoicePatchFrames + t] = lfb.at(row, b);
+      }
+      index = static_cast<int>(out.patches.size());
+      out.patches.push_back(std::move(p));
+    }
+    patch_at[start] = index;
+    return index;
+  };
+  auto make = [&](int a, int b, int c) {
+    std::vector<int> ids;
+    for (int s = a; s == a || s + kVoicePatchFrames <= b; s += patch_step_frames) {
+      const int id = patch(s);
+      if (id >= 0) ids.push_back(id);
+    }
+    if (ids.empty()) return;
+    VoiceWindow w;
+    w.start_s = static_cast<double>(a) * kHop / kFeatureRateHz;
+    w.end_s = (static_cast<double>(b - 1) * kHop + fo.frame_len) / kFeatureRateHz;
+    w.speech_s = c * 0.01;
+    out.windows.push_back(std::move(w));
+    out.window_patches.push_back(std::move(ids));
+  };
+  int best_a = 0, best_c = -1;
+  for (int a = 0; a == 0 || a + kWindowFrames / 2 < n; a += kWindowHopFrames) {
+    const int b = std::min(n, a + kWindowFrames);
+    const int c = count(a, b);
+    if (c > best_c) { best_c = c; best_a = a; }
+    if (c >= kMinWindowSpeech) make(a, b, c);
+    if (b == n) break;
+  }
+  if (out.windows.empty() && best_c >= kMinTotalSpeech) make(best_a, std::min(n, best_a + kWindowFrames), best_c);
+  return out;
+}
+
+namespace {
+
+Result<std::shared_ptr<const AudioDetector>> load_voice_cnn(nn::Model model, const std::string& model_path) {
+  const auto& meta = model.metadata();
+  auto get = [&](const std::string& key) -> std::string {
+    auto it = meta.find(key);
+    return it == meta.end() ? std::string() : it->second;
+  };
+  const auto& spec = model.spec();
+  if (spec.in_channels != 1 || spec.input_size_px != kVoicePatchFrames || kVoicePatchBands != kVoicePatchFrames) {
+    return Status::model(model_path, "voice CNN expects 1 x 64 x 64 patches");
+  }
+  auto mean = parse_floats(get("band_mean"));
+  auto scale = parse_floats(get("band_std"));
+  if (mean.size() != kVoicePatchBands || scale.size() != kVoicePatchBands) {
+    return Status::model(model_path, "band normalisation missing or malformed");
+  }
+  for (float& s : scale) {
+    if (!(s > 1e-6f)) s = 1.0f;
+  }
+  auto platt = learn::PlattScaling::parse(get("calibration"));
+  auto file_platt = learn::PlattScaling::parse(get("file_calibration"));
+  if (!platt.ok() || !file_platt.ok()) return Status::model(model_path, "calibration missing or malformed");
+  DetectorInfo info;
+  info.name = "voice";
+  info.version = "2";
+  info.model_sha256 = model.weights_sha256();
+  info.model_path = model_path;
+  info.kind = DetectorKind::kAudio;
+  return std::shared_ptr<const AudioDetector>(std::make_shared<VoiceCnnDetector>(
+      std::move(model), std::move(mean), std::move(scale), *platt, *file_platt, std::move(info)));
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const AudioDetector>> load_voice_detector(const std::string& model_path) {
-  auto model = nn::load_model(model_path, "mlp");
+  auto model = nn::load_model(model_path);
   if (!model.ok()) return model.status();
   const auto& meta = model->metadata();
   auto get = [&](const std::string& key) -> std::string {
     auto it = meta.find(key);
     return it == meta.end() ? std::string() : it->second;
   };
-  if (get("features") != kVoiceFeatureVersion) {
-    return Status::model(model_path, "not a voice model (features '" + get("features") + "', expected '" +
-                                         kVoiceFeatureVersion + "')");
+  if (get("features") == kVoiceCnnFeatureVersion && model->spec().name == "blend_cnn_tiny") {
+    return load_voice_cnn(*std::move(model), model_path);
+  }
+  if (get("features") != kVoiceFeatureVersion || model->spec().name != "mlp") {
+    return Status::model(model_path, "not a voice model (features '" + get("features") + "', architecture '" +
+                                         model->spec().name + "', expected '" + kVoiceCnnFeatureVersion +
+                                         "' on blend_cnn_tiny or '" + kVoiceFeatureVersion + "' on mlp)");
   }
   if (model->spec().n_features != kVoiceFeatureCount) return Status::model(model_path, "wrong feature count");
   auto mean = parse_floats(get("feature_mean"));

@@ -22,6 +22,7 @@
 
 #include "core/core.h"
 #include "detect/detector.h"
+#include "detect/training.h"
 
 namespace unmask::detect {
 
@@ -43,10 +44,34 @@ std::vector<VoiceWindow> voice_windows(const Audio& audio);
 // Mean of the top quarter (at least one) of the window logits: the file statistic; 0 for none.
 double voice_file_logit(const std::vector<double>& window_logits);
 
+// Version 2 of the model: a small CNN (the "blend_cnn_tiny" design, one input channel) on
+// patches of 64 log linear-filterbank energies (0-8 kHz, 125 Hz apart) x 64 frames (0.64 s)
+// over the same windows. A patch counts when at least half its frames are voice-active; patches
+// start on a grid of `patch_step_frames` (a divisor of the 150-frame window hop, so windows share
+// them); a window's logit is the mean of its patches' logits.
+inline constexpr char kVoiceCnnFeatureVersion[] = "voice-lfb64-patch64-cnn-v2";
+inline constexpr int kVoicePatchBands = 64;
+inline constexpr int kVoicePatchFrames = 64;
+
+struct VoicePatches {
+  // Each kVoicePatchBands * kVoicePatchFrames values, row-major [band][frame], lowest band first,
+  // natural log of the band energy (not standardised).
+  std::vector<std::vector<float>> patches;
+  std::vector<VoiceWindow> windows;              // as voice_windows, features left empty
+  std::vector<std::vector<int>> window_patches;  // indices into patches, per window (never empty)
+};
+// The patches of `audio` (any rate; mono) and the windows that use them. Empty when there is no
+// speech. patch_step_frames must divide 150 (30 when scoring; training may use a coarser grid).
+VoicePatches voice_patches(const Audio& audio, int patch_step_frames = 30);
+
 // Loads the voice detector from a model file written by train_voice. Status::model naming the
 // file when it is missing, corrupt, of another architecture or lacks the feature normalisation
 // or calibration.
 Result<std::shared_ptr<const AudioDetector>> load_voice_detector(const std::string& model_path);
+
+// The trainer behind `unmask train --detector voice` with a choice of model: "cnn" (version 2, the
+// default) or "mlp" (version 1, feature statistics).
+Result<TrainSummary> train_voice_model(const TrainRequest& request, const std::string& model_kind);
 
 // Vocoder-style resynthesis of real speech (a training and test source of "synthetic" speech):
 // the magnitude STFT (512-point, hop 128) is squeezed through an `n_mels`-band mel spectrogram

@@ -4,6 +4,7 @@
 // train/validation split as its source so a speaker never crosses the split). Every clip also
 // gives a copy through a random channel (low-pass, noise) with the same label.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -34,6 +35,17 @@ struct Labelled {
   int label = 0;
   int group = 0;  // source file: windows of one recording (and its resynthesis) share a split
 };
+
+// One clip's patches for the CNN (version 2): every patch is a training example; the windows give
+// the window and file logits on validation clips.
+struct LabelledClip {
+  VoicePatches patches;
+  int label = 0;
+  int group = 0;
+};
+
+constexpr int kTrainPatchStep = 50;  // 0.5 s between training patches (scoring uses 30)
+constexpr int kCnnDefaultEpochs = 12;
 
 std::string join(const std::vector<float>& v) {
   std::ostringstream out;
@@ -68,9 +80,210 @@ double logit(double p) {
   return std::log(p / (1.0 - p));
 }
 
+std::vector<float> patch_tensor(const std::vector<float>& patch, const std::vector<float>& mean, const std::vector<float>& scale) {
+  std::vector<float> out(patch.size());
+  for (int b = 0; b < kVoicePatchBands; ++b) {
+    for (int t = 0; t < kVoicePatchFrames; ++t) {
+      const size_t k = static_cast<size_t>(b) * kVoicePatchFrames + t;
+      out[k] = (patch[k] - mean[b]) / scale[b];
+    }
+  }
+  return out;
+}
+
+// Version 2: trains the CNN on every patch of the training clips, validates on the clips of 15 %
+// of the source groups (window logit = mean of its patches' logits; file logit = top quarter of
+// the window logits), fits both Platt scalings there and writes model and card.
+Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<LabelledClip>& clips, int n_groups,
+                                   std::chrono::steady_clock::time_point t0,
+                                   const std::map<std::string, int>& files_by_source, int64_t n_real_files,
+                                   int64_t n_fake_files, int64_t n_resynth, int64_t n_espeak) {
+  auto progress = [&](double f, const std::string& stage) {
+    if (req.progress) req.progress(f, stage);
+  };
+  int64_t n_real = 0, n_fake = 0;
+  for (const auto& c : clips) (c.label ? n_fake : n_real) += static_cast<int64_t>(c.patches.patches.size());
+  if (n_real < 10 || n_fake < 10) {
+    return Status::input(req.manifest_path, "too little speech to train on (" + std::to_string(n_real) + " real, " +
+                                                std::to_string(n_fake) + " synthetic patches)");
+  }
+  std::mt19937_64 rng(req.seed);
+  std::vector<int> groups(static_cast<size_t>(n_groups));
+  for (int g = 0; g < n_groups; ++g) groups[g] = g;
+  std::shuffle(groups.begin(), groups.end(), rng);
+  const std::set<int> val_groups(groups.begin(), groups.begin() + std::max<size_t>(1, groups.size() * 15 / 100));
+
+  // Per-band standardisation from the training patches.
+  std::vector<double> sum(kVoicePatchBands, 0.0), sq(kVoicePatchBands, 0.0);
+  double count = 0;
+  for (const auto& c : clips) {
+    if (val_groups.count(c.group)) continue;
+    for (const auto& p : c.patches.patches) {
+      for (int b = 0; b < kVoicePatchBands; ++b) {
+        for (int t = 0; t < kVoicePatchFrames; ++t) {
+          const double v = p[static_cast<size_t>(b) * kVoicePatchFrames + t];
+          sum[b] += v;
+          sq[b] += v * v;
+        }
+      }
+      count += kVoicePatchFrames;
+    }
+  }
+  std::vector<float> band_mean(kVoicePatchBands), band_std(kVoicePatchBands);
+  for (int b = 0; b < kVoicePatchBands; ++b) {
+    const double m = sum[b] / std::max(1.0, count);
+    band_mean[b] = static_cast<float>(m);
+    const double sd = std::sqrt(std::max(0.0, sq[b] / std::max(1.0, count) - m * m));
+    band_std[b] = static_cast<float>(sd > 1e-6 ? sd : 1.0);
+  }
+
+  auto spec = nn::default_spec("blend_cnn_tiny");
+  if (!spec.ok()) return spec.status();
+  spec->in_channels = 1;
+  spec->input_size_px = kVoicePatchFrames;
+  spec->boundary_head = false;
+  spec->widths = {16, 16, 24, 32, 48, 64};
+  learn::InMemoryDataset train(spec->example_shape()), val(spec->example_shape());
+  struct ValWindow {
+    int group, label;
+    std::vector<size_t> rows;  // rows of `val`
+  };
+  std::vector<ValWindow> val_windows;
+  std::vector<int> val_patch_labels;
+  int64_t n_train_patches = 0;
+  for (const auto& c : clips) {
+    const bool is_val = val_groups.count(c.group) > 0;
+    const size_t first = val.size();
+    for (const auto& p : c.patches.patches) {
+      UNMASK_RETURN_IF_ERROR((is_val ? val : train).add(patch_tensor(p, band_mean, band_std), static_cast<float>(c.label)));
+      if (is_val) val_patch_labels.push_back(c.label);
+      else ++n_train_patches;
+    }
+    if (!is_val) continue;
+    for (const auto& ids : c.patches.window_patches) {
+      ValWindow w{c.group, c.label, {}};
+      for (int k : ids) w.rows.push_back(first + static_cast<size_t>(k));
+      val_windows.push_back(std::move(w));
+    }
+  }
+  learn::TrainConfig cfg;
+  cfg.epochs = req.epochs > 0 ? req.epochs : kCnnDefaultEpochs;
+  cfg.batch_size = 64;
+  cfg.seed = req.seed;
+  cfg.optimizer.learning_rate = 2e-3;
+  cfg.optimizer.weight_decay = 1e-4;
+  cfg.checkpoint_path = req.out_path + ".ckpt";
+  cfg.resume = req.resume;
+  cfg.progress = [&](double f, std::string_view stage) { progress(0.5 + 0.45 * f, std::string(stage)); };
+  auto result = learn::train_binary(*spec, train, &val, cfg);
+  if (!result.ok()) return result.status();
+
+  auto val_probs = learn::predict_dataset(result->model, val);
+  if (!val_probs.ok()) return val_probs.status();
+  std::vector<double> window_logits;
+  std::vector<int> window_labels;
+  std::map<int, std::vector<double>> logits_by_group;
+  for (const auto& w : val_windows) {
+    double sum_logit = 0;
+    for (size_t r : w.rows) sum_logit += logit((*val_probs)[r]);
+    const double l = sum_logit / static_cast<double>(w.rows.size());
+    window_logits.push_back(l);
+    window_labels.push_back(w.label);
+    logits_by_group[w.group * 2 + w.label].push_back(l);
+  }
+  learn::PlattScaling platt;
+  UNMASK_RETURN_IF_ERROR(platt.fit(window_logits, window_labels));
+  std::vector<double> file_logits;
+  std::vector<int> file_labels;
+  for (const auto& [key, logits] : logits_by_group) {
+    file_logits.push_back(voice_file_logit(logits));
+    file_labels.push_back(key % 2);
+  }
+  learn::PlattScaling file_platt;
+  UNMASK_RETURN_IF_ERROR(file_platt.fit(file_logits, file_labels));
+  std::vector<double> file_probs, calibrated, patch_probs(val_probs->begin(), val_probs->end());
+  for (double s : file_logits) file_probs.push_back(file_platt.apply(s));
+  for (double s : window_logits) calibrated.push_back(platt.apply(s));
+  const auto fm = learn::binary_metrics(file_probs, file_labels);
+  const auto m = learn::binary_metrics(calibrated, window_labels);
+  const auto pm = learn::binary_metrics(patch_probs, val_patch_labels);
+
+  TrainSummary summary;
+  summary.model_path = req.out_path;
+  {
+    std::filesystem::path card = req.out_path;
+    card.replace_extension(".card.json");
+    summary.card_path = card.string();
+  }
+  summary.n_real = n_real;
+  summary.n_fake = n_fake;
+  summary.metrics = {{"val_auc", m.auc},
+                     {"val_eer", m.eer},
+                     {"val_log_loss", m.log_loss},
+                     {"val_accuracy", m.accuracy},
+                     {"val_file_auc", fm.auc},
+                     {"val_file_eer", fm.eer},
+                     {"val_patch_auc", pm.auc},
+                     {"train_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+  const auto& voices = voice_training_espeak_voices();
+  std::string voices_list;
+  for (const auto& v : voices) voices_list += (voices_list.empty() ? "" : " ") + v;
+  nn::Metadata meta = {{"features", kVoiceCnnFeatureVersion},
+                       {"band_mean", join(band_mean)},
+                       {"band_std", join(band_std)},
+                       {"calibration", platt.serialize()},
+                       {"file_calibration", file_platt.serialize()},
+                       {"seed", std::to_string(req.seed)},
+                       {"trained_on", std::filesystem::path(req.manifest_path).filename().string()},
+                       {"espeak_voices", voices_list},
+                       {"n_real_patches", std::to_string(n_real)},
+                       {"n_fake_patches", std::to_string(n_fake)}};
+  UNMASK_RETURN_IF_ERROR(result->model.save(req.out_path, meta));
+  auto sha = sha256_file(req.out_path);
+  if (!sha.ok()) return sha.status();
+
+  nlohmann::json j;
+  j["detector"] = "voice";
+  j["model"] = std::filesystem::path(req.out_path).filename().string();
+  j["sha256"] = *sha;
+  j["weights_sha256"] = result->model.weights_sha256();
+  j["architecture"] = {{"name", spec->name}, {"in_channels", 1}, {"input_size_px", kVoicePatchFrames}, {"widths", spec->widths}};
+  j["features"] = kVoiceCnnFeatureVersion;
+  j["seed"] = req.seed;
+  j["command"] = req.command_line;
+  j["epochs"] = cfg.epochs;
+  j["data"] = {{"manifest", req.manifest_path},
+               {"files_by_source", files_by_source},
+               {"real_files", n_real_files},
+               {"fake_files", n_fake_files},
+               {"griffin_lim_resynthesised_real_files", n_resynth},
+               {"griffin_lim_settings", "per file: 64/80/128 mel bands, 16/32/64 iterations (seeded)"},
+               {"espeak_clips", n_espeak},
+               {"espeak_voices", voices},
+               {"espeak_voices_held_out", voice_heldout_espeak_voices()},
+               {"real_patches", n_real},
+               {"fake_patches", n_fake},
+               {"train_patches", n_train_patches},
+               {"validation", "15% of source files (seeded), used for Platt scaling and the metrics below"},
+               {"rows_used", "audio rows of either label; real video rows (their audio); fake video rows never"}};
+  nlohmann::json metrics;
+  for (const auto& [k, v] : summary.metrics) metrics[k] = v;
+  j["metrics"] = metrics;
+  j["calibration"] = platt.serialize();
+  j["file_calibration"] = file_platt.serialize();
+  UNMASK_RETURN_IF_ERROR(write_file_atomic(summary.card_path, j.dump(2) + "\n"));
+  summary.metrics["n_steps"] = static_cast<double>(result->n_steps);
+  progress(1.0, "done");
+  return summary;
+}
+
 }  // namespace
 
-Result<TrainSummary> train_voice(const TrainRequest& req) {
+Result<TrainSummary> train_voice(const TrainRequest& req) { return train_voice_model(req, "cnn"); }
+
+Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::string& model_kind) {
+  if (model_kind != "cnn" && model_kind != "mlp") return Status::usage("voice model kind", "must be cnn or mlp, not '" + model_kind + "'");
+  const bool cnn = model_kind == "cnn";
   const auto t0 = std::chrono::steady_clock::now();
   auto items = learn::read_manifest(req.manifest_path);
   if (!items.ok()) return items.status();
@@ -80,12 +293,23 @@ Result<TrainSummary> train_voice(const TrainRequest& req) {
   };
 
   std::vector<Labelled> data;
+  std::vector<LabelledClip> clips;
   std::map<std::string, int> files_by_source;
   int64_t n_real_files = 0, n_fake_files = 0, n_resynth = 0, n_espeak = 0;
   int group = 0;
   std::mt19937_64 channel_rng(req.seed * 7919 + 1);
+  std::mt19937_64 vocoder_rng(req.seed * 104729 + 3);
   // Windows of the clip as it is and of one copy through a random channel.
-  auto add_windows = [&](const Audio& audio, int label, int g) {
+  auto add_windows = [&](const Audio& audio, int label, int g) -> size_t {
+    if (cnn) {
+      auto vp = voice_patches(audio, kTrainPatchStep);
+      const size_t n = vp.windows.size();
+      if (n == 0) return 0;
+      clips.push_back({std::move(vp), label, g});
+      auto copy = voice_patches(random_channel(resample(audio, kFeatureRateHz), channel_rng), kTrainPatchStep);
+      if (!copy.windows.empty()) clips.push_back({std::move(copy), label, g});
+      return n;
+    }
     const auto windows = voice_windows(audio);
     for (const auto& w : windows) data.push_back({w.features, label, g});
     if (!windows.empty()) {
@@ -120,7 +344,13 @@ Result<TrainSummary> train_voice(const TrainRequest& req) {
     if (item.label == 0) {
       Audio head = *audio;
       if (head.duration_s() > kMaxResynthSeconds) head.samples.resize(static_cast<size_t>(kMaxResynthSeconds * kFeatureRateHz));
-      if (add_windows(griffin_lim_resynthesis(head, 80, 32, req.seed + i), 1, g) > 0) ++n_resynth;
+      // Version 2 varies the vocoder: mel bands 64/80/128, 16/32/64 Griffin-Lim iterations.
+      int n_mels = 80, n_iter = 32;
+      if (cnn) {
+        n_mels = std::array{64, 80, 128}[std::uniform_int_distribution<int>(0, 2)(vocoder_rng)];
+        n_iter = std::array{16, 32, 64}[std::uniform_int_distribution<int>(0, 2)(vocoder_rng)];
+      }
+      if (add_windows(griffin_lim_resynthesis(head, n_mels, n_iter, req.seed + i), 1, g) > 0) ++n_resynth;
     }
   }
   // espeak-ng: every training voice at three rates and two pitches, two sentences per clip.
@@ -141,6 +371,9 @@ Result<TrainSummary> train_voice(const TrainRequest& req) {
         if (add_windows(*speech, 1, group++) > 0) ++n_espeak;
       }
     }
+  }
+  if (cnn) {
+    return fit_voice_cnn(req, clips, group, t0, files_by_source, n_real_files, n_fake_files, n_resynth, n_espeak);
   }
   int64_t n_real = 0, n_fake = 0;
   for (const auto& d : data) (d.label ? n_fake : n_real) += 1;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <numbers>
@@ -178,6 +179,110 @@ TEST(Voice, GriffinLimResynthesisKeepsLengthAndPitch) {
   EXPECT_LT(rms, 0.5);
   // Deterministic in the seed.
   EXPECT_EQ(griffin_lim_resynthesis(tone, 80, 4, 9).samples, griffin_lim_resynthesis(tone, 80, 4, 9).samples);
+}
+
+// A version-2 voice model file (the patch CNN) with random weights and identity band normalisation.
+std::string write_cnn_model(const testing::TempDir& dir, const nn::Metadata& overrides = {}) {
+  auto spec = nn::default_spec("blend_cnn_tiny");
+  EXPECT_TRUE(spec.ok());
+  spec->in_channels = 1;
+  spec->input_size_px = kVoicePatchFrames;
+  spec->widths = {4, 4, 8, 8, 8, 8};
+  auto net = nn::Trainable::create(*spec, 5, {});
+  EXPECT_TRUE(net.ok());
+  auto model = net->freeze();
+  EXPECT_TRUE(model.ok());
+  std::ostringstream zeros, ones;
+  for (int i = 0; i < kVoicePatchBands; ++i) {
+    zeros << (i ? " " : "") << 0;
+    ones << (i ? " " : "") << 5;
+  }
+  nn::Metadata meta = {{"features", kVoiceCnnFeatureVersion},
+                       {"band_mean", zeros.str()},
+                       {"band_std", ones.str()},
+                       {"calibration", "platt 1 0"},
+                       {"file_calibration", "platt 1 0"}};
+  for (const auto& [k, v] : overrides) meta[k] = v;
+  const std::string path = dir.file("voice_cnn.unm");
+  EXPECT_TRUE(model->save(path, meta).is_ok());
+  return path;
+}
+
+TEST(Voice, PatchesCoverTheSpeechAndWindowsShareThem) {
+  const Audio speech = babble(7.0, 16000, 5);
+  const auto vp = voice_patches(speech);
+  ASSERT_FALSE(vp.windows.empty());
+  ASSERT_EQ(vp.windows.size(), vp.window_patches.size());
+  EXPECT_EQ(vp.windows.size(), voice_windows(speech).size());  // the same windows as version 1
+  std::vector<int> uses(vp.patches.size(), 0);
+  for (size_t w = 0; w < vp.windows.size(); ++w) {
+    ASSERT_FALSE(vp.window_patches[w].empty());
+    for (int k : vp.window_patches[w]) {
+      ASSERT_GE(k, 0);
+      ASSERT_LT(k, static_cast<int>(vp.patches.size()));
+      ++uses[static_cast<size_t>(k)];
+    }
+  }
+  // Windows overlap by half: some patches serve two windows, none is computed twice.
+  EXPECT_GT(*std::max_element(uses.begin(), uses.end()), 1);
+  EXPECT_EQ(std::count(uses.begin(), uses.end(), 0), 0);
+  // 7 s at a 0.3 s patch grid: at most one patch per grid point.
+  EXPECT_LE(vp.patches.size(), 700u / 30u + 1);
+  for (const auto& p : vp.patches) {
+    ASSERT_EQ(p.size(), static_cast<size_t>(kVoicePatchBands * kVoicePatchFrames));
+    for (float v : p) ASSERT_TRUE(std::isfinite(v));
+  }
+  // The babble's energy sits below 4 kHz: low bands carry more than the top ones on average.
+  double low = 0, high = 0;
+  for (const auto& p : vp.patches) {
+    for (int t = 0; t < kVoicePatchFrames; ++t) {
+      low += p[static_cast<size_t>(5) * kVoicePatchFrames + t];
+      high += p[static_cast<size_t>(60) * kVoicePatchFrames + t];
+    }
+  }
+  EXPECT_GT(low, high);
+  // A coarser grid gives fewer patches; a grid that does not divide the 150-frame hop gives none.
+  EXPECT_LT(voice_patches(speech, 50).patches.size(), vp.patches.size());
+  EXPECT_TRUE(voice_patches(speech, 40).windows.empty());
+  // Silence and under 0.5 s of speech: nothing.
+  Audio silence;
+  silence.sample_rate_hz = 16000;
+  silence.samples.assign(3 * 16000, 0.0f);
+  EXPECT_TRUE(voice_patches(silence).windows.empty());
+  EXPECT_TRUE(voice_patches(babble(0.4, 16000, 4)).windows.empty());
+}
+
+TEST(Voice, CnnModelScoresSpeechAndNotSilence) {
+  testing::TempDir dir;
+  auto detector = load_voice_detector(write_cnn_model(dir));
+  ASSERT_TRUE(detector.ok()) << detector.status().message();
+  EXPECT_EQ((*detector)->info().version, "2");
+  Audio silence;
+  silence.sample_rate_hz = 16000;
+  silence.samples.assign(4 * 16000, 0.0f);
+  auto r = (*detector)->score(silence);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->score.has_value());
+  EXPECT_EQ(r->note, "no speech found");
+  const Audio speech = babble(7.0, 22050, 2);
+  r = (*detector)->score(speech);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(r->score.has_value());
+  EXPECT_EQ(r->segments.size(), voice_patches(speech).windows.size());
+  for (const auto& s : r->segments) {
+    EXPECT_GE(s.score, 0.0);
+    EXPECT_LE(s.score, 1.0);
+  }
+  // Deterministic.
+  auto again = (*detector)->score(speech);
+  ASSERT_TRUE(again.ok());
+  EXPECT_DOUBLE_EQ(*again->score, *r->score);
+  // Broken version-2 files are model errors.
+  EXPECT_EQ(load_voice_detector(write_cnn_model(dir, {{"band_std", "1 2"}})).status().code(), StatusCode::kModel);
+  EXPECT_EQ(load_voice_detector(write_cnn_model(dir, {{"calibration", ""}})).status().code(), StatusCode::kModel);
+  // Version-2 features on the MLP, or version-1 features on the CNN: not a voice model.
+  EXPECT_EQ(load_voice_detector(write_model(dir, {{"features", kVoiceCnnFeatureVersion}})).status().code(), StatusCode::kModel);
+  EXPECT_EQ(load_voice_detector(write_cnn_model(dir, {{"features", kVoiceFeatureVersion}})).status().code(), StatusCode::kModel);
 }
 
 }  // namespace
