@@ -27,7 +27,7 @@ struct EmbedOptions {
 
 struct VerifyCliOptions {
   std::string path, pub_path, tamper_map;
-  int max_frames = 48;
+  int max_frames = 128;
   bool json = false;
 };
 

@@ -176,6 +176,12 @@ std::vector<float> chip_values(const Layout& layout, Grid grid, const std::vecto
 }
 
 std::vector<float> render_chips(const std::vector<float>& chips, Grid grid, int width_px, int height_px) {
+  std::vector<float> out;
+  render_chips_into(chips, grid, width_px, height_px, out);
+  return out;
+}
+
+double render_chips_into(const std::vector<float>& chips, Grid grid, int width_px, int height_px, std::vector<float>& out) {
   auto axis = [](int n_px, int n_chips, std::vector<int>& i0, std::vector<int>& i1, std::vector<float>& w) {
     i0.resize(n_px); i1.resize(n_px); w.resize(n_px);
     const double scale = static_cast<double>(n_chips) / n_px;
@@ -191,9 +197,10 @@ std::vector<float> render_chips(const std::vector<float>& chips, Grid grid, int 
   std::vector<float> wx, wy;
   axis(width_px, grid.nx, x0, x1, wx);
   axis(height_px, grid.ny, y0, y1, wy);
-  std::vector<float> out(static_cast<size_t>(width_px) * height_px);
+  out.resize(static_cast<size_t>(width_px) * height_px);
   std::vector<float> top(width_px), bot(width_px);
   int cached = -1;
+  double energy = 0;
   for (int y = 0; y < height_px; ++y) {
     if (y0[y] != cached) {
       cached = y0[y];
@@ -206,9 +213,21 @@ std::vector<float> render_chips(const std::vector<float>& chips, Grid grid, int 
     }
     const float b = wy[y], a = 1.f - b;
     float* o = &out[static_cast<size_t>(y) * width_px];
-    for (int x = 0; x < width_px; ++x) o[x] = a * top[x] + b * bot[x];
+    float e[8] = {};  // eight partial sums so that the loop vectorises
+    int x = 0;
+    for (; x + 8 <= width_px; x += 8)
+      for (int k = 0; k < 8; ++k) {
+        const float v = a * top[x + k] + b * bot[x + k];
+        o[x + k] = v;
+        e[k] += v * v;
+      }
+    for (; x < width_px; ++x) {
+      o[x] = a * top[x] + b * bot[x];
+      e[0] += o[x] * o[x];
+    }
+    for (float v : e) energy += v;
   }
-  return out;
+  return energy;
 }
 
 }  // namespace unmask::mark::detail

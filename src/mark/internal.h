@@ -76,6 +76,8 @@ std::vector<float> chip_values(const Layout& layout, Grid grid, const std::vecto
 // Renders chip values (nx x ny) over a width x height frame, bilinear between chip centres (chip i
 // is centred on x = (i + 0.5) * width / nx - 0.5): row-major floats.
 std::vector<float> render_chips(const std::vector<float>& chips, Grid grid, int width_px, int height_px);
+// The same into a reused buffer; returns the sum of squares of the rendered values.
+double render_chips_into(const std::vector<float>& chips, Grid grid, int width_px, int height_px, std::vector<float>& out);
 
 // ---- robust detector --------------------------------------------------------------------------
 // The detector's front end, linear in the frame: area-average the luma over each chip of the grid,
@@ -143,12 +145,23 @@ bool geometry_is_original(const RobustResult& r);
 
 // ---- semi-fragile layer -----------------------------------------------------------------------
 // The QIM step is fixed (not scaled by MarkOptions::strength): the verifier must know it.
-inline constexpr int kFragileCoefs = 8;
+inline constexpr int kFragileCoefs = 3;
 
 int fragile_block_px(int height_px);
 // Embeds the tamper bits into the BGR image in place (adds the same luma delta to B, G, R).
 void fragile_embed(Image& image, uint64_t seed);
-// Per block score in [0, 0.5] (mean QIM distance in steps; ~0.05 marked, ~0.25 foreign content),
+// The pieces of fragile_embed, for a marker that applies the robust and the tamper layers in one
+// pass: the tamper layer's change for a frame whose luma is `gray`, rounded per pixel and added
+// into `delta` (int16, width x height, row-major) ...
+void fragile_delta(const uint8_t* gray, int width_px, int height_px, uint64_t seed, int16_t* delta);
+// ... the change applied to B, G and R alike with clamping, flagging the blocks (blocks_x x
+// blocks_y of block_px, row-major) where a channel was clamped ...
+void apply_luma_delta(Image& image, const int16_t* delta, int block_px, int blocks_x, int blocks_y,
+                      std::vector<uint8_t>& clipped);
+// ... and the flagged blocks that clamping left off their lattice embedded once more.
+void fragile_fix(Image& image, uint64_t seed, const std::vector<uint8_t>& blocks);
+// Per block score in [0, 0.5] (mean QIM distance in steps; ~0.05 marked, ~0.07 after x264 CRF 23,
+// ~0.25 foreign content),
 // row-major blocks_x x blocks_y. Blocks that cannot carry bits (near-saturated) score 0.
 struct FragileScores {
   int blocks_x = 0, blocks_y = 0, block_px = 0;
@@ -159,7 +172,11 @@ struct FragileScores {
 FragileScores fragile_scores(const uint8_t* gray, int width_px, int height_px, uint64_t seed,
                              const uint8_t* previous_gray = nullptr);
 inline constexpr float kFragileThreshold = 0.16f;
-// Flags, cleans (isolated blocks dropped, enclosed holes filled) and groups flagged blocks.
+// Connected flagged blocks smaller than this are re-encoding noise, not an altered region
+// (measured after x264 CRF 23: 4-6 % of checked blocks are flagged in scattered small groups).
+inline constexpr int kMinRegionBlocks = 6;
+// Flags, cleans (isolated blocks dropped, enclosed holes filled, groups smaller than
+// kMinRegionBlocks dropped) and groups flagged blocks.
 struct TamperMap {
   std::vector<uint8_t> flagged;   // after cleaning
   double fraction_blocks = 0.0;

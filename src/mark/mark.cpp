@@ -54,19 +54,26 @@ class FrameMarkerImpl final : public FrameMarker {
                                        std::to_string(image.height_px()) + ", marker was made for " +
                                        std::to_string(width_) + "x" + std::to_string(height_) + " BGR");
     }
-    const cv::Mat gray = gray_of(image);
-    robust_.delta(gray.data, kRobustRms * options_.strength, delta_);
-    for (int y = 0; y < height_; ++y) {
-      uint8_t* p = image.row(y);
-      const float* d = &delta_[static_cast<size_t>(y) * width_];
-      for (int x = 0; x < width_; ++x, p += 3) {
-        const int dv = static_cast<int>(std::lrintf(d[x]));
-        p[0] = static_cast<uint8_t>(std::clamp(p[0] + dv, 0, 255));
-        p[1] = static_cast<uint8_t>(std::clamp(p[1] + dv, 0, 255));
-        p[2] = static_cast<uint8_t>(std::clamp(p[2] + dv, 0, 255));
-      }
+    // One pass over the pixels for both layers: the robust change (rounded), then the tamper
+    // layer's change for the luma the robust one leaves (adding the same value to B, G and R
+    // adds exactly that value to the luma, unless a channel clamps), applied together. Blocks
+    // where a channel clamped are checked and re-embedded on the final image.
+    cv::Mat bgr(height_, width_, CV_8UC3, image.data());
+    cv::cvtColor(bgr, gray_, cv::COLOR_BGR2GRAY);
+    robust_.delta(gray_.data, kRobustRms * options_.strength, delta_);
+    const size_t n = static_cast<size_t>(width_) * height_;
+    total_.resize(n);
+    uint8_t* luma = gray_.data;
+    for (size_t i = 0; i < n; ++i) {
+      const int r = cvRound(delta_[i]);
+      total_[i] = static_cast<int16_t>(r);
+      luma[i] = cv::saturate_cast<uint8_t>(luma[i] + r);
     }
-    if (options_.semi_fragile) fragile_embed(image, seed_);
+    if (options_.semi_fragile) fragile_delta(luma, width_, height_, seed_, total_.data());
+    const int b = fragile_block_px(height_);
+    clipped_.assign(static_cast<size_t>(std::max(1, (width_ / b) * (height_ / b))), 0);
+    apply_luma_delta(image, total_.data(), b, width_ / b, height_ / b, clipped_);
+    if (options_.semi_fragile) fragile_fix(image, seed_, clipped_);
     return Status::ok();
   }
 
@@ -86,7 +93,11 @@ class FrameMarkerImpl final : public FrameMarker {
   Payload payload_;
   uint64_t seed_ = 0;
   RobustEmbedder robust_;
+  // Buffers reused from frame to frame.
+  cv::Mat gray_;
   std::vector<float> delta_;
+  std::vector<int16_t> total_;
+  std::vector<uint8_t> clipped_;
 };
 
 class FrameVerifierImpl final : public FrameVerifier {

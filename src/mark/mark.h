@@ -4,11 +4,13 @@
 //  * robust: a 64-bit payload (issuer, synthetic flag, version, sequence) + CRC-24, convolutional
 //    code (K=7, rate 1/3), spread over a keyed grid of +-1 chips defined relative to the frame
 //    (128 chips along the short side), so a resize lands on the same grid. The embedder cancels
-//    the host's own projection on every coded bit; verify area-averages each frame onto the grid,
-//    soft-combines frames weighted by their sync evidence, and searches crops as a fallback.
-//  * semi-fragile: per textured block, 8 bits derived from the key, the block position and its
-//    coarse mean, embedded by QIM in low DCT coefficients. They survive a re-encode of static
-//    content; a pasted or swapped region breaks them, which verify reports as a tamper map.
+//    the host's own projection on every coded bit (as the frame is and as a downscale would
+//    leave it); verify area-averages each frame onto the grid, soft-combines frames weighted by
+//    their sync evidence, and searches crops as a fallback.
+//  * semi-fragile: per textured block, 3 bits derived from the key, the block position and its
+//    coarse mean, embedded by QIM in the 3 lowest DCT coefficients. They survive a re-encode of
+//    static content (CRF 23 I-frames); a pasted or swapped region breaks them, which verify
+//    reports as a tamper map of connected regions.
 //    Moving blocks and unreadable frames are left out (encoders carry old bits along motion).
 // Limits and measurements: docs/watermark.md.
 //
@@ -48,7 +50,9 @@ namespace unmask::mark {
 
 // The public default key: anyone with unmask can read the mark. Private deployments pass their own.
 inline constexpr const char* kDefaultKey = "unmask-public-watermark-key-v1";
-inline constexpr int kPayloadVersion = 1;
+// 2: the tamper layer carries 3 bits per block in the 3 lowest DCT coefficients (version 1: 8
+// bits in 8). Version-1 files still decode their payload; their tamper layer reads as unreadable.
+inline constexpr int kPayloadVersion = 2;
 
 // The 64 payload bits: issuer (32) | synthetic (1) | version (3) | sequence (28).
 struct Payload {
@@ -133,7 +137,7 @@ Result<EmbedReport> embed_file(const std::string& in, const std::string& out, co
 
 struct VerifyOptions {
   std::string key = kDefaultKey;
-  int max_frames = 48;        // frames used for the watermark, evenly spread over the file
+  int max_frames = 128;       // frames used for the watermark, evenly spread over the file
   bool tamper = true;         // compute the semi-fragile tamper map
   bool render_tamper_map = false;  // fill VerifyResult::tamper_map
   bool fingerprints = true;   // compute per-segment fingerprints of every frame

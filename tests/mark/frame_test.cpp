@@ -186,6 +186,56 @@ TEST_F(MarkPhotos, PastedPatchIsLocalised) {
   }
 }
 
+// The detector's area means are computed separably (fast path): they must equal OpenCV's exact
+// INTER_AREA resampling for frames larger and smaller than the grid's cells.
+TEST_F(MarkPhotos, FrontEndAreaMeansEqualInterArea) {
+  auto img = media::read_image(photos_[2]);
+  ASSERT_TRUE(img.ok());
+  for (const auto& [w, h] : std::vector<std::pair<int, int>>{{1280, 720}, {854, 480}, {464, 560}, {333, 201}, {150, 90}}) {
+    const Image frame = cover(*img, w, h);
+    cv::Mat bgr(h, w, CV_8UC3, const_cast<uint8_t*>(frame.data())), gray, f, plane;
+    cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+    const detail::Grid grid = detail::grid_for(w, h);
+    gray.convertTo(f, CV_32F);
+    cv::resize(f, plane, cv::Size(grid.nx, grid.ny), 0, 0, cv::INTER_AREA);
+    const detail::FrontEnd fast = detail::front_end(gray.data, w, h, grid);
+    const detail::FrontEnd ref = detail::front_end_plane(std::vector<float>(plane.begin<float>(), plane.end<float>()), grid);
+    ASSERT_EQ(fast.value.size(), ref.value.size());
+    double max_diff = 0, max_value = 0;
+    for (size_t i = 0; i < ref.value.size(); ++i) {
+      max_diff = std::max(max_diff, double(std::abs(fast.value[i] - ref.value[i])));
+      max_value = std::max(max_value, double(std::abs(ref.value[i])));
+    }
+    EXPECT_GT(max_value, 1.0) << w << "x" << h;
+    EXPECT_LT(max_diff, 1e-3) << w << "x" << h;
+  }
+}
+
+// Both layers are applied in one pass; where a channel clamps (bright, saturated areas) the
+// tamper layer is checked and re-embedded on the final image, so every block stays on its lattice.
+TEST_F(MarkPhotos, TamperLayerSurvivesClampingInBrightFrames) {
+  auto img = media::read_image(photos_[0]);
+  ASSERT_TRUE(img.ok());
+  Image frame = cover(*img, 640, 360);
+  cv::Mat bgr(360, 640, CV_8UC3, frame.data());
+  bgr.convertTo(bgr, -1, 1.5, 40);  // many pixels at 255, many blocks partly saturated
+  const Image original = frame;
+  auto marker = FrameMarker::create(640, 360, options_for(3));
+  ASSERT_TRUE(marker.ok());
+  ASSERT_TRUE((*marker)->mark(frame).is_ok());
+  EXPECT_GE(psnr_db(original, frame), 40.0);
+  cv::Mat gray;
+  cv::cvtColor(cv::Mat(360, 640, CV_8UC3, frame.data()), gray, cv::COLOR_BGR2GRAY);
+  const detail::FragileScores scores = detail::fragile_scores(gray.data, 640, 360, detail::key_seed(kDefaultKey));
+  const detail::TamperMap map = detail::tamper_map(scores);
+  ASSERT_GE(map.n_checked, 20);
+  EXPECT_GE(map.healthy_fraction, 0.97);
+  EXPECT_EQ(map.fraction_blocks, 0.0);
+  // The unmarked frame is off the lattice: the check is not vacuous.
+  cv::cvtColor(cv::Mat(360, 640, CV_8UC3, const_cast<uint8_t*>(original.data())), gray, cv::COLOR_BGR2GRAY);
+  EXPECT_LT(detail::tamper_map(detail::fragile_scores(gray.data, 640, 360, detail::key_seed(kDefaultKey))).healthy_fraction, 0.5);
+}
+
 TEST(MarkFrames, GeneratedFramesRoundTripAndRejectBadSizes) {
   std::vector<Image> frames;
   for (int i = 0; i < 10; ++i) frames.push_back(unmask::testing::make_pattern_frame(320, 240, i, 10 + 20 * i, 80, 40));
