@@ -1,4 +1,5 @@
-// The voice detector: windows over voice activity, LFCC/log-mel statistics, an MLP, Platt scaling.
+// The voice detector: windows over voice activity; a patch CNN (version 2) or LFCC/log-mel
+// statistics and an MLP (version 1); Platt scaling.
 #include "detect/voice.h"
 
 #include <algorithm>

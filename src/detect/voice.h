@@ -1,11 +1,14 @@
 // unmask detect: the voice detector (bona fide vs synthetic speech). Audio is brought to 16 kHz
 // with its speech at -26 dBFS (prepare_speech), cut into 3 s windows (1.5 s hop) over the voice
-// activity; each window with at least 1 s of speech gives one feature vector: mean and standard
-// deviation over its speech frames of 20 LFCC with deltas and delta-deltas, and the standard
-// deviation of 40 log-mel bands (160 values). An MLP ("mlp" architecture) scores each window;
-// Platt scaling stored in the model turns the logit into P(synthetic). The file score aggregates
-// the windows like detect::aggregate_track (mean of the top quarter of the logits), with its own
-// Platt scaling fitted on whole validation files.
+// activity. Two model versions load alike:
+//   version 2 (voice_patches): a small CNN scores 0.64 s patches of 64 log linear-filterbank
+//     energies over the window's speech; the window logit is the mean of its patch logits.
+//   version 1 (voice_windows): each window with at least 1 s of speech gives one feature vector
+//     (mean and standard deviation over its speech frames of 20 LFCC with deltas and
+//     delta-deltas, and the standard deviation of 40 log-mel bands: 160 values) for an MLP.
+// Platt scaling stored in the model turns a window logit into P(synthetic). The file score
+// aggregates the windows like detect::aggregate_track (mean of the top quarter of the logits),
+// with its own Platt scaling fitted on whole validation files.
 //
 // Basic usage:
 //
@@ -78,6 +81,13 @@ Result<TrainSummary> train_voice_model(const TrainRequest& request, const std::s
 // and back (pseudo-inverse), then its phase is rebuilt by `n_iterations` of Griffin-Lim from a
 // random phase drawn from `seed`. Works at the input's rate; mono.
 Audio griffin_lim_resynthesis(const Audio& audio, int n_mels = 80, int n_iterations = 32, uint64_t seed = 1);
+
+// A lossy codec round trip (training augmentation, so that a codec is not the cue): `audio`
+// resampled to `rate_hz`, encoded by the FFmpeg encoder `encoder` ("libmp3lame", "aac") at
+// `bitrate` bit/s, decoded, lined up with the input (the codec's priming delay removed),
+// resampled back and cut to the input's length. The input unchanged when the encoder is missing
+// or fails. Mono.
+Audio lossy_codec_round_trip(const Audio& audio, const std::string& encoder, int rate_hz, int bitrate);
 
 // espeak-ng voices used to train the voice detector, and voices kept out of training for the
 // benchmark (never used by train_voice).

@@ -23,7 +23,129 @@
 #include "nn/nn.h"
 #include "synth/synth.h"
 
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/frame.h>
+#include <libavutil/mem.h>
+}
+
 namespace unmask::detect {
+
+Audio lossy_codec_round_trip(const Audio& audio, const std::string& encoder, int rate_hz, int bitrate) {
+  const Audio in = resample(audio, rate_hz);
+  const AVCodec* enc = avcodec_find_encoder_by_name(encoder.c_str());
+  if (enc == nullptr) return audio;
+  AVCodecContext* ec = avcodec_alloc_context3(enc);
+  AVCodecContext* dc = nullptr;
+  AVFrame* frame = av_frame_alloc();
+  AVPacket* pkt = av_packet_alloc();
+  std::vector<float> decoded;
+  auto cleanup = [&]() {
+    avcodec_free_context(&ec);
+    avcodec_free_context(&dc);
+    av_frame_free(&frame);
+    av_packet_free(&pkt);
+  };
+  AVSampleFormat fmt = AV_SAMPLE_FMT_NONE;
+  for (const AVSampleFormat* f = enc->sample_fmts; f && *f != AV_SAMPLE_FMT_NONE; ++f) {
+    if (*f == AV_SAMPLE_FMT_FLTP || (*f == AV_SAMPLE_FMT_S16P && fmt != AV_SAMPLE_FMT_FLTP)) fmt = *f;
+  }
+  if (!ec || !frame || !pkt || fmt == AV_SAMPLE_FMT_NONE) {
+    cleanup();
+    return audio;
+  }
+  ec->sample_rate = rate_hz;
+  ec->sample_fmt = fmt;
+  ec->bit_rate = bitrate;
+  av_channel_layout_default(&ec->ch_layout, 1);
+  ec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  if (avcodec_open2(ec, enc, nullptr) < 0) {
+    cleanup();
+    return audio;
+  }
+  const AVCodec* dec = avcodec_find_decoder(enc->id);
+  dc = dec ? avcodec_alloc_context3(dec) : nullptr;
+  if (dc == nullptr) {
+    cleanup();
+    return audio;
+  }
+  dc->sample_rate = rate_hz;
+  av_channel_layout_default(&dc->ch_layout, 1);
+  if (ec->extradata_size > 0) {
+    dc->extradata = static_cast<uint8_t*>(av_mallocz(static_cast<size_t>(ec->extradata_size) + AV_INPUT_BUFFER_PADDING_SIZE));
+    std::copy(ec->extradata, ec->extradata + ec->extradata_size, dc->extradata);
+    dc->extradata_size = ec->extradata_size;
+  }
+  if (avcodec_open2(dc, dec, nullptr) < 0) {
+    cleanup();
+    return audio;
+  }
+  AVFrame* out = av_frame_alloc();
+  auto drain_decoder = [&]() {
+    while (avcodec_receive_frame(dc, out) >= 0) {
+      for (int i = 0; i < out->nb_samples; ++i) {
+        float v = 0;
+        switch (static_cast<AVSampleFormat>(out->format)) {
+          case AV_SAMPLE_FMT_FLTP: case AV_SAMPLE_FMT_FLT: v = reinterpret_cast<const float*>(out->data[0])[i]; break;
+          case AV_SAMPLE_FMT_S16P: case AV_SAMPLE_FMT_S16: v = reinterpret_cast<const int16_t*>(out->data[0])[i] / 32768.0f; break;
+          case AV_SAMPLE_FMT_S32P: case AV_SAMPLE_FMT_S32: v = static_cast<float>(reinterpret_cast<const int32_t*>(out->data[0])[i] / 2147483648.0); break;
+          default: break;
+        }
+        decoded.push_back(v);
+      }
+    }
+  };
+  auto drain_encoder = [&]() {
+    while (avcodec_receive_packet(ec, pkt) >= 0) {
+      if (avcodec_send_packet(dc, pkt) >= 0) drain_decoder();
+      av_packet_unref(pkt);
+    }
+  };
+  const int frame_size = ec->frame_size > 0 ? ec->frame_size : 1024;
+  bool ok = true;
+  for (size_t pos = 0; pos < in.samples.size() && ok; pos += static_cast<size_t>(frame_size)) {
+    const int n = static_cast<int>(std::min<size_t>(static_cast<size_t>(frame_size), in.samples.size() - pos));
+    frame->nb_samples = n;
+    frame->format = fmt;
+    frame->sample_rate = rate_hz;
+    av_channel_layout_copy(&frame->ch_layout, &ec->ch_layout);
+    if (av_frame_get_buffer(frame, 0) < 0) { ok = false; break; }
+    for (int i = 0; i < n; ++i) {
+      const float v = std::clamp(in.samples[pos + static_cast<size_t>(i)], -1.0f, 1.0f);
+      if (fmt == AV_SAMPLE_FMT_FLTP) reinterpret_cast<float*>(frame->data[0])[i] = v;
+      else reinterpret_cast<int16_t*>(frame->data[0])[i] = static_cast<int16_t>(std::lround(v * 32767.0f));
+    }
+    ok = avcodec_send_frame(ec, frame) >= 0;
+    av_frame_unref(frame);
+    if (ok) drain_encoder();
+  }
+  avcodec_send_frame(ec, nullptr);
+  drain_encoder();
+  avcodec_send_packet(dc, nullptr);
+  drain_decoder();
+  av_frame_free(&out);
+  cleanup();
+  if (!ok || decoded.size() < in.samples.size() / 2) return audio;
+  // The codec's priming delay: line the output up with the input by the lag of best correlation
+  // over the first 4096 samples' worth of lags (the delay is a few thousand samples at most).
+  Audio coded;
+  coded.sample_rate_hz = rate_hz;
+  size_t best_lag = 0;
+  double best = -1e300;
+  const size_t probe = std::min<size_t>(in.samples.size(), static_cast<size_t>(rate_hz) * 2);
+  for (size_t lag = 0; lag < 4096 && lag + probe <= decoded.size(); lag += 1) {
+    double c = 0;
+    for (size_t i = 0; i < probe; i += 4) c += double(in.samples[i]) * decoded[i + lag];
+    if (c > best) { best = c; best_lag = lag; }
+  }
+  coded.samples.assign(decoded.begin() + static_cast<std::ptrdiff_t>(best_lag), decoded.end());
+  coded.samples.resize(in.samples.size(), 0.0f);
+  Audio back = resample(coded, audio.sample_rate_hz);
+  back.samples.resize(audio.samples.size(), 0.0f);
+  return back;
+}
+
 namespace {
 
 constexpr double kMaxFileSeconds = 30.0;
@@ -58,8 +180,17 @@ std::string join(const std::vector<float>& v) {
 // classes share across channels rather than the channel of each source: a low-pass at 3.4, 5.5
 // or 7 kHz (or none) by band-limited resampling down and back up, and white noise 20-45 dB below
 // the signal. Applied alike to real and synthetic speech.
-Audio random_channel(const Audio& audio, std::mt19937_64& rng) {
+Audio random_channel(const Audio& audio, std::mt19937_64& rng, bool with_codec = false) {
   Audio out = audio;
+  if (with_codec) {
+    // Version 2: half the copies go through a lossy codec first (mp3 at 32-96 kbit/s at 16, 22.05
+    // or 24 kHz, or AAC at 32-96 kbit/s), real and synthetic alike, so the codec is not the cue.
+    const int pick = std::uniform_int_distribution<int>(0, 5)(rng);
+    const int kbps = std::array{32, 48, 64, 96}[std::uniform_int_distribution<int>(0, 3)(rng)];
+    if (pick <= 1) out = lossy_codec_round_trip(audio, "libmp3lame", std::array{16000, 22050, 24000}[pick + (kbps > 48)], kbps * 1000);
+    else if (pick == 2) out = lossy_codec_round_trip(audio, "aac", 16000, kbps * 1000);
+    if (pick <= 2) return out;  // coded copies skip the low-pass and noise
+  }
   const int rates[] = {0, 6800, 11025, 14000};
   const int rate = rates[std::uniform_int_distribution<int>(0, 3)(rng)];
   if (rate > 0) {
@@ -306,7 +437,7 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
       const size_t n = vp.windows.size();
       if (n == 0) return 0;
       clips.push_back({std::move(vp), label, g});
-      auto copy = voice_patches(random_channel(resample(audio, kFeatureRateHz), channel_rng), kTrainPatchStep);
+      auto copy = voice_patches(random_channel(resample(audio, kFeatureRateHz), channel_rng, true), kTrainPatchStep);
       if (!copy.windows.empty()) clips.push_back({std::move(copy), label, g});
       return n;
     }

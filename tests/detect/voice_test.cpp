@@ -6,6 +6,7 @@
 #include <numbers>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 #include "detect/audio_features.h"
 #include "detect/registry_table.h"
@@ -283,6 +284,27 @@ TEST(Voice, CnnModelScoresSpeechAndNotSilence) {
   // Version-2 features on the MLP, or version-1 features on the CNN: not a voice model.
   EXPECT_EQ(load_voice_detector(write_model(dir, {{"features", kVoiceCnnFeatureVersion}})).status().code(), StatusCode::kModel);
   EXPECT_EQ(load_voice_detector(write_cnn_model(dir, {{"features", kVoiceFeatureVersion}})).status().code(), StatusCode::kModel);
+}
+
+TEST(Voice, LossyCodecRoundTripKeepsTheSoundInPlace) {
+  const Audio tone = testing::make_tone(440.0, 1.5, 16000, 0.4);
+  for (const auto& [encoder, rate, bitrate] : {std::tuple{"libmp3lame", 22050, 32000}, std::tuple{"aac", 16000, 48000}}) {
+    const Audio out = lossy_codec_round_trip(tone, encoder, rate, bitrate);
+    ASSERT_EQ(out.samples.size(), tone.samples.size()) << encoder;
+    EXPECT_EQ(out.sample_rate_hz, 16000);
+    EXPECT_NE(out.samples, tone.samples) << encoder << " changed nothing";
+    EXPECT_NEAR(testing::dominant_frequency_hz(out, 100, 4000), 440.0, 15.0) << encoder;
+    // Lined up with the input (priming delay removed): high correlation at lag 0, away from the edges.
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 4000; i < 20000; ++i) {
+      ab += double(tone.samples[i]) * out.samples[i];
+      aa += double(tone.samples[i]) * tone.samples[i];
+      bb += double(out.samples[i]) * out.samples[i];
+    }
+    EXPECT_GT(ab / std::sqrt(aa * bb), 0.9) << encoder;
+  }
+  // An encoder FFmpeg does not have: the input unchanged.
+  EXPECT_EQ(lossy_codec_round_trip(tone, "no-such-codec", 16000, 32000).samples, tone.samples);
 }
 
 }  // namespace
