@@ -88,10 +88,13 @@ void print_line(const std::string& text) { std::cout << text << '\n'; }
 
 // LibTorch's OpenMP threads spin after each parallel region by default; with many small layers
 // that spinning steals the other core and makes a face crop 5x slower (26-34 ms instead of ~5 ms
-// on 2 cores). The policy is read when the OpenMP runtime loads, before main(), so the only way
-// to set it from inside the program is to re-execute once with it in the environment.
-// Only the commands that run networks need it; the re-exec costs ~0.5 s of start-up (LibTorch's
-// libraries load twice), so the others skip it.
+// on 2 cores). libgomp reads OMP_WAIT_POLICY once, in its constructor, from the environment the
+// process started with (glibc hands every library constructor the original envp), so the only way
+// to set it from inside the program is to execute it again with the policy in the environment.
+// That happens as early as possible: from the executable's .preinit_array, which the dynamic
+// loader runs after mapping the libraries but before any of their constructors (LibTorch's
+// operator registration alone is ~0.3 s), so the first image costs little more than its mapping.
+// Only the commands that run networks need it; a user's own OMP_WAIT_POLICY is kept.
 static bool runs_networks(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -101,15 +104,26 @@ static bool runs_networks(int argc, char** argv) {
   return false;
 }
 
-static void ensure_passive_openmp(int argc, char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr || !runs_networks(argc, argv)) return;
-  setenv("OMP_WAIT_POLICY", "passive", 1);
-  execv("/proc/self/exe", argv);
-  // execv only returns on failure: carry on with the default policy, just slower.
+static void reexec_with_passive_openmp(int argc, char** argv, char** envp) {
+  if (argv == nullptr || envp == nullptr || !runs_networks(argc, argv)) return;
+  size_t n = 0;
+  for (; envp[n] != nullptr; ++n) {
+    if (std::string_view(envp[n]).starts_with("OMP_WAIT_POLICY=")) return;  // set (by the user or by us)
+  }
+  auto** env = static_cast<char**>(std::malloc((n + 2) * sizeof(char*)));
+  if (env == nullptr) return;
+  for (size_t i = 0; i < n; ++i) env[i] = envp[i];
+  static char entry[] = "OMP_WAIT_POLICY=passive";
+  env[n] = entry;
+  env[n + 1] = nullptr;
+  execve("/proc/self/exe", argv, env);
+  std::free(env);  // execve only returns on failure: carry on with the default policy, just slower
 }
 
+__attribute__((section(".preinit_array"), used)) static void (*const preinit_passive_openmp)(int, char**, char**) =
+    reexec_with_passive_openmp;
+
 int main(int argc, char** argv) {
-  ensure_passive_openmp(argc, argv);
   try {
     return unmask::cli::run(argc, argv);
   } catch (const std::bad_alloc&) {
