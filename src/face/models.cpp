@@ -1,11 +1,192 @@
 // FaceModels: loads the dlib models once.
+#include <cmath>
 #include <filesystem>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <sstream>
 
+#include "face/landmark_file.h"
 #include "face/models_impl.h"
+#include "face/stages.h"
 
 namespace unmask::face {
+
+namespace detail {
+// frontal_detector_data.cpp, generated at build time by gen_frontal_detector.
+extern const unsigned char kFrontalDetector[];
+extern const std::size_t kFrontalDetectorSize;
+
+std::string_view frontal_detector_bytes() {
+  return {reinterpret_cast<const char*>(kFrontalDetector), kFrontalDetectorSize};
+}
+// dlib's shape predictor file read without std::istream. dlib deserializes its ~32 million floats
+// one virtual stream call at a time (~0.5 s of the start of every command that tracks faces);
+// this reads the same format from memory (~0.1 s) and builds the same object: integers as dlib
+// packs them, floats through dlib's own float_details conversion, and the feature pixels handed
+// to shape_predictor's public constructor in the form that makes it recompute the file's anchors
+// and offsets exactly (checked here, value by value). Anything unexpected returns nothing and the
+// caller uses dlib's reader.
+namespace {
+
+class PackedReader {
+ public:
+  explicit PackedReader(std::string_view bytes) : p_(reinterpret_cast<const unsigned char*>(bytes.data())), end_(p_ + bytes.size()) {}
+  bool ok() const { return ok_; }
+
+  // dlib's pack_int: a control byte (0x80 sign for signed types, low bits the byte count), then
+  // the magnitude's bytes, least significant first.
+  template <typename T>
+  T integer() {
+    if (p_ >= end_) return fail<T>();
+    unsigned char size = *p_++;
+    bool negative = false;
+    if constexpr (std::is_signed_v<T>) {
+      negative = (size & 0x80) != 0;
+      size &= 0x0F;
+    } else {
+      size &= 0x8F;
+    }
+    if (size == 0 || size > sizeof(T) || end_ - p_ < size) return fail<T>();
+    uint64_t v = 0;
+    for (int i = size - 1; i >= 0; --i) v = (v << 8) | p_[i];
+    p_ += size;
+    T out = static_cast<T>(v);
+    if (negative) out = static_cast<T>(out * -1);
+    return out;
+  }
+
+  float real() {
+    if (p_ >= end_ || (*p_ & 0x70) != 0) return fail<float>();  // dlib's old text format: not handled here
+    const auto mantissa = integer<dlib::int64>();
+    const auto exponent = integer<dlib::int16>();
+    return static_cast<float>(dlib::float_details(mantissa, exponent));
+  }
+
+  bool column(dlib::matrix<float, 0, 1>& m) {
+    long nr = integer<long>(), nc = integer<long>();
+    nr = std::abs(nr);
+    nc = std::abs(nc);
+    if (!ok_ || nc != 1 || static_cast<unsigned long>(nr) > remaining()) return fail<bool>();
+    m.set_size(nr, 1);
+    for (long r = 0; r < nr; ++r) m(r) = real();
+    return ok_;
+  }
+
+  unsigned long count() {
+    const auto n = integer<unsigned long>();
+    return n <= remaining() ? n : fail<unsigned long>();  // every element takes at least one byte
+  }
+
+ private:
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+  template <typename T>
+  T fail() {
+    ok_ = false;
+    p_ = end_;
+    return T{};
+  }
+  const unsigned char* p_;
+  const unsigned char* end_;
+  bool ok_ = true;
+};
+
+// A pixel coordinate p with (p - anchor) == delta exactly in float arithmetic (what
+// create_shape_relative_encoding computes): start from anchor + delta and step a few ulps.
+std::optional<float> exact_sum(float anchor, float delta) {
+  float p = anchor + delta;
+  for (int step = 0; step < 8; ++step) {
+    if (p - anchor == delta) return p;
+    p = std::nextafter(p, (p - anchor) < delta ? INFINITY : -INFINITY);
+  }
+  return std::nullopt;
+}
+
+std::optional<dlib::shape_predictor> read_shape_predictor_fast(std::string_view bytes) {
+  PackedReader in(bytes);
+  if (in.integer<int>() != 1) return std::nullopt;  // format version
+  dlib::matrix<float, 0, 1> initial_shape;
+  if (!in.column(initial_shape) || initial_shape.size() % 2 != 0) return std::nullopt;
+  std::vector<std::vector<dlib::impl::regression_tree>> forests(in.count());
+  for (auto& forest : forests) {
+    forest.resize(in.count());
+    for (auto& tree : forest) {
+      tree.splits.resize(in.count());
+      for (auto& split : tree.splits) {
+        split.idx1 = in.integer<unsigned long>();
+        split.idx2 = in.integer<unsigned long>();
+        split.thresh = in.real();
+      }
+      tree.leaf_values.resize(in.count());
+      for (auto& leaf : tree.leaf_values) {
+        if (!in.column(leaf)) return std::nullopt;
+      }
+      if (!in.ok()) return std::nullopt;
+    }
+  }
+  std::vector<std::vector<unsigned long>> anchors(in.count());
+  for (auto& a : anchors) {
+    a.resize(in.count());
+    for (auto& i : a) i = in.integer<unsigned long>();
+  }
+  std::vector<std::vector<dlib::vector<float, 2>>> deltas(in.count());
+  for (auto& d : deltas) {
+    d.resize(in.count());
+    for (auto& v : d) {
+      v.x() = in.real();
+      v.y() = in.real();
+    }
+  }
+  if (!in.ok() || anchors.size() != forests.size() || deltas.size() != forests.size()) return std::nullopt;
+  const unsigned long n_parts = initial_shape.size() / 2;
+  std::vector<std::vector<dlib::vector<float, 2>>> pixels(forests.size());
+  for (size_t c = 0; c < forests.size(); ++c) {
+    if (anchors[c].size() != deltas[c].size()) return std::nullopt;
+    pixels[c].resize(anchors[c].size());
+    for (size_t i = 0; i < anchors[c].size(); ++i) {
+      if (anchors[c][i] >= n_parts) return std::nullopt;
+      const dlib::vector<float, 2> at = dlib::impl::location(initial_shape, anchors[c][i]);
+      const auto x = exact_sum(at.x(), deltas[c][i].x()), y = exact_sum(at.y(), deltas[c][i].y());
+      if (!x || !y) return std::nullopt;
+      pixels[c][i] = dlib::vector<float, 2>(*x, *y);
+    }
+    // What the constructor will compute from these pixels must be the file's anchors and deltas.
+    std::vector<unsigned long> a;
+    std::vector<dlib::vector<float, 2>> d;
+    dlib::impl::create_shape_relative_encoding(initial_shape, pixels[c], a, d);
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i] != anchors[c][i] || d[i].x() != deltas[c][i].x() || d[i].y() != deltas[c][i].y()) return std::nullopt;
+    }
+    for (const auto& tree : forests[c]) {
+      if (tree.leaf_values.size() != tree.splits.size() + 1) return std::nullopt;
+      for (const auto& split : tree.splits) {
+        if (split.idx1 >= pixels[c].size() || split.idx2 >= pixels[c].size()) return std::nullopt;
+      }
+      for (const auto& leaf : tree.leaf_values) {
+        if (leaf.size() != initial_shape.size()) return std::nullopt;
+      }
+    }
+  }
+  return dlib::shape_predictor(initial_shape, forests, pixels);
+}
+
+}  // namespace
+
+bool read_landmark_model_fast(const std::string& path, dlib::shape_predictor& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return false;
+  std::string bytes(size, '\0');
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return false;
+  auto sp = read_shape_predictor_fast(bytes);
+  if (!sp) return false;
+  out = std::move(*sp);
+  return true;
+}
+
+}  // namespace detail
 
 FaceModels::FaceModels() : impl_(std::make_unique<Impl>()) {}
 FaceModels::~FaceModels() = default;
@@ -22,9 +203,11 @@ Result<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelOptions& o
   std::shared_ptr<FaceModels> models(new FaceModels());
   models->landmark_model_path_ = path;
   try {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Status::model(path, "cannot open landmark model");
-    dlib::deserialize(models->impl_->landmarks, in);
+    if (!detail::read_landmark_model_fast(path, models->impl_->landmarks)) {
+      std::ifstream in(path, std::ios::binary);
+      if (!in) return Status::model(path, "cannot open landmark model");
+      dlib::deserialize(models->impl_->landmarks, in);
+    }
   } catch (const std::exception& e) {
     return Status::model(path, std::string("not a dlib shape predictor: ") + e.what());
   }
@@ -32,7 +215,14 @@ Result<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelOptions& o
     return Status::model(path, "expected a 68-point shape predictor, got " +
                                    std::to_string(models->impl_->landmarks.num_parts()) + " points");
   }
-  models->impl_->frontal = dlib::get_frontal_face_detector();
+  // dlib's frontal detector from its plain serialized form (~5 ms; dlib's own compressed copy
+  // takes ~0.6 s to decode). Same filters, bit for bit (tests/face checks).
+  try {
+    std::istringstream in{std::string(detail::frontal_detector_bytes())};
+    dlib::deserialize(models->impl_->frontal, in);
+  } catch (const std::exception& e) {
+    return Status::internal("frontal face detector", e.what());
+  }
   if (!options.profile_cascade_path.empty()) {
     cv::CascadeClassifier probe;
     bool loaded = false;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <string_view>
 
 #include "face/face.h"
 
@@ -80,5 +81,9 @@ struct LandmarkFrame {
 LandmarkFrame landmark_frame(const Landmarks& l);
 BoxCalibration calibrate(const Box& box, const Landmarks& l);
 Box box_from_landmarks(const Landmarks& l, const BoxCalibration& c);
+
+// dlib's frontal face detector in dlib's plain serialized form, written at build time from the
+// installed dlib's get_frontal_face_detector() (FaceModels::load deserializes it).
+std::string_view frontal_detector_bytes();
 
 }  // namespace unmask::face::detail

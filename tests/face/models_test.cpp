@@ -1,11 +1,52 @@
+#include <fstream>
+#include <sstream>
 #include <thread>
 
+#include <dlib/image_processing/frontal_face_detector.h>
+
+#include "face/landmark_file.h"
+#include "face/stages.h"
 #include "face_test_util.h"
 #include "media/media.h"
 #include "support/fixtures.h"
 
 namespace unmask::face {
 namespace {
+
+TEST(FaceModels, BuiltInFrontalDetectorIsDlibsOwnBitForBit) {
+  // FaceModels loads the frontal detector from bytes serialized at build time instead of decoding
+  // dlib's compressed copy on every start: they must be exactly what dlib's decoder gives.
+  std::ostringstream dlibs_own;
+  dlib::serialize(dlib::get_frontal_face_detector(), dlibs_own);
+  const std::string_view built_in = detail::frontal_detector_bytes();
+  ASSERT_GT(built_in.size(), 1000u);
+  EXPECT_TRUE(dlibs_own.str() == built_in);
+}
+
+TEST(FaceModels, FastLandmarkReaderBuildsDlibsModelExactly) {
+  // FaceModels reads the 68-point model with its own reader: serialized again by dlib, the model
+  // must be byte for byte what dlib's own reader gives (the file's trees, leaves, anchors, deltas).
+  const std::string path = kDefaultLandmarkModelPath;
+  dlib::shape_predictor fast;
+  ASSERT_TRUE(detail::read_landmark_model_fast(path, fast));
+  dlib::shape_predictor slow;
+  {
+    std::ifstream in(path, std::ios::binary);
+    dlib::deserialize(slow, in);
+  }
+  std::ostringstream a, b;
+  dlib::serialize(fast, a);
+  dlib::serialize(slow, b);
+  EXPECT_EQ(fast.num_parts(), 68u);
+  EXPECT_TRUE(a.str() == b.str());
+  // And what it is not built for, it declines (the caller then uses dlib's reader).
+  testing::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("junk.dat"), "junk").is_ok());
+  dlib::shape_predictor untouched;
+  EXPECT_FALSE(detail::read_landmark_model_fast(dir.file("junk.dat"), untouched));
+  EXPECT_FALSE(detail::read_landmark_model_fast(dir.file("missing.dat"), untouched));
+  EXPECT_EQ(untouched.num_parts(), 0u);
+}
 
 TEST(FaceModels, MissingLandmarkModelIsAModelError) {
   ModelOptions o;
