@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -227,6 +228,18 @@ struct FrameFaces {
   Image image;
 };
 
+// The work on one frame that does not depend on the tracker's state, done ahead of push() by
+// someone else: track_file does it on its decoding thread, where it overlaps the tracking of the
+// earlier frames (a full-frame HOG pass costs several landmark fits). See FrameAnalyzer.
+struct FrameAnalysis {
+  // A scene cut just before this frame, from a SceneCutDetector fed every frame in order. Give it
+  // for every frame of a video or for none (then the tracker runs its own).
+  std::optional<bool> scene_cut;
+  // FaceDetector::detect() on this very frame with the tracker's DetectOptions. When given, the
+  // tracker takes it as this frame's full-frame detector pass (whether or not one was due).
+  std::optional<std::vector<Face>> detections;
+};
+
 // Per-video state. Frames go in order; results come out in the same order, each frame exactly
 // once, at most min_track_frames - 1 frames later.
 class FaceTracker {
@@ -238,6 +251,8 @@ class FaceTracker {
 
   // Processes one frame. Input error when pts_us does not increase or the frame size changes.
   Result<std::vector<FrameFaces>> push(VideoFrame frame);
+  // The same with part of the work already done (see FrameAnalysis).
+  Result<std::vector<FrameFaces>> push(VideoFrame frame, FrameAnalysis analysis);
   // Releases the held-back frames; the tracker can then take a new video.
   std::vector<FrameFaces> finish();
 
@@ -248,6 +263,25 @@ class FaceTracker {
     int n_tracks = 0;  // ids given so far
   };
   const Stats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Produces FrameAnalysis for a tracker's frames, in order, on any one thread: the scene cut of
+// every frame, and the full-frame detections on a fixed grid of frames (every detect_every_n-th,
+// or every kStableDetectInterval-th with the adaptive schedule), where a tracker following its
+// faces wants them; the tracker still runs the detector itself when it needs it in between (no
+// face yet, a miss, a cut). The grid depends on nothing but the frame count, so the results do
+// not depend on the threads' timing.
+class FrameAnalyzer {
+ public:
+  FrameAnalyzer(std::shared_ptr<const FaceModels> models, const TrackerOptions& options);
+  ~FrameAnalyzer();
+  FrameAnalyzer(const FrameAnalyzer&) = delete;
+  FrameAnalyzer& operator=(const FrameAnalyzer&) = delete;
+  Result<FrameAnalysis> analyze(const Image& image);
 
  private:
   struct Impl;

@@ -135,11 +135,12 @@ struct FaceTracker::Impl {
     t.detected_now = true;
   }
 
-  Status step(const VideoFrame& frame, FrameFaces& out) {
+  Status step(const VideoFrame& frame, FrameFaces& out, FrameAnalysis& analysis) {
     const Image& image = frame.image;
     out.index = frame.index;
     out.pts_us = frame.pts_us;
-    if (options.split_at_cuts && cuts.update(image)) {
+    const bool cut = analysis.scene_cut ? *analysis.scene_cut : options.split_at_cuts && cuts.update(image);
+    if (options.split_at_cuts && cut) {
       out.scene_cut = true;
       ++stats.n_scene_cuts;
       tracks.clear();
@@ -148,14 +149,18 @@ struct FaceTracker::Impl {
     for (TrackState& t : tracks) t.detected_now = t.hidden = false;
 
     ++frames_since_detect;
-    const bool run_detector = force_detect || frames_since_detect >= detect_interval();
+    const bool run_detector = analysis.detections || force_detect || frames_since_detect >= detect_interval();
     force_detect = false;
     if (run_detector) {
       frames_since_detect = 0;
       ++stats.n_detector_runs;
       out.detector_ran = true;
-      auto dets = detector.detect(image);
-      if (!dets.ok()) return dets.status();
+      if (!analysis.detections) {
+        auto own = detector.detect(image);
+        if (!own.ok()) return own.status();
+        analysis.detections = std::move(*own);
+      }
+      const std::vector<Face>* dets = &*analysis.detections;
       // Greedy association: best IoU pairs first, between the predicted track boxes and detections.
       struct Pair {
         double iou;
@@ -289,7 +294,9 @@ FaceTracker::~FaceTracker() = default;
 
 const FaceTracker::Stats& FaceTracker::stats() const { return impl_->stats; }
 
-Result<std::vector<FrameFaces>> FaceTracker::push(VideoFrame frame) {
+Result<std::vector<FrameFaces>> FaceTracker::push(VideoFrame frame) { return push(std::move(frame), FrameAnalysis{}); }
+
+Result<std::vector<FrameFaces>> FaceTracker::push(VideoFrame frame, FrameAnalysis analysis) {
   Impl& s = *impl_;
   if (frame.image.empty()) return Status::input("frame " + std::to_string(frame.index), "empty image");
   if (s.has_last_pts && frame.pts_us <= s.last_pts_us) {
@@ -311,7 +318,7 @@ Result<std::vector<FrameFaces>> FaceTracker::push(VideoFrame frame) {
   }
 
   FrameFaces out;
-  UNMASK_RETURN_IF_ERROR(s.step(frame, out));
+  UNMASK_RETURN_IF_ERROR(s.step(frame, out, analysis));
   out.image = std::move(frame.image);
   ++s.stats.n_frames;
   s.pending.push_back(std::move(out));
@@ -332,6 +339,37 @@ std::vector<FrameFaces> FaceTracker::finish() {
   s.reset();
   s.finished = true;
   return ready;
+}
+
+struct FrameAnalyzer::Impl {
+  Impl(std::shared_ptr<const FaceModels> models, const TrackerOptions& o)
+      : options(o), detector(std::move(models), o.detect) {}
+  TrackerOptions options;
+  FaceDetector detector;
+  detail::SceneCutDetector cuts;
+  int64_t n = 0;  // frames analysed
+
+  bool detection_wanted(int64_t i) const {
+    return i % (options.detect_every_n > 0 ? options.detect_every_n : kStableDetectInterval) == 0;
+  }
+};
+
+FrameAnalyzer::FrameAnalyzer(std::shared_ptr<const FaceModels> models, const TrackerOptions& options)
+    : impl_(std::make_unique<Impl>(std::move(models), options)) {}
+FrameAnalyzer::~FrameAnalyzer() = default;
+
+Result<FrameAnalysis> FrameAnalyzer::analyze(const Image& image) {
+  Impl& s = *impl_;
+  if (image.empty()) return Status::input("frame " + std::to_string(s.n), "empty image");
+  FrameAnalysis a;
+  if (s.options.split_at_cuts) a.scene_cut = s.cuts.update(image);
+  if (s.detection_wanted(s.n)) {
+    auto dets = s.detector.detect(image);
+    if (!dets.ok()) return dets.status();
+    a.detections = std::move(*dets);
+  }
+  ++s.n;
+  return a;
 }
 
 }  // namespace unmask::face

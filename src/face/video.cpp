@@ -18,6 +18,12 @@ namespace unmask::face {
 
 namespace {
 
+// A decoded frame with the tracker-independent work already done on it (scene cut, detections).
+struct QueuedFrame {
+  VideoFrame frame;
+  FrameAnalysis analysis;
+};
+
 // A bounded single-producer single-consumer queue of decoded frames. The decoder blocks when it
 // is kQueueDepth frames ahead, so memory stays flat however long the video is.
 class FrameQueue {
@@ -25,7 +31,7 @@ class FrameQueue {
   static constexpr size_t kQueueDepth = 4;
 
   // Producer: false when the consumer has stopped.
-  bool put(VideoFrame&& f) {
+  bool put(QueuedFrame&& f) {
     std::unique_lock lock(mutex_);
     not_full_.wait(lock, [&] { return queue_.size() < kQueueDepth || stopped_; });
     if (stopped_) return false;
@@ -40,7 +46,7 @@ class FrameQueue {
     not_empty_.notify_one();
   }
   // Consumer: false at the end (then status() says whether decoding failed).
-  bool get(VideoFrame& f) {
+  bool get(QueuedFrame& f) {
     std::unique_lock lock(mutex_);
     not_empty_.wait(lock, [&] { return !queue_.empty() || closed_; });
     if (queue_.empty()) return false;
@@ -62,7 +68,7 @@ class FrameQueue {
  private:
   std::mutex mutex_;
   std::condition_variable not_full_, not_empty_;
-  std::deque<VideoFrame> queue_;
+  std::deque<QueuedFrame> queue_;
   bool closed_ = false, stopped_ = false;
   Status status_;
 };
@@ -92,19 +98,29 @@ Result<VideoFaces> track_file(const std::string& path, std::shared_ptr<const Fac
 
   TrackerOptions tracker_options = options.tracker;
   if (info.is_image) tracker_options.detect.upsample = std::max(tracker_options.detect.upsample, options.image_upsample);
-  FaceTracker tracker(std::move(models), tracker_options);
+  FaceTracker tracker(models, tracker_options);
+  // The decoding thread also finds the scene cuts and runs the full-frame detector on the frames
+  // where a tracker following its faces wants it: the tracking thread is left the landmark fits.
+  FrameAnalyzer analyzer(std::move(models), tracker_options);
 
   FrameQueue queue;
-  std::thread decoder([&queue, &reader, &options] {
+  std::thread decoder([&queue, &reader, &options, &analyzer] {
     int64_t n = 0;
     while (options.max_frames < 0 || n < options.max_frames) {
-      VideoFrame frame;
-      auto more = (*reader)->read(frame);
+      QueuedFrame item;
+      auto more = (*reader)->read(item.frame);
       if (!more.ok()) {
         queue.close(more.status());
         return;
       }
-      if (!*more || !queue.put(std::move(frame))) break;
+      if (!*more) break;
+      auto analysis = analyzer.analyze(item.frame.image);
+      if (!analysis.ok()) {
+        queue.close(analysis.status());
+        return;
+      }
+      item.analysis = std::move(*analysis);
+      if (!queue.put(std::move(item))) break;
       ++n;
     }
     queue.close(Status::ok());
@@ -129,9 +145,9 @@ Result<VideoFaces> track_file(const std::string& path, std::shared_ptr<const Fac
   };
 
   Status status;
-  VideoFrame frame;
-  while (status.is_ok() && queue.get(frame)) {
-    auto ready = tracker.push(std::move(frame));
+  QueuedFrame item;
+  while (status.is_ok() && queue.get(item)) {
+    auto ready = tracker.push(std::move(item.frame), std::move(item.analysis));
     if (!ready.ok()) {
       status = ready.status();
       break;

@@ -147,6 +147,111 @@ TEST(FaceTracker, TwoCrossingFacesKeepTheirIds) {
   for (auto [id, n] : n_frames_of_track) EXPECT_GE(n, kFrames * 9 / 10) << "track " << id;
 }
 
+// Pushes the clip's frames with the tracker-independent work done by a FrameAnalyzer first (as
+// track_file does on its decoding thread).
+std::vector<FrameFaces> run_analyzed(FaceTracker& tracker, FrameAnalyzer& analyzer, const testing::FaceClipSpec& spec) {
+  std::vector<FrameFaces> out;
+  for (int i = 0; i < spec.n_frames; ++i) {
+    VideoFrame frame = test::make_frame(testing::render_face_frame(spec, i), i, spec.fps);
+    auto analysis = analyzer.analyze(frame.image);
+    EXPECT_TRUE(analysis.ok()) << analysis.status().message();
+    if (!analysis.ok()) return out;
+    auto ready = tracker.push(std::move(frame), std::move(*analysis));
+    EXPECT_TRUE(ready.ok()) << ready.status().message();
+    if (!ready.ok()) return out;
+    for (auto& f : *ready) out.push_back(std::move(f));
+  }
+  for (auto& f : tracker.finish()) out.push_back(std::move(f));
+  return out;
+}
+
+void expect_same_faces(const std::vector<FrameFaces>& a, const std::vector<FrameFaces>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].scene_cut, b[i].scene_cut) << "frame " << i;
+    EXPECT_EQ(a[i].detector_ran, b[i].detector_ran) << "frame " << i;
+    ASSERT_EQ(a[i].faces.size(), b[i].faces.size()) << "frame " << i;
+    for (size_t j = 0; j < a[i].faces.size(); ++j) {
+      const Face &x = a[i].faces[j], &y = b[i].faces[j];
+      EXPECT_EQ(x.track_id, y.track_id) << "frame " << i;
+      EXPECT_EQ(x.detected, y.detected) << "frame " << i;
+      EXPECT_EQ(x.confidence, y.confidence) << "frame " << i;
+      EXPECT_EQ(x.box.x, y.box.x) << "frame " << i;
+      EXPECT_EQ(x.box.w, y.box.w) << "frame " << i;
+      for (int k = 0; k < kNumLandmarks; ++k) {
+        EXPECT_EQ(x.landmarks[k].x, y.landmarks[k].x) << "frame " << i << " point " << k;
+        EXPECT_EQ(x.landmarks[k].y, y.landmarks[k].y) << "frame " << i << " point " << k;
+      }
+    }
+  }
+}
+
+TEST(FaceTracker, WorkDoneAheadByTheAnalyzerGivesTheSameTracks) {
+  // A moving face, then a cut to another shot of it: the scene cuts and the full-frame detections
+  // computed ahead (track_file computes them on its decoding thread) must change nothing when
+  // they fall on the frames the tracker would have detected on itself.
+  testing::FaceClipSpec spec;
+  spec.n_frames = 50;
+  testing::Sprite tom = moving_tom();
+  tom.top_left = testing::linear_path(0, 20, kW - 150, 80, 50);
+  tom.last_frame = 29;
+  testing::Sprite tom2 = moving_tom();
+  tom2.top_left = [](int) { return std::pair<int, int>{205, 45}; };
+  tom2.first_frame = 30;
+  spec.sprites = {tom, tom2};
+  spec.background = [](int f) { return testing::make_textured_background(kW, kH, f < 30 ? 0 : 2); };
+
+  TrackerOptions every5;
+  every5.detect_every_n = 5;
+  FaceTracker own(test::models(), every5);
+  const auto expected = run(own, spec);
+  FaceTracker tracker(test::models(), every5);
+  FrameAnalyzer analyzer(test::models(), every5);
+  const auto got = run_analyzed(tracker, analyzer, spec);
+  expect_same_faces(expected, got);
+  EXPECT_EQ(tracker.stats().n_scene_cuts, 1);
+  EXPECT_EQ(tracker.stats().n_tracks, 2);
+  EXPECT_EQ(tracker.stats().n_detector_runs, own.stats().n_detector_runs);
+}
+
+TEST(FaceTracker, AnalyzerDetectsOnAFixedGridAndTheTrackerFillsIn) {
+  // The analyzer's detections fall every kStableDetectInterval-th frame whatever happens, so a
+  // run gives the same tracks however the threads are scheduled; while no face is followed the
+  // tracker still runs the detector itself at least every other frame, and a face that appears
+  // between grid frames is found at once.
+  testing::FaceClipSpec spec;
+  spec.n_frames = 40;
+  testing::Sprite tom = moving_tom();
+  tom.top_left = [](int) { return std::pair<int, int>{200, 40}; };
+  tom.first_frame = 17;
+  spec.sprites = {tom};
+  for (int rep = 0; rep < 2; ++rep) {
+    FaceTracker tracker(test::models());
+    FrameAnalyzer analyzer(test::models(), {});
+    std::vector<int> analysed_at;
+    std::vector<FrameFaces> out;
+    for (int i = 0; i < spec.n_frames; ++i) {
+      VideoFrame frame = test::make_frame(testing::render_face_frame(spec, i), i, spec.fps);
+      auto analysis = analyzer.analyze(frame.image);
+      ASSERT_TRUE(analysis.ok());
+      if (analysis->detections) analysed_at.push_back(i);
+      auto ready = tracker.push(std::move(frame), std::move(*analysis));
+      ASSERT_TRUE(ready.ok());
+      for (auto& f : *ready) out.push_back(std::move(f));
+    }
+    for (auto& f : tracker.finish()) out.push_back(std::move(f));
+    EXPECT_EQ(analysed_at, (std::vector<int>{0, 5, 10, 15, 20, 25, 30, 35}));
+    ASSERT_EQ(out.size(), 40u);
+    std::vector<int> detected_at;
+    for (const FrameFaces& f : out) {
+      if (f.detector_ran) detected_at.push_back(static_cast<int>(f.index));
+      EXPECT_EQ(f.faces.size(), f.index >= 17 ? 1u : 0u) << "frame " << f.index;
+    }
+    // No face: every other frame and the grid; then the grid only.
+    EXPECT_EQ(detected_at, (std::vector<int>{0, 2, 4, 5, 7, 9, 10, 12, 14, 15, 17, 20, 25, 30, 35}));
+  }
+}
+
 TEST(FaceTracker, NoFaceGivesNoTracksAndNoError) {
   testing::TempDir dir;
   testing::ClipSpec clip;
