@@ -12,7 +12,7 @@
 //            score and of each detector.
 //
 // Usage: bench_scan [--data DIR] [--models DIR] [--only-speed | --only-memory | --only-accuracy]
-//                   [--long-minutes N] [--work DIR] [--frames N]
+//                   [--long-minutes N] [--work DIR] [--frames N] [--dump SCORES.csv]
 // Generated clips are cached in --work (default /tmp/unmask-bench-scan).
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -176,7 +176,10 @@ void print_group_row(const std::string& name, const std::string& scorer, const s
               metric(m.eer).c_str(), metric(m.log_loss).c_str(), metric(m.accuracy).c_str(), n_failed, n_na);
 }
 
-void bench_accuracy(const std::string& data, const std::string& models, int frames) {
+// `dump`: when not empty, one CSV row per video (path,source,label,fused,evidence) with the
+// per-detector scores fusion uses as "name=score;..." and a first comment line naming the loaded
+// detectors with their model sha256: what scripts/fit-fusion.sh fits models/fusion.json on.
+void bench_accuracy(const std::string& data, const std::string& models, int frames, const std::string& dump) {
   std::printf("\n## Accuracy through scan: videos of %s/MANIFEST.csv\n\n", data.c_str());
   auto items = learn::read_manifest(data + "/MANIFEST.csv");
   if (!items.ok()) {
@@ -200,7 +203,23 @@ void bench_accuracy(const std::string& data, const std::string& models, int fram
               detectors->skipped.empty() ? "" : (" (skipped: " + std::to_string(detectors->skipped.size()) + ")").c_str());
   scan::ScanOptions o;
   o.detector_set = detectors->detectors;
+  o.fusion = detectors->fusion;
+  if (o.fusion) {
+    const std::string why = scan::fusion_model_mismatch(*o.fusion, detectors->detectors->infos());
+    std::printf("fusion: %s\n\n", why.empty() ? "learned (models/fusion.json): the fused rows below are IN-SAMPLE when it was fitted on "
+                                                 "these videos; the honest numbers are fit_fusion's leave-one-source-out table"
+                                               : ("max rule: " + why).c_str());
+  } else {
+    std::printf("fusion: max rule (no fusion.json in the models folder)\n\n");
+  }
   o.face_models = *faces;
+  std::ofstream dump_out;
+  if (!dump.empty()) {
+    dump_out.open(dump);
+    dump_out << "# detectors:";
+    for (const auto& i : detectors->detectors->infos()) dump_out << " " << i.name << "=" << i.model_sha256;
+    dump_out << "\npath,source,label,fused,evidence\n";
+  }
   o.thumbnails = false;
   o.frames_per_track = frames;
   std::map<std::string, Group> groups;
@@ -219,6 +238,12 @@ void bench_accuracy(const std::string& data, const std::string& models, int fram
       ++all.n_failed;
       std::fprintf(stderr, "failed: %s: %s\n", item.path.c_str(), r.status().message().c_str());
       continue;
+    }
+    if (dump_out.is_open()) {
+      std::string ev;
+      for (const auto& d : r->detectors) ev += (ev.empty() ? "" : ";") + d.name + "=" + std::to_string(d.score);
+      dump_out << '"' << item.path << "\"," << source << "," << (item.label ? "fake" : "real") << "," << r->score << "," << ev
+               << "\n" << std::flush;
     }
     const bool na = r->verdict == report::Verdict::kNotApplicable;
     g.n_na += na;
@@ -248,7 +273,7 @@ void bench_accuracy(const std::string& data, const std::string& models, int fram
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data, models, work = "/tmp/unmask-bench-scan";
+  std::string data, models, dump, work = "/tmp/unmask-bench-scan";
   bool speed = true, memory = true, accuracy = true;
   int minutes = 10, frames = unmask::scan::kDefaultFramesPerTrack;
   for (int i = 1; i < argc; ++i) {
@@ -256,6 +281,7 @@ int main(int argc, char** argv) {
     if (a == "--data" && i + 1 < argc) data = argv[++i];
     else if (a == "--models" && i + 1 < argc) models = argv[++i];
     else if (a == "--work" && i + 1 < argc) work = argv[++i];
+    else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
     else if (a == "--long-minutes" && i + 1 < argc) minutes = std::atoi(argv[++i]);
     else if (a == "--frames" && i + 1 < argc) frames = std::atoi(argv[++i]);
     else if (a == "--only-speed") memory = accuracy = false;
@@ -264,7 +290,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: bench_scan [--data DIR] [--models DIR] [--only-speed|--only-memory|--only-accuracy] "
-                   "[--long-minutes N] [--work DIR] [--frames N]\n");
+                   "[--long-minutes N] [--work DIR] [--frames N] [--dump SCORES.csv]\n");
       return 2;
     }
   }
@@ -273,6 +299,6 @@ int main(int argc, char** argv) {
   std::printf("# bench_scan (unmask %s)\n", std::string(unmask::version()).c_str());
   if (speed) bench_speed(work, models, frames);
   if (memory && minutes > 0) bench_memory(work, models, minutes);
-  if (accuracy && !data.empty()) bench_accuracy(data, models, frames);
+  if (accuracy && !data.empty()) bench_accuracy(data, models, frames, dump);
   return 0;
 }

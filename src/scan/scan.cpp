@@ -357,6 +357,15 @@ std::string reason_for(const FusionResult& f, const report::Report& r, const Aud
 
 Result<AvailableDetectors> load_available_detectors(const std::string& models_dir, const std::vector<std::string>& names) {
   AvailableDetectors out;
+  {
+    std::error_code ec;
+    const fs::path fusion = fs::path(models_dir) / "fusion.json";
+    if (fs::exists(fusion, ec)) {
+      auto model = load_fusion_model(fusion.string());
+      if (!model.ok()) return model.status();
+      out.fusion = std::make_shared<const FusionModel>(std::move(*model));
+    }
+  }
   if (!names.empty()) {
     auto set = detect::load_detectors(models_dir, names);
     if (!set.ok()) return set.status();
@@ -433,6 +442,7 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
     face_future = std::async(std::launch::async, [] { return face::FaceModels::load(); });
   }
   std::shared_ptr<const detect::DetectorSet> detectors = options.detector_set;
+  std::shared_ptr<const FusionModel> fusion_model = options.fusion;
   std::vector<std::string> skipped;
   if (!detectors) {
     const std::string dir = options.models_dir.empty() ? detect::default_models_dir() : options.models_dir;
@@ -440,8 +450,12 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
     if (!loaded.ok()) return loaded.status();
     detectors = loaded->detectors;
     skipped = loaded->skipped;
+    fusion_model = loaded->fusion;
     r.options["models_dir"] = dir;
   }
+  // The learned fusion applies to videos scanned with exactly the detectors it was fitted with.
+  std::string fusion_mismatch;
+  if (fusion_model) fusion_mismatch = fusion_model_mismatch(*fusion_model, detectors->infos());
   if (!is_image) {
     // Detectors meant for stills only sit out on videos (DetectorInfo::stills_only).
     auto for_video = std::make_shared<detect::DetectorSet>(*detectors);
@@ -580,6 +594,8 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
     }
   }
   fin.not_applicable_reason = (r.watermark.found) ? "" : not_applicable;
+  const bool learned = fusion_model && fusion_mismatch.empty() && info->video && !is_image;
+  if (learned) fin.model = fusion_model.get();
   const FusionResult fused = fuse(fin);
   r.score = fused.score;
   r.verdict = fused.verdict;
@@ -612,13 +628,9 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
     r.audio = a;
   }
   // File-level score per detector: the strongest over tracks; audio detectors as they scored.
+  // (the tracks that count for the fusion: detector_evidence).
   std::map<std::string, double> by_detector;
-  for (const auto& t : fin.tracks) {
-    for (const auto& d : t.scores) {
-      auto [it, inserted] = by_detector.emplace(d.detector, d.score);
-      if (!inserted) it->second = std::max(it->second, d.score);
-    }
-  }
+  for (const auto& d : detector_evidence(fin)) by_detector[d.detector] = d.score;
   for (const auto& d : audio.detector_scores) by_detector[d.detector] = d.score;
   std::vector<std::string> loaded_names;
   for (const detect::DetectorInfo& di : detectors->infos()) {
@@ -633,7 +645,11 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
   r.options["detectors_loaded"] = join(loaded_names, ", ");
   if (!skipped.empty()) r.options["detectors_skipped"] = join(skipped, ", ");
   r.options["frame_step"] = std::to_string(every_nth);
-  r.options["fusion"] = "max over detectors, tracks and audio; watermark decisive; thresholds 0.40/0.75";
+  r.options["fusion"] = fused.rule == "learned"
+                           ? "learned (models/fusion.json, version " + fusion_model->version +
+                                 ") over per-detector evidence; watermark decisive; thresholds 0.40/0.75"
+                           : "max over detectors, tracks and audio; watermark decisive; thresholds 0.40/0.75";
+  if (!fusion_mismatch.empty()) r.options["warnings"] = fusion_mismatch + "; the max rule was used";
   r.timing_s["total"] = seconds_since(started);
   progress(1.0, "done");
   return r;

@@ -39,6 +39,8 @@ namespace unmask::scan {
 
 inline constexpr int kDefaultFramesPerTrack = 32;
 
+struct FusionModel;  // learned fusion, below
+
 struct ScanOptions {
   std::string models_dir;               // empty: detect::default_models_dir()
   // Detector names to run; empty: every registered detector whose model is there. A named
@@ -48,6 +50,9 @@ struct ScanOptions {
   // are then ignored.
   std::shared_ptr<const detect::DetectorSet> detector_set;
   std::shared_ptr<const face::FaceModels> face_models;  // loaded when null
+  // The learned fusion to use with detector_set (load_available_detectors gives it); ignored
+  // when detector_set is null (then read from the models folder). Null: the max rule.
+  std::shared_ptr<const FusionModel> fusion;
   // CNN frames per face track, spread over the track's time; up to twice as many where the
   // first pass leaves the track's score uncertain. >= 1.
   int frames_per_track = kDefaultFramesPerTrack;
@@ -73,6 +78,8 @@ struct AvailableDetectors {
   // Registered detectors left out because models_dir has no model for them, as
   // "name (no <models_dir>/name.unm)".
   std::vector<std::string> skipped;
+  // <models_dir>/fusion.json when it is there (a malformed one is a model error); null: max rule.
+  std::shared_ptr<const FusionModel> fusion;
 };
 // With `names` empty: every registered detector that loads; one whose model file is absent is
 // skipped, one whose file is there but corrupt is a model error; no detector at all is a model
@@ -127,6 +134,71 @@ struct TrackEvidence {
   std::vector<DetectorScore> scores;  // detectors that judged this track
 };
 
+// ---------------------------------------------------------------------------------------------
+// Learned fusion (models/fusion.json): a logistic model over per-detector evidence
+// ---------------------------------------------------------------------------------------------
+//
+// Over-confident false alarms of one detector pass straight through the max rule. The learned
+// rule weighs the detectors instead: for every detector d it knows,
+//
+//   x_d = clamp(logit(video-level score of d), -clip, +clip)   (0 when d did not judge)
+//   a_d = 1 when d judged the file, else 0
+//   score = sigmoid(intercept + sum_d (w_logit[d] x_d + w_present[d] a_d))
+//
+// The video-level score of a track detector is the strongest over the tracks that count (those
+// with >= kMinTrackFrames scored frames, all when none has that many: detector_evidence()); voice
+// and lipsync as they scored. The weights are fitted (fit_fusion_model, scripts/fit-fusion.sh) on
+// videos scanned with exactly the detector models whose sha256 the file records. It applies to
+// videos only (images and audio files keep the max rule: the fit saw neither), and only when the
+// loaded detectors are exactly those it was fitted with (same names, same sha256): otherwise
+// scan falls back to the max rule and says so in the report's options["warnings"]. The
+// watermark rules apply on top of either rule, unchanged.
+
+// A feature that is no detector: the max rule's score over the detectors that judged.
+inline constexpr const char* kFusionMaxFeature = "max";
+
+struct FusionWeight {
+  std::string detector;               // "blend", "temporal", "voice", "lipsync", ..., or "max"
+  std::string model_sha256;           // of the weights it was fitted with; empty: no weights file
+  double w_logit = 0.0;
+  double w_present = 0.0;
+};
+
+struct FusionModel {
+  std::string version = "1";
+  double clip = 4.0;                  // |logit| cap per detector
+  double l2 = 1.0;                    // the ridge penalty it was fitted with (recorded)
+  double intercept = 0.0;
+  std::vector<FusionWeight> weights;
+};
+
+// Reads a fusion model (JSON written by fusion_model_json). Model error when it is malformed.
+Result<FusionModel> load_fusion_model(const std::string& path);
+std::string fusion_model_json(const FusionModel& model);
+// Empty when `loaded` (every detector loaded for the scan, before stills-only ones sit out) is
+// exactly the set the model was fitted with, same sha256; otherwise why not, in one sentence.
+std::string fusion_model_mismatch(const FusionModel& model, const std::vector<detect::DetectorInfo>& loaded);
+// The learned score for per-detector video-level evidence (detector_evidence()). `contributions`,
+// when given, receives w_logit x_d + w_present a_d per model weight, in order.
+double fusion_model_score(const FusionModel& model, const std::vector<DetectorScore>& evidence,
+                          std::vector<double>* contributions = nullptr);
+// Fits the weights by L2-penalised logistic regression (Newton's method; the intercept is not
+// penalised) on per-video evidence and labels (1 fake). `detectors` names the features and their
+// model sha256 (the order of the weights). Deterministic: no randomness involved.
+struct FusionFitOptions {
+  // Fit w_present too. Off: a detector that abstains is no evidence either way (whether a file
+  // has speech says nothing about its authenticity, though in a small set it may correlate).
+  bool presence = true;
+  // Keep every w_logit >= 0: a detector's stronger evidence never lowers the score.
+  bool non_negative = false;
+  // Fit only these features (others keep weight 0 but stay recorded with their sha256); empty:
+  // all. {kFusionMaxFeature} alone is the max rule recalibrated (Platt): same ranking, fitted
+  // probabilities.
+  std::vector<std::string> only;
+};
+FusionModel fit_fusion_model(const std::vector<FusionWeight>& detectors, const std::vector<std::vector<DetectorScore>>& evidence,
+                             const std::vector<int>& labels, double l2, double clip, const FusionFitOptions& fit = {});
+
 struct FusionInput {
   std::vector<TrackEvidence> tracks;
   std::optional<double> voice;        // synthetic-speech probability, when speech was judged
@@ -135,7 +207,14 @@ struct FusionInput {
   // Why nothing may be judged (not_applicable), chosen by the caller from what it saw:
   // e.g. "no face and no speech found", "too short to judge (0.1 s)".
   std::string not_applicable_reason;
+  // The learned rule, when the caller found it applicable (a video, detectors matching); null:
+  // the max rule.
+  const FusionModel* model = nullptr;
 };
+
+// Per detector, the video-level score the fusion uses: the strongest over the tracks that count
+// (>= kMinTrackFrames scored frames; all tracks when none has that many), then voice and lipsync.
+std::vector<DetectorScore> detector_evidence(const FusionInput& input);
 
 struct FusionResult {
   double score = 0.5;
@@ -144,8 +223,9 @@ struct FusionResult {
   std::optional<double> audio_score;
   std::vector<double> track_scores;   // per FusionInput::tracks entry (NaN when not judged)
   // What decided: "watermark", "track <id>", "voice", "lipsync", "watermark+...", or "" when
-  // nothing could be judged.
+  // nothing could be judged. Under the learned rule: the largest positive contribution.
   std::string deciding;
+  std::string rule = "max";           // "max" or "learned"
 };
 
 FusionResult fuse(const FusionInput& input);

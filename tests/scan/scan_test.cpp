@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -246,6 +247,48 @@ TEST(Scan, StillsOnlyDetectorsJudgeImagesNotVideos) {
   ASSERT_TRUE(video.ok()) << video.status().message();
   ASSERT_FALSE(video->detectors.empty());
   EXPECT_FALSE(judged_by_stills(*video));
+}
+
+TEST(Scan, LearnedFusionOnlyWithTheDetectorsItWasFittedWith) {
+  TempDir dir;
+  const std::string clip = dir.file("face.mp4");
+  write_face_clip(clip, 440.0, 50);
+  ScanOptions o = options();
+  auto baseline = scan_file(clip, o);
+  ASSERT_TRUE(baseline.ok()) << baseline.status().message();
+  EXPECT_EQ(baseline->options.count("warnings"), 0u);
+  EXPECT_NE(baseline->options.at("fusion").find("max"), std::string::npos);
+
+  // A model fitted with exactly these detectors: a strongly negative intercept makes its score
+  // differ from the max rule's, so the test sees which rule ran.
+  FusionModel m;
+  m.intercept = -6.0;
+  for (const detect::DetectorInfo& d : shared().detectors->infos()) m.weights.push_back({d.name, d.model_sha256, 0.5, 0.0});
+  m.weights.push_back({"lipsync", "", 0.5, 0.0});
+  o.fusion = std::make_shared<const FusionModel>(m);
+  auto learned = scan_file(clip, o);
+  ASSERT_TRUE(learned.ok()) << learned.status().message();
+  EXPECT_EQ(learned->options.count("warnings"), 0u);
+  EXPECT_NE(learned->options.at("fusion").find("learned"), std::string::npos);
+  EXPECT_LT(learned->score, 0.05);
+  EXPECT_EQ(learned->verdict, report::Verdict::kAuthentic);
+
+  // One detector retrained since (another sha256): the max rule, and the report says why.
+  m.weights[0].model_sha256 = "0000" + m.weights[0].model_sha256.substr(4);
+  o.fusion = std::make_shared<const FusionModel>(m);
+  auto stale = scan_file(clip, o);
+  ASSERT_TRUE(stale.ok()) << stale.status().message();
+  ASSERT_EQ(stale->options.count("warnings"), 1u);
+  EXPECT_NE(stale->options.at("warnings").find(m.weights[0].detector), std::string::npos) << stale->options.at("warnings");
+  EXPECT_NEAR(stale->score, baseline->score, 1e-9);
+
+  // A malformed models/fusion.json is a model error naming the file (before any detector loads).
+  TempDir models;
+  std::ofstream(models.file("fusion.json")) << "{ broken";
+  auto broken = load_available_detectors(models.path().string(), {});
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("fusion.json"), std::string::npos) << broken.status().message();
+  EXPECT_EQ(broken.status().code(), StatusCode::kModel);
 }
 
 TEST(Scan, AudioFileIsScanned) {
