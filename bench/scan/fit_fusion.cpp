@@ -11,7 +11,8 @@
 // The penalty (--l2, default 1) and the logit cap (--clip, default 4) are fixed before looking at
 // any result; the fit is deterministic (Newton's method), there is no seed.
 //
-// Usage: fit_fusion --scores SCORES.csv [--out models/fusion.json] [--card models/fusion.card.json]
+// Usage: fit_fusion --scores SCORES.csv [--models DIR: refuse scores made with other detector models]
+//                   [--out models/fusion.json] [--card models/fusion.card.json]
 //                   [--l2 1] [--clip 4] [--no-presence] [--non-negative] [--only max|a,b]
 //                   [--command "how it was run"]
 // Without --out it only measures.
@@ -73,7 +74,7 @@ void row(const std::string& group, const std::string& scorer, const learn::Binar
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string scores_path, out_path, card_path, command;
+  std::string scores_path, out_path, card_path, command, models_dir;
   double l2 = 1.0, clip = 4.0;
   scan::FusionFitOptions fit;
   for (int i = 1; i < argc; ++i) {
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
     if (a == "--scores" && i + 1 < argc) scores_path = argv[++i];
     else if (a == "--out" && i + 1 < argc) out_path = argv[++i];
     else if (a == "--card" && i + 1 < argc) card_path = argv[++i];
+    else if (a == "--models" && i + 1 < argc) models_dir = argv[++i];
     else if (a == "--l2" && i + 1 < argc) l2 = std::atof(argv[++i]);
     else if (a == "--clip" && i + 1 < argc) clip = std::atof(argv[++i]);
     else if (a == "--command" && i + 1 < argc) command = argv[++i];
@@ -93,7 +95,7 @@ int main(int argc, char** argv) {
     }
     else {
       std::fprintf(stderr, "usage: fit_fusion --scores SCORES.csv [--out fusion.json] [--card fusion.card.json] [--l2 X] [--clip X] "
-                           "[--no-presence] [--non-negative] [--command TEXT]\n");
+                           "[--no-presence] [--non-negative] [--only max|a,b] [--models DIR] [--command TEXT]\n");
       return 2;
     }
   }
@@ -120,6 +122,22 @@ int main(int argc, char** argv) {
     while (ss >> kv) {
       const auto eq = kv.find('=');
       features.push_back({kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1), 0, 0});
+    }
+  }
+  if (!models_dir.empty()) {
+    // The scores must come from the detector models there now (as the detectors name them).
+    auto loaded = scan::load_available_detectors(models_dir, {});
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "fit_fusion: %s\n", loaded.status().message().c_str());
+      return 4;
+    }
+    scan::FusionModel check;
+    check.weights = features;
+    const std::string why = scan::fusion_model_mismatch(check, loaded->detectors->infos());
+    if (!why.empty()) {
+      std::fprintf(stderr, "fit_fusion: %s was not made with the detector models in %s: %s\n", scores_path.c_str(),
+                   models_dir.c_str(), why.c_str());
+      return 4;
     }
   }
   features.push_back({"lipsync", "", 0, 0});  // computed from landmarks and audio, no weights file
