@@ -1,7 +1,7 @@
 // bench_watermark: the watermark's attack table (docs/watermark.md).
 //
 //   bench_watermark [--data ../shared/data] [--clips N] [--seconds S] [--unmarked-videos N]
-//                   [--photos DIR] [--work DIR] [--skip-fp]
+//                   [--photos DIR] [--work DIR] [--skip-fp] [--only-fp | --only-speed | --only-tamper]
 //
 // Marks generated and real clips (first S seconds of the N first `real` videos in
 // DATA/MANIFEST.csv) and the Debian face photos, attacks each marked file with the ffmpeg CLI
@@ -9,7 +9,6 @@
 // bits, decoded even when not found), coded-bit error rate; then PSNR/SSIM of the mark, false
 // detections on unmarked videos/stills, tamper localisation on pasted faces, and ms per 1080p frame.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -42,6 +41,7 @@ struct Args {
   bool skip_fp = false;
   bool only_fp = false;
   bool only_speed = false;
+  bool only_tamper = false;
 };
 
 cv::Mat as_mat(Image& im) { return cv::Mat(im.height_px(), im.width_px(), CV_8UC3, im.data()); }
@@ -211,10 +211,6 @@ double thread_cpu_ms() {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -231,6 +227,7 @@ int main(int argc, char** argv) {
     else if (k == "--skip-fp") a.skip_fp = true;
     else if (k == "--only-fp") a.only_fp = true;
     else if (k == "--only-speed") a.only_fp = a.skip_fp = a.only_speed = true;
+    else if (k == "--only-tamper") a.skip_fp = a.only_tamper = true;
     else { std::fprintf(stderr, "unknown argument %s\n", k.c_str()); return 2; }
   }
   cv::setNumThreads(1);  // the per-frame timings are for one core
@@ -266,6 +263,7 @@ int main(int argc, char** argv) {
   uint32_t issuer = 0x1234;
   std::printf("| video | frames | PSNR dB | SSIM |\n|---|---|---|---|\n");
   for (const Source& s : videos) {
+    if (a.only_tamper) break;  // --only-tamper: the tamper table alone
     mark::MarkOptions mo;
     mo.issuer = ++issuer;
     mo.sequence = 42;
@@ -322,6 +320,7 @@ int main(int argc, char** argv) {
   std::vector<Tally> st(still_names.size());
   double still_psnr = 0, still_ssim = 0;
   for (const Source& s : stills) {
+    if (a.only_tamper) break;  // --only-tamper: the tamper table alone
     mark::MarkOptions mo;
     mo.issuer = ++issuer;
     const std::string marked = w + "/marked.png";
@@ -430,7 +429,7 @@ int main(int argc, char** argv) {
   }
 
   // ---- speed at 1080p, one core ----
-  if (!a.only_fp || a.only_speed) for (const char* photo : {"2008_002506.jpg", "bald_guys.jpg"}) {
+  if ((!a.only_fp || a.only_speed) && !a.only_tamper) for (const char* photo : {"2008_002506.jpg", "bald_guys.jpg"}) {
     auto face = media::read_image(a.photos + "/" + photo);
     cv::Mat big;
     cv::resize(as_mat(*face), big, cv::Size(1920, 1080), 0, 0, cv::INTER_AREA);
