@@ -56,6 +56,29 @@ TEST(CliScan, MissingModelExitsFour) {
   }
 }
 
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(CliScan, RunsLibTorchWithPassiveOpenMpThreadsAndInitialisesItOnce) {
+  // unmask re-executes itself with OMP_WAIT_POLICY=passive before any library constructor runs:
+  // libgomp (which prints its settings at start-up with OMP_DISPLAY_ENV) starts once, passive.
+  TempDir dir, empty;
+  const std::string clip = dir.file("clip.mp4");
+  testing::write_pattern_clip(clip, {});
+  const std::string scan = unmask_cmd("scan --models " + empty.path().string() + " " + clip);
+  auto r = run_command("env -u OMP_WAIT_POLICY OMP_DISPLAY_ENV=verbose " + scan);
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(count_of(r.err, "OPENMP DISPLAY ENVIRONMENT BEGIN"), 1u) << r.err;
+  EXPECT_EQ(count_of(r.err, "GOMP_SPINCOUNT = '0'"), 1u) << r.err;
+  // A user's own policy is kept.
+  auto active = run_command("OMP_WAIT_POLICY=active OMP_DISPLAY_ENV=verbose " + scan);
+  EXPECT_EQ(count_of(active.err, "OPENMP DISPLAY ENVIRONMENT BEGIN"), 1u) << active.err;
+  EXPECT_EQ(count_of(active.err, "GOMP_SPINCOUNT = '0'"), 0u) << active.err;
+}
+
 TEST(CliScan, UsageErrorsExitTwo) {
   TempDir dir;
   const std::string clip = dir.file("clip.mp4");
