@@ -28,6 +28,7 @@ Result<EvalResult> evaluate_manifest(const std::string& manifest_path, const Eva
     auto loaded = load_available_detectors(dir, scan.detectors);
     if (!loaded.ok()) return loaded.status();
     scan.detector_set = loaded->detectors;
+    scan.fusion = loaded->fusion;  // the same fusion as `unmask scan` with these models
   }
   if (!scan.face_models) {
     auto models = face::FaceModels::load();
