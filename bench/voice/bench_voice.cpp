@@ -55,7 +55,7 @@ int train(const std::string& manifest, const std::string& out, int epochs, uint6
       std::fprintf(stderr, "%s\n", summary.status().message().c_str());
       return 3;
     }
-    std::printf("wrote %s and %s: %lld real and %lld synthetic windows\n", summary->model_path.c_str(),
+    std::printf("wrote %s and %s: %lld real and %lld synthetic examples (patches for cnn, windows for mlp)\n", summary->model_path.c_str(),
                 summary->card_path.c_str(), static_cast<long long>(summary->n_real), static_cast<long long>(summary->n_fake));
     for (const auto& [k, v] : summary->metrics) std::printf("  %s = %.4f\n", k.c_str(), v);
     return 0;

@@ -389,6 +389,7 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
                {"fake_files", n_fake_files},
                {"griffin_lim_resynthesised_real_files", n_resynth},
                {"griffin_lim_settings", "per file: 64/80/128 mel bands, 16/32/64 iterations (seeded)"},
+               {"augmentation", "one copy of every clip: 1/3 mp3 32-96 kbit/s, 1/6 AAC, 1/2 low-pass 3.4/5.5/7 kHz or none plus noise 20-45 dB down"},
                {"espeak_clips", n_espeak},
                {"espeak_voices", voices},
                {"espeak_voices_held_out", voice_heldout_espeak_voices()},
