@@ -102,7 +102,9 @@ std::optional<float> exact_sum(float anchor, float delta) {
   return std::nullopt;
 }
 
-std::optional<dlib::shape_predictor> read_shape_predictor_fast(std::string_view bytes) {
+// `bytes` (the file, ~100 MB) is released once parsed, before the predictor is built (which
+// copies the ~130 MB of trees): the peak stays at the trees twice.
+std::optional<dlib::shape_predictor> read_shape_predictor_fast(std::string bytes) {
   PackedReader in(bytes);
   if (in.integer<int>() != 1) return std::nullopt;  // format version
   dlib::matrix<float, 0, 1> initial_shape;
@@ -138,6 +140,7 @@ std::optional<dlib::shape_predictor> read_shape_predictor_fast(std::string_view 
     }
   }
   if (!in.ok() || anchors.size() != forests.size() || deltas.size() != forests.size()) return std::nullopt;
+  std::string().swap(bytes);
   const unsigned long n_parts = initial_shape.size() / 2;
   std::vector<std::vector<dlib::vector<float, 2>>> pixels(forests.size());
   for (size_t c = 0; c < forests.size(); ++c) {
@@ -180,7 +183,7 @@ bool read_landmark_model_fast(const std::string& path, dlib::shape_predictor& ou
   if (ec) return false;
   std::string bytes(size, '\0');
   if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return false;
-  auto sp = read_shape_predictor_fast(bytes);
+  auto sp = read_shape_predictor_fast(std::move(bytes));
   if (!sp) return false;
   out = std::move(*sp);
   return true;
