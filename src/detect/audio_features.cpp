@@ -47,20 +47,28 @@ FeatureMatrix power_spectrogram(const std::vector<float>& samples, int /*sample_
   if (o.frame_len <= 0 || o.hop <= 0 || o.n_fft < o.frame_len || n_samples < o.frame_len) return out;
   const int n_frames = 1 + (n_samples - o.frame_len) / o.hop;
   const auto window = hamming_window(o.frame_len);
-  cv::Mat frames(n_frames, o.n_fft, CV_32F, cv::Scalar(0));
-  for (int t = 0; t < n_frames; ++t) {
-    float* row = frames.ptr<float>(t);
-    const float* src = samples.data() + static_cast<size_t>(t) * o.hop;
-    for (int i = 0; i < o.frame_len; ++i) row[i] = src[i] * window[i];
-  }
-  cv::Mat spectrum;
-  cv::dft(frames, spectrum, cv::DFT_ROWS | cv::DFT_COMPLEX_OUTPUT);
   out.n_rows = n_frames;
   out.n_cols = o.n_fft / 2 + 1;
   out.values.resize(static_cast<size_t>(out.n_rows) * out.n_cols);
-  for (int t = 0; t < n_frames; ++t) {
-    const auto* c = spectrum.ptr<cv::Vec2f>(t);
-    for (int k = 0; k < out.n_cols; ++k) out.at(t, k) = c[k][0] * c[k][0] + c[k][1] * c[k][1];
+  // A block of frames at a time: the complex spectrum of a whole 10-minute file would take
+  // ~370 MB at once (the scan's memory bound is per file, whatever its length). Each row's DFT is
+  // independent, so the result is the same as one call over all rows.
+  constexpr int kBlockFrames = 2048;
+  cv::Mat frames, spectrum;
+  for (int first = 0; first < n_frames; first += kBlockFrames) {
+    const int n = std::min(kBlockFrames, n_frames - first);
+    frames.create(n, o.n_fft, CV_32F);
+    frames.setTo(cv::Scalar(0));
+    for (int t = 0; t < n; ++t) {
+      float* row = frames.ptr<float>(t);
+      const float* src = samples.data() + static_cast<size_t>(first + t) * o.hop;
+      for (int i = 0; i < o.frame_len; ++i) row[i] = src[i] * window[i];
+    }
+    cv::dft(frames, spectrum, cv::DFT_ROWS | cv::DFT_COMPLEX_OUTPUT);
+    for (int t = 0; t < n; ++t) {
+      const auto* c = spectrum.ptr<cv::Vec2f>(t);
+      for (int k = 0; k < out.n_cols; ++k) out.at(first + t, k) = c[k][0] * c[k][0] + c[k][1] * c[k][1];
+    }
   }
   return out;
 }
