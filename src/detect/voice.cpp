@@ -135,28 +135,9 @@ class VoiceCnnDetector final : public AudioDetector {
       result.note = "no speech found";
       return result;
     }
-    constexpr int64_t kPatch = int64_t{kVoicePatchBands} * kVoicePatchFrames;
-    std::vector<float> patch_logits;
-    constexpr size_t kChunk = 64;  // bounded memory for long files
-    for (size_t first = 0; first < vp.patches.size(); first += kChunk) {
-      const size_t n = std::min(kChunk, vp.patches.size() - first);
-      nn::Batch batch;
-      batch.shape = {static_cast<int64_t>(n), 1, kVoicePatchBands, kVoicePatchFrames};
-      batch.values.resize(n * kPatch);
-      for (size_t i = 0; i < n; ++i) {
-        const auto& p = vp.patches[first + i];
-        float* dst = batch.values.data() + i * kPatch;
-        for (int b = 0; b < kVoicePatchBands; ++b) {
-          for (int t = 0; t < kVoicePatchFrames; ++t) {
-            const size_t k = static_cast<size_t>(b) * kVoicePatchFrames + t;
-            dst[k] = (p[k] - band_mean_[b]) / band_std_[b];
-          }
-        }
-      }
-      auto pred = model_.predict(batch);
-      if (!pred.ok()) return pred.status();
-      patch_logits.insert(patch_logits.end(), pred->logits.begin(), pred->logits.end());
-    }
+    auto scored = patch_logits(vp.patches);
+    if (!scored.ok()) return scored.status();
+    const std::vector<float>& patch_logits = *scored;
     std::vector<double> logits;
     for (size_t w = 0; w < vp.windows.size(); ++w) {
       double sum = 0;
@@ -169,7 +150,52 @@ class VoiceCnnDetector final : public AudioDetector {
     return result;
   }
 
+  // The same windows and scores from a recording read in pieces (voice_patch_logits_stream).
+  Result<AudioResult> score_stream(AudioSource& source) const override {
+    AudioResult result;
+    auto windows = voice_patch_logits_stream(source, [this](const std::vector<std::vector<float>>& p) { return patch_logits(p); });
+    if (!windows.ok()) return windows.status();
+    if (windows->empty()) {
+      result.note = "no speech found";
+      return result;
+    }
+    std::vector<double> logits;
+    for (const VoiceWindowLogit& w : *windows) {
+      logits.push_back(w.logit);
+      result.segments.push_back({w.window.start_s, w.window.end_s, platt_.apply(w.logit)});
+    }
+    result.score = file_platt_.apply(voice_file_logit(logits));
+    return result;
+  }
+
  private:
+  // One logit per patch, 64 patches per forward pass.
+  Result<std::vector<float>> patch_logits(const std::vector<std::vector<float>>& patches) const {
+    constexpr int64_t kPatch = int64_t{kVoicePatchBands} * kVoicePatchFrames;
+    std::vector<float> out;
+    constexpr size_t kChunk = 64;  // bounded memory for long files
+    for (size_t first = 0; first < patches.size(); first += kChunk) {
+      const size_t n = std::min(kChunk, patches.size() - first);
+      nn::Batch batch;
+      batch.shape = {static_cast<int64_t>(n), 1, kVoicePatchBands, kVoicePatchFrames};
+      batch.values.resize(n * kPatch);
+      for (size_t i = 0; i < n; ++i) {
+        const auto& p = patches[first + i];
+        float* dst = batch.values.data() + i * kPatch;
+        for (int b = 0; b < kVoicePatchBands; ++b) {
+          for (int t = 0; t < kVoicePatchFrames; ++t) {
+            const size_t k = static_cast<size_t>(b) * kVoicePatchFrames + t;
+            dst[k] = (p[k] - band_mean_[b]) / band_std_[b];
+          }
+        }
+      }
+      auto pred = model_.predict(batch);
+      if (!pred.ok()) return pred.status();
+      out.insert(out.end(), pred->logits.begin(), pred->logits.end());
+    }
+    return out;
+  }
+
   nn::Model model_;
   std::vector<float> band_mean_, band_std_;
   learn::PlattScaling platt_;       // window logit (mean of its patch logits) -> P(synthetic)
@@ -368,18 +394,26 @@ Status load_voice(const std::string& models_dir, DetectorSet& set) {
 }
 
 Audio griffin_lim_resynthesis(const Audio& audio, int n_mels, int n_iterations, uint64_t seed) {
-  constexpr int kFft = 512, kStep = 128;
-  constexpr int kBins = kFft / 2 + 1;
+  VocoderOptions options;
+  options.n_mels = n_mels;
+  options.n_iterations = n_iterations;
+  options.seed = seed;
+  return mel_vocoder_resynthesis(audio, options);
+}
+
+Audio mel_vocoder_resynthesis(const Audio& audio, const VocoderOptions& options) {
+  const int fft = options.n_fft, step = options.hop;
+  const int bins = fft / 2 + 1;
   const int n = static_cast<int>(audio.samples.size());
-  if (n < kFft) return audio;
-  const int n_frames = 1 + (n - kFft) / kStep;
-  std::vector<float> win(kFft);
-  for (int i = 0; i < kFft; ++i) win[i] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * i / kFft));
+  if (fft < 16 || fft % 2 != 0 || step < 1 || step > fft / 2 || n < fft) return audio;
+  const int n_frames = 1 + (n - fft) / step;
+  std::vector<float> win(fft);
+  for (int i = 0; i < fft; ++i) win[i] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * i / fft));
   auto stft = [&](const std::vector<float>& x) {
-    cv::Mat frames(n_frames, kFft, CV_32F, cv::Scalar(0));
+    cv::Mat frames(n_frames, fft, CV_32F, cv::Scalar(0));
     for (int t = 0; t < n_frames; ++t) {
       float* row = frames.ptr<float>(t);
-      for (int i = 0; i < kFft; ++i) row[i] = x[static_cast<size_t>(t) * kStep + i] * win[i];
+      for (int i = 0; i < fft; ++i) row[i] = x[static_cast<size_t>(t) * step + i] * win[i];
     }
     cv::Mat spec;
     cv::dft(frames, spec, cv::DFT_ROWS | cv::DFT_COMPLEX_OUTPUT);
@@ -388,7 +422,7 @@ Audio griffin_lim_resynthesis(const Audio& audio, int n_mels, int n_iterations, 
   // Windowed overlap-add of full complex spectra (conjugate-symmetric), normalised by sum win^2.
   std::vector<float> norm(static_cast<size_t>(n), 0.0f);
   for (int t = 0; t < n_frames; ++t) {
-    for (int i = 0; i < kFft; ++i) norm[static_cast<size_t>(t) * kStep + i] += win[i] * win[i];
+    for (int i = 0; i < fft; ++i) norm[static_cast<size_t>(t) * step + i] += win[i] * win[i];
   }
   auto istft = [&](const cv::Mat& spec) {
     cv::Mat frames;
@@ -396,7 +430,7 @@ Audio griffin_lim_resynthesis(const Audio& audio, int n_mels, int n_iterations, 
     std::vector<float> x(static_cast<size_t>(n), 0.0f);
     for (int t = 0; t < n_frames; ++t) {
       const float* row = frames.ptr<float>(t);
-      for (int i = 0; i < kFft; ++i) x[static_cast<size_t>(t) * kStep + i] += row[i] * win[i];
+      for (int i = 0; i < fft; ++i) x[static_cast<size_t>(t) * step + i] += row[i] * win[i];
     }
     for (size_t i = 0; i < x.size(); ++i) x[i] = norm[i] > 1e-3f ? x[i] / norm[i] : 0.0f;
     return x;
@@ -405,48 +439,49 @@ Audio griffin_lim_resynthesis(const Audio& audio, int n_mels, int n_iterations, 
   // Target magnitude through a mel bottleneck, the smoothing a mel-spectrogram vocoder input
   // imposes: mel_b = sum_k W_bk |X_k|, then |X'_k| = sum_b W_bk mel_b / sum_b W_bk R_b with R_b the
   // band's weight sum (a flat spectrum stays flat). Bins no band covers keep their magnitude.
-  const FilterBank bank = mel_filterbank(n_mels, kFft, audio.sample_rate_hz);
-  std::vector<double> band_sum(static_cast<size_t>(bank.n_bands), 0.0), denom(kBins, 0.0);
+  const FilterBank bank = mel_filterbank(options.n_mels, fft, audio.sample_rate_hz, 0.0, options.f_max_hz);
+  std::vector<double> band_sum(static_cast<size_t>(bank.n_bands), 0.0), denom(bins, 0.0);
   for (int b = 0; b < bank.n_bands; ++b) {
-    for (int k = 0; k < kBins; ++k) band_sum[b] += bank.weights[static_cast<size_t>(b) * kBins + k];
+    for (int k = 0; k < bins; ++k) band_sum[b] += bank.weights[static_cast<size_t>(b) * bins + k];
   }
   for (int b = 0; b < bank.n_bands; ++b) {
-    for (int k = 0; k < kBins; ++k) denom[k] += bank.weights[static_cast<size_t>(b) * kBins + k] * band_sum[b];
+    for (int k = 0; k < bins; ++k) denom[k] += bank.weights[static_cast<size_t>(b) * bins + k] * band_sum[b];
   }
-  cv::Mat target(n_frames, kBins, CV_32F, cv::Scalar(0));
+  cv::Mat target(n_frames, bins, CV_32F, cv::Scalar(0));
   std::vector<double> mel(static_cast<size_t>(bank.n_bands));
-  std::vector<double> mag(kBins);
+  std::vector<double> mag(bins);
   for (int t = 0; t < n_frames; ++t) {
     const auto* c = spec.ptr<cv::Vec2f>(t);
-    for (int k = 0; k < kBins; ++k) mag[k] = std::hypot(c[k][0], c[k][1]);
+    for (int k = 0; k < bins; ++k) mag[k] = std::hypot(c[k][0], c[k][1]);
     for (int b = 0; b < bank.n_bands; ++b) {
       double e = 0;
-      for (int k = 0; k < kBins; ++k) e += bank.weights[static_cast<size_t>(b) * kBins + k] * mag[k];
+      for (int k = 0; k < bins; ++k) e += bank.weights[static_cast<size_t>(b) * bins + k] * mag[k];
       mel[b] = e;
     }
     float* out = target.ptr<float>(t);
-    for (int k = 0; k < kBins; ++k) {
+    for (int k = 0; k < bins; ++k) {
       if (denom[k] < 1e-6) {
         out[k] = static_cast<float>(mag[k]);
         continue;
       }
       double v = 0;
-      for (int b = 0; b < bank.n_bands; ++b) v += bank.weights[static_cast<size_t>(b) * kBins + k] * mel[b];
+      for (int b = 0; b < bank.n_bands; ++b) v += bank.weights[static_cast<size_t>(b) * bins + k] * mel[b];
       out[k] = static_cast<float>(v / denom[k]);
     }
   }
-  std::mt19937_64 rng(seed);
+  std::mt19937_64 rng(options.seed);
   std::uniform_real_distribution<float> phase(0.0f, static_cast<float>(2 * std::numbers::pi));
-  cv::Mat current(n_frames, kFft, CV_32FC2);
-  auto set_from = [&](const cv::Mat& angles_from, bool random) {
+  cv::Mat current(n_frames, fft, CV_32FC2);
+  // Angles from `angles_from` frame (t + shift) mod n_frames, or random ones.
+  auto set_from = [&](const cv::Mat& angles_from, bool random, int shift = 0) {
     for (int t = 0; t < n_frames; ++t) {
       const float* want = target.ptr<float>(t);
       auto* dst = current.ptr<cv::Vec2f>(t);
-      const cv::Vec2f* src = random ? nullptr : angles_from.ptr<cv::Vec2f>(t);
-      for (int k = 0; k < kBins; ++k) {
+      const cv::Vec2f* src = random ? nullptr : angles_from.ptr<cv::Vec2f>((t + shift) % n_frames);
+      for (int k = 0; k < bins; ++k) {
         float re, im;
         if (random) {
-          const float a = (k == 0 || k == kBins - 1) ? 0.0f : phase(rng);
+          const float a = (k == 0 || k == bins - 1) ? 0.0f : phase(rng);
           re = std::cos(a);
           im = std::sin(a);
         } else {
@@ -455,21 +490,133 @@ Audio griffin_lim_resynthesis(const Audio& audio, int n_mels, int n_iterations, 
           im = r > 1e-12f ? src[k][1] / r : 0.0f;
         }
         dst[k] = cv::Vec2f(want[k] * re, want[k] * im);
-        if (k > 0 && k < kBins - 1) dst[kFft - k] = cv::Vec2f(want[k] * re, -want[k] * im);
+        if (k > 0 && k < bins - 1) dst[fft - k] = cv::Vec2f(want[k] * re, -want[k] * im);
       }
       dst[0][1] = 0.0f;
-      dst[kBins - 1][1] = 0.0f;
+      dst[bins - 1][1] = 0.0f;
     }
   };
-  set_from(cv::Mat(), true);
+  const int shift = static_cast<int>(std::lround(options.donor_phase_shift_s * audio.sample_rate_hz / step));
+  if (options.donor_phase_shift_s > 0 && shift % n_frames != 0) {
+    set_from(spec, false, shift % n_frames);
+  } else {
+    set_from(cv::Mat(), true);
+  }
   std::vector<float> x = istft(current);
-  for (int it = 0; it < n_iterations; ++it) {
+  for (int it = 0; it < options.n_iterations; ++it) {
     set_from(stft(x), false);
     x = istft(current);
   }
   Audio out;
   out.sample_rate_hz = audio.sample_rate_hz;
   out.samples = std::move(x);
+  return out;
+}
+
+Audio lpc_resynthesis(const Audio& audio, int order, double noise_mix, uint64_t seed) {
+  const int rate = audio.sample_rate_hz;
+  const int hop = std::max(1, rate / 100);  // 10 ms
+  const int frame = 2 * hop;                // 20 ms analysis frame
+  const int n = static_cast<int>(audio.samples.size());
+  if (order < 1 || rate <= 0 || n < 2 * frame) return audio;
+  noise_mix = std::clamp(noise_mix, 0.0, 1.0);
+  const auto& x = audio.samples;
+  std::vector<double> win(static_cast<size_t>(frame));
+  for (int i = 0; i < frame; ++i) win[i] = 0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * (i + 0.5) / frame);
+  const int n_frames = 1 + (n - frame) / hop;
+  // Per frame: LPC coefficients a[1..order] (prediction x[n] ~ -sum a_k x[n-k]), residual power
+  // per sample, and F0 (0 when unvoiced).
+  std::vector<std::vector<double>> coeffs(static_cast<size_t>(n_frames));
+  std::vector<double> gain(static_cast<size_t>(n_frames)), f0(static_cast<size_t>(n_frames), 0.0);
+  const int min_lag = rate / 400, max_lag = rate / 60;
+  std::vector<double> seg(static_cast<size_t>(frame));
+  double peak_power = 0;
+  std::vector<double> power(static_cast<size_t>(n_frames));
+  for (int t = 0; t < n_frames; ++t) {
+    double e = 0;
+    for (int i = 0; i < frame; ++i) e += double(x[static_cast<size_t>(t) * hop + i]) * x[static_cast<size_t>(t) * hop + i];
+    power[t] = e / frame;
+    peak_power = std::max(peak_power, power[t]);
+  }
+  for (int t = 0; t < n_frames; ++t) {
+    const size_t start = static_cast<size_t>(t) * hop;
+    for (int i = 0; i < frame; ++i) seg[i] = x[start + i] * win[i];
+    std::vector<double> r(static_cast<size_t>(order) + 1, 0.0);
+    for (int k = 0; k <= order; ++k) {
+      for (int i = k; i < frame; ++i) r[k] += seg[i] * seg[i - k];
+    }
+    r[0] = r[0] * 1.0001 + 1e-12;  // white-noise correction keeps the filter stable
+    // Levinson-Durbin.
+    std::vector<double> a(static_cast<size_t>(order) + 1, 0.0), prev;
+    a[0] = 1.0;
+    double err = r[0];
+    for (int i = 1; i <= order; ++i) {
+      double acc = r[i];
+      for (int j = 1; j < i; ++j) acc += a[j] * r[i - j];
+      const double k = -acc / err;
+      prev = a;
+      for (int j = 1; j < i; ++j) a[j] = prev[j] + k * prev[i - j];
+      a[i] = k;
+      err *= (1.0 - k * k);
+      if (err <= 0) { err = 1e-12; break; }
+    }
+    double w2 = 0;
+    for (double w : win) w2 += w * w;
+    coeffs[t] = std::move(a);
+    gain[t] = std::sqrt(std::max(0.0, err) / w2);
+    // Pitch: normalised autocorrelation of the raw signal over a 40 ms stretch centred on the frame.
+    if (power[t] < peak_power * 1e-4) continue;
+    const int span = std::min(2 * max_lag, n - static_cast<int>(start));
+    if (span <= max_lag + 1) continue;
+    double best = 0;
+    int best_lag = 0;
+    for (int lag = min_lag; lag <= max_lag; ++lag) {
+      double c = 0, e0 = 0, e1 = 0;
+      for (int i = 0; i + lag < span; ++i) {
+        const double u = x[start + i], v = x[start + i + lag];
+        c += u * v;
+        e0 += u * u;
+        e1 += v * v;
+      }
+      const double nc = c / std::sqrt(e0 * e1 + 1e-20);
+      if (nc > best) { best = nc; best_lag = lag; }
+    }
+    if (best > 0.4 && best_lag > 0) f0[t] = static_cast<double>(rate) / best_lag;
+  }
+  // Excitation (unit power) through the frame's all-pole filter; coefficients switch every hop,
+  // the filter state carries over.
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> white(0.0, 1.0);
+  std::vector<float> y(static_cast<size_t>(n), 0.0f);
+  std::vector<double> hist(static_cast<size_t>(order), 0.0);  // y[n-1], y[n-2], ...
+  double phase = 0;
+  for (int i = 0; i < n; ++i) {
+    const int t = std::min(n_frames - 1, std::max(0, (i - hop / 2) / hop));
+    double e;
+    if (f0[t] > 0) {
+      const double period = rate / f0[t];
+      phase += 1.0 / period;
+      double pulse = 0;
+      if (phase >= 1.0) {
+        phase -= 1.0;
+        pulse = std::sqrt(period);  // one pulse a period: unit power
+      }
+      e = std::sqrt(1.0 - noise_mix * noise_mix) * pulse + noise_mix * white(rng);
+    } else {
+      e = white(rng);
+    }
+    double v = gain[t] * e;
+    const auto& a = coeffs[t];
+    for (int k = 1; k <= order; ++k) v -= a[k] * hist[k - 1];
+    if (!std::isfinite(v)) v = 0;
+    v = std::clamp(v, -4.0, 4.0);
+    for (int k = order - 1; k > 0; --k) hist[k] = hist[k - 1];
+    hist[0] = v;
+    y[i] = static_cast<float>(v);
+  }
+  Audio out;
+  out.sample_rate_hz = rate;
+  out.samples = std::move(y);
   return out;
 }
 

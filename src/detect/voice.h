@@ -19,6 +19,7 @@
 // The detector is immutable after loading: score() is thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,6 +68,18 @@ struct VoicePatches {
 // speech. patch_step_frames must divide 150 (30 when scoring; training may use a coarser grid).
 VoicePatches voice_patches(const Audio& audio, int patch_step_frames = 30);
 
+// voice_patches in bounded memory, scored as it goes (voice_stream.cpp): `source` (16 kHz, read
+// five times from its start) gives the same windows, whose logit is the mean of their patches'
+// logits; `score_patches` gets the patches (voice_patches' layout) of a few windows at a time and
+// returns one logit each. Memory: a minute of audio and a few numbers per 10 ms, at any length.
+struct VoiceWindowLogit {
+  VoiceWindow window;  // features left empty
+  double logit = 0.0;
+};
+using PatchScorer = std::function<Result<std::vector<float>>(const std::vector<std::vector<float>>& patches)>;
+Result<std::vector<VoiceWindowLogit>> voice_patch_logits_stream(AudioSource& source, const PatchScorer& score_patches,
+                                                                int patch_step_frames = 30);
+
 // Loads the voice detector from a model file written by train_voice. Status::model naming the
 // file when it is missing, corrupt, of another architecture or lacks the feature normalisation
 // or calibration.
@@ -81,6 +94,30 @@ Result<TrainSummary> train_voice_model(const TrainRequest& request, const std::s
 // and back (pseudo-inverse), then its phase is rebuilt by `n_iterations` of Griffin-Lim from a
 // random phase drawn from `seed`. Works at the input's rate; mono.
 Audio griffin_lim_resynthesis(const Audio& audio, int n_mels = 80, int n_iterations = 32, uint64_t seed = 1);
+
+// The general form of griffin_lim_resynthesis (training fakes that look like mel-spectrogram
+// vocoders): any DFT size and hop (e.g. 1024 / 256 at 22.05 kHz as Tacotron2's vocoders), a mel
+// bank topped at `f_max_hz` (< 0: Nyquist; bins above it keep their magnitude), and the starting
+// phase either random (from `seed`) or, with `donor_phase_shift_s` > 0, the phase of the same clip
+// that many seconds later (wrapping around: the phase of another stretch of speech). Then
+// `n_iterations` of Griffin-Lim (0: the starting phase as it is). Defaults = griffin_lim_resynthesis.
+struct VocoderOptions {
+  int n_fft = 512;
+  int hop = 128;
+  int n_mels = 80;
+  double f_max_hz = -1.0;
+  int n_iterations = 32;
+  double donor_phase_shift_s = 0.0;
+  uint64_t seed = 1;
+};
+Audio mel_vocoder_resynthesis(const Audio& audio, const VocoderOptions& options);
+
+// Source-filter resynthesis (an LPC vocoder, a training fake): per 20 ms frame (10 ms hop) an
+// all-pole filter of `order` from the autocorrelation (Levinson-Durbin) and the residual's power;
+// the excitation is a pulse train at the frame's F0 (autocorrelation pitch, 60-400 Hz, voiced when
+// the normalised peak is above 0.4) with `noise_mix` of white noise, or white noise alone when
+// unvoiced; filtered with the frame's coefficients and gain. Same rate and length as the input.
+Audio lpc_resynthesis(const Audio& audio, int order = 18, double noise_mix = 0.1, uint64_t seed = 1);
 
 // A lossy codec round trip (training augmentation, so that a codec is not the cue): `audio`
 // resampled to `rate_hz`, encoded by the FFmpeg encoder `encoder` ("libmp3lame", "aac") at

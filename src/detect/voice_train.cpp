@@ -164,6 +164,8 @@ struct LabelledClip {
   VoicePatches patches;
   int label = 0;
   int group = 0;
+  int file = 0;                // the clip and its channel copy share it: one file on validation
+  bool project_made = false;   // espeak-ng or a resynthesis (not a manifest file)
 };
 
 constexpr int kTrainPatchStep = 50;  // 0.5 s between training patches (scoring uses 30)
@@ -206,6 +208,61 @@ Audio random_channel(const Audio& audio, std::mt19937_64& rng, bool with_codec =
   return out;
 }
 
+// Version 2's second resynthesis of every real training file, one of four vocoder families
+// (chosen by the caller), so that training sees more than one way a vocoder can get speech wrong:
+//   0: a Tacotron2-style mel vocoder input: 22.05 kHz, 1024-point DFT, hop 256, 80 mel bands up
+//      to 8 kHz, 0/4/8 Griffin-Lim iterations from a random phase;
+//   1: 24 kHz, 1024 / 256, 100 mel bands, the phase of another stretch of the same utterance
+//      (1-3 s later), 0/4/8 iterations;
+//   2: 16 kHz, 64/80/128 mel bands, random phase with no or 2 iterations;
+//   3: an LPC source-filter vocoder with a pulse train (order 16/20/24, noise 5-30 %).
+constexpr int kVocoderFamilies = 4;
+constexpr const char* kVocoderFamilyNames[kVocoderFamilies] = {
+    "mel 22.05 kHz 1024/256 80 bands to 8 kHz, Griffin-Lim 0/4/8 iterations",
+    "mel 24 kHz 1024/256 100 bands, phase of the utterance 1-3 s later, 0/4/8 iterations",
+    "mel 16 kHz 512/128 64/80/128 bands, random phase, 0/2 iterations",
+    "LPC order 16/20/24 with a pulse train at the frame's F0, noise 5-30 %"};
+
+Audio vocoder_variant(const Audio& audio, int family, std::mt19937_64& rng, uint64_t seed) {
+  auto pick = [&](auto... values) {
+    const std::array<int, sizeof...(values)> a{values...};
+    return a[std::uniform_int_distribution<size_t>(0, a.size() - 1)(rng)];
+  };
+  VocoderOptions o;
+  o.seed = seed;
+  int rate = audio.sample_rate_hz;
+  switch (family) {
+    case 0:
+      rate = 22050;
+      o.n_fft = 1024;
+      o.hop = 256;
+      o.n_mels = 80;
+      o.f_max_hz = 8000;
+      o.n_iterations = pick(0, 4, 8);
+      break;
+    case 1:
+      rate = 24000;
+      o.n_fft = 1024;
+      o.hop = 256;
+      o.n_mels = 100;
+      o.donor_phase_shift_s = pick(1, 2, 3);
+      o.n_iterations = pick(0, 4, 8);
+      break;
+    case 2:
+      o.n_mels = pick(64, 80, 128);
+      o.n_iterations = pick(0, 2);
+      break;
+    default: {
+      const int order = pick(16, 20, 24);
+      const double noise = std::uniform_real_distribution<double>(0.05, 0.3)(rng);
+      return lpc_resynthesis(audio, order, noise, seed);
+    }
+  }
+  Audio out = resample(mel_vocoder_resynthesis(resample(audio, rate), o), audio.sample_rate_hz);
+  out.samples.resize(audio.samples.size(), 0.0f);
+  return out;
+}
+
 double logit(double p) {
   p = std::clamp(p, 1e-7, 1.0 - 1e-7);
   return std::log(p / (1.0 - p));
@@ -228,7 +285,8 @@ std::vector<float> patch_tensor(const std::vector<float>& patch, const std::vect
 Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<LabelledClip>& clips, int n_groups,
                                    std::chrono::steady_clock::time_point t0,
                                    const std::map<std::string, int>& files_by_source, int64_t n_real_files,
-                                   int64_t n_fake_files, int64_t n_resynth, int64_t n_espeak) {
+                                   int64_t n_fake_files, int64_t n_resynth, int64_t n_espeak,
+                                   const std::array<int64_t, kVocoderFamilies>& n_vocoded) {
   auto progress = [&](double f, const std::string& stage) {
     if (req.progress) req.progress(f, stage);
   };
@@ -276,7 +334,8 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
   spec->widths = {16, 16, 24, 32, 48, 64};
   learn::InMemoryDataset train(spec->example_shape()), val(spec->example_shape());
   struct ValWindow {
-    int group, label;
+    int file, label;
+    bool project_made;
     std::vector<size_t> rows;  // rows of `val`
   };
   std::vector<ValWindow> val_windows;
@@ -292,7 +351,7 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
     }
     if (!is_val) continue;
     for (const auto& ids : c.patches.window_patches) {
-      ValWindow w{c.group, c.label, {}};
+      ValWindow w{c.file, c.label, c.project_made, {}};
       for (int k : ids) w.rows.push_back(first + static_cast<size_t>(k));
       val_windows.push_back(std::move(w));
     }
@@ -313,29 +372,44 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
   if (!val_probs.ok()) return val_probs.status();
   std::vector<double> window_logits;
   std::vector<int> window_labels;
-  std::map<int, std::vector<double>> logits_by_group;
+  std::map<int, std::vector<double>> logits_by_file;
+  std::map<int, std::pair<int, bool>> file_kind;  // label, project-made
   for (const auto& w : val_windows) {
     double sum_logit = 0;
     for (size_t r : w.rows) sum_logit += logit((*val_probs)[r]);
     const double l = sum_logit / static_cast<double>(w.rows.size());
     window_logits.push_back(l);
     window_labels.push_back(w.label);
-    logits_by_group[w.group * 2 + w.label].push_back(l);
+    logits_by_file[w.file].push_back(l);
+    file_kind[w.file] = {w.label, w.project_made};
   }
   learn::PlattScaling platt;
   UNMASK_RETURN_IF_ERROR(platt.fit(window_logits, window_labels));
-  std::vector<double> file_logits;
-  std::vector<int> file_labels;
-  for (const auto& [key, logits] : logits_by_group) {
+  // The file scaling is fitted on the validation files of the manifest (real speech against the
+  // manifest's synthetic speech). The project's own fakes (espeak-ng, resyntheses) are far easier
+  // to tell than TTS the network has never seen; with them the fit put P = 0.5 far above the
+  // reals and called most unseen TTS files bona fide.
+  std::vector<double> file_logits, manifest_file_logits;
+  std::vector<int> file_labels, manifest_file_labels;
+  for (const auto& [file, logits] : logits_by_file) {
+    const auto [label, project_made] = file_kind[file];
     file_logits.push_back(voice_file_logit(logits));
-    file_labels.push_back(key % 2);
+    file_labels.push_back(label);
+    if (!project_made) {
+      manifest_file_logits.push_back(file_logits.back());
+      manifest_file_labels.push_back(label);
+    }
   }
   learn::PlattScaling file_platt;
-  UNMASK_RETURN_IF_ERROR(file_platt.fit(file_logits, file_labels));
-  std::vector<double> file_probs, calibrated, patch_probs(val_probs->begin(), val_probs->end());
+  if (!file_platt.fit(manifest_file_logits, manifest_file_labels).is_ok()) {
+    UNMASK_RETURN_IF_ERROR(file_platt.fit(file_logits, file_labels));  // no manifest fakes in validation
+  }
+  std::vector<double> file_probs, manifest_file_probs, calibrated, patch_probs(val_probs->begin(), val_probs->end());
   for (double s : file_logits) file_probs.push_back(file_platt.apply(s));
+  for (double s : manifest_file_logits) manifest_file_probs.push_back(file_platt.apply(s));
   for (double s : window_logits) calibrated.push_back(platt.apply(s));
   const auto fm = learn::binary_metrics(file_probs, file_labels);
+  const auto mfm = learn::binary_metrics(manifest_file_probs, manifest_file_labels);
   const auto m = learn::binary_metrics(calibrated, window_labels);
   const auto pm = learn::binary_metrics(patch_probs, val_patch_labels);
 
@@ -355,6 +429,9 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
                      {"val_file_auc", fm.auc},
                      {"val_file_eer", fm.eer},
                      {"val_patch_auc", pm.auc},
+                     {"val_manifest_file_auc", mfm.auc},
+                     {"val_manifest_file_eer", mfm.eer},
+                     {"val_manifest_file_log_loss", mfm.log_loss},
                      {"train_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
   const auto& voices = voice_training_espeak_voices();
   std::string voices_list;
@@ -373,6 +450,8 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
   auto sha = sha256_file(req.out_path);
   if (!sha.ok()) return sha.status();
 
+  nlohmann::json vocoded = nlohmann::json::array();
+  for (int f = 0; f < kVocoderFamilies; ++f) vocoded.push_back({{"vocoder", kVocoderFamilyNames[f]}, {"files", n_vocoded[f]}});
   nlohmann::json j;
   j["detector"] = "voice";
   j["model"] = std::filesystem::path(req.out_path).filename().string();
@@ -389,6 +468,8 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
                {"fake_files", n_fake_files},
                {"griffin_lim_resynthesised_real_files", n_resynth},
                {"griffin_lim_settings", "per file: 64/80/128 mel bands, 16/32/64 iterations (seeded)"},
+               {"second_resynthesis_per_real_file", vocoded},
+               {"file_calibration_fit", "validation files of the manifest only (real vs manifest synthetic), not the project-made fakes"},
                {"augmentation", "one copy of every clip: 1/3 mp3 32-96 kbit/s, 1/6 AAC, 1/2 low-pass 3.4/5.5/7 kHz or none plus noise 20-45 dB down"},
                {"espeak_clips", n_espeak},
                {"espeak_voices", voices},
@@ -428,18 +509,21 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
   std::vector<LabelledClip> clips;
   std::map<std::string, int> files_by_source;
   int64_t n_real_files = 0, n_fake_files = 0, n_resynth = 0, n_espeak = 0;
+  std::array<int64_t, kVocoderFamilies> n_vocoded{};
   int group = 0;
   std::mt19937_64 channel_rng(req.seed * 7919 + 1);
   std::mt19937_64 vocoder_rng(req.seed * 104729 + 3);
   // Windows of the clip as it is and of one copy through a random channel.
-  auto add_windows = [&](const Audio& audio, int label, int g) -> size_t {
+  int n_files = 0;
+  auto add_windows = [&](const Audio& audio, int label, int g, bool project_made = false) -> size_t {
     if (cnn) {
       auto vp = voice_patches(audio, kTrainPatchStep);
       const size_t n = vp.windows.size();
       if (n == 0) return 0;
-      clips.push_back({std::move(vp), label, g});
+      const int file = n_files++;
+      clips.push_back({std::move(vp), label, g, file, project_made});
       auto copy = voice_patches(random_channel(resample(audio, kFeatureRateHz), channel_rng, true), kTrainPatchStep);
-      if (!copy.windows.empty()) clips.push_back({std::move(copy), label, g});
+      if (!copy.windows.empty()) clips.push_back({std::move(copy), label, g, file, project_made});
       return n;
     }
     const auto windows = voice_windows(audio);
@@ -482,7 +566,11 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
         n_mels = std::array{64, 80, 128}[std::uniform_int_distribution<int>(0, 2)(vocoder_rng)];
         n_iter = std::array{16, 32, 64}[std::uniform_int_distribution<int>(0, 2)(vocoder_rng)];
       }
-      if (add_windows(griffin_lim_resynthesis(head, n_mels, n_iter, req.seed + i), 1, g) > 0) ++n_resynth;
+      if (add_windows(griffin_lim_resynthesis(head, n_mels, n_iter, req.seed + i), 1, g, true) > 0) ++n_resynth;
+      if (cnn) {
+        const int family = std::uniform_int_distribution<int>(0, kVocoderFamilies - 1)(vocoder_rng);
+        if (add_windows(vocoder_variant(head, family, vocoder_rng, req.seed + i), 1, g, true) > 0) ++n_vocoded[family];
+      }
     }
   }
   // espeak-ng: every training voice at three rates and two pitches, two sentences per clip.
@@ -500,12 +588,12 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
         sentence += 2;
         auto speech = synth::synthesize_speech(text, so);
         if (!speech.ok()) return speech.status();
-        if (add_windows(*speech, 1, group++) > 0) ++n_espeak;
+        if (add_windows(*speech, 1, group++, true) > 0) ++n_espeak;
       }
     }
   }
   if (cnn) {
-    return fit_voice_cnn(req, clips, group, t0, files_by_source, n_real_files, n_fake_files, n_resynth, n_espeak);
+    return fit_voice_cnn(req, clips, group, t0, files_by_source, n_real_files, n_fake_files, n_resynth, n_espeak, n_vocoded);
   }
   int64_t n_real = 0, n_fake = 0;
   for (const auto& d : data) (d.label ? n_fake : n_real) += 1;

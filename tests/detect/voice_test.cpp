@@ -182,6 +182,77 @@ TEST(Voice, GriffinLimResynthesisKeepsLengthAndPitch) {
   EXPECT_EQ(griffin_lim_resynthesis(tone, 80, 4, 9).samples, griffin_lim_resynthesis(tone, 80, 4, 9).samples);
 }
 
+TEST(Voice, MelVocoderAtOtherRatesAndWithDonorPhaseKeepsLengthAndPitch) {
+  // Tacotron2-style settings at 22.05 kHz: 1024-point DFT, hop 256, mel bands up to 8 kHz.
+  const Audio tone = testing::make_tone(440.0, 1.0, 22050, 0.4);
+  VocoderOptions o;
+  o.n_fft = 1024;
+  o.hop = 256;
+  o.f_max_hz = 8000;
+  o.n_iterations = 4;
+  const Audio out = mel_vocoder_resynthesis(tone, o);
+  ASSERT_EQ(out.samples.size(), tone.samples.size());
+  EXPECT_NEAR(testing::dominant_frequency_hz(out, 100, 4000), 440.0, 15.0);
+  // The defaults are griffin_lim_resynthesis.
+  const Audio speech = babble(3.0, 16000, 4);
+  EXPECT_EQ(mel_vocoder_resynthesis(speech, VocoderOptions{}).samples, griffin_lim_resynthesis(speech).samples);
+  // The phase of another stretch of the utterance, no iterations: same length and loudness range,
+  // not the random-phase result.
+  VocoderOptions donor;
+  donor.donor_phase_shift_s = 1.0;
+  donor.n_iterations = 0;
+  VocoderOptions random = donor;
+  random.donor_phase_shift_s = 0.0;
+  const Audio a = mel_vocoder_resynthesis(speech, donor), b = mel_vocoder_resynthesis(speech, random);
+  ASSERT_EQ(a.samples.size(), speech.samples.size());
+  EXPECT_NE(a.samples, b.samples);
+  auto rms = [](const Audio& x) {
+    double e = 0;
+    for (float v : x.samples) e += double(v) * v;
+    return std::sqrt(e / x.samples.size());
+  };
+  EXPECT_GT(rms(a), 0.2 * rms(speech));
+  EXPECT_LT(rms(a), 2.0 * rms(speech));
+  // Options it cannot honour leave the clip as it is.
+  VocoderOptions bad;
+  bad.n_fft = 511;
+  EXPECT_EQ(mel_vocoder_resynthesis(speech, bad).samples, speech.samples);
+}
+
+TEST(Voice, LpcResynthesisKeepsPitchAndFormantAndSilence) {
+  // A 150 Hz buzz through one resonance at 800 Hz.
+  constexpr int kRate = 16000;
+  Audio buzz;
+  buzz.sample_rate_hz = kRate;
+  buzz.samples.resize(kRate);
+  for (int i = 0; i < kRate; ++i) {
+    double v = 0;
+    for (int h = 1; h * 150 < 4000; ++h) v += std::sin(2 * kPi * h * 150 * i / kRate) / (1.0 + std::pow((h * 150 - 800) / 120.0, 2));
+    buzz.samples[i] = static_cast<float>(0.2 * v);
+  }
+  const Audio out = lpc_resynthesis(buzz, 18, 0.05, 3);
+  ASSERT_EQ(out.samples.size(), buzz.samples.size());
+  EXPECT_EQ(out.sample_rate_hz, kRate);
+  for (float v : out.samples) ASSERT_TRUE(std::isfinite(v));
+  EXPECT_NEAR(testing::dominant_frequency_hz(out, 300, 4000), 800.0, 100.0);
+  // The pulse train repeats at the buzz's period (16000 / 150 = 107 samples).
+  int best_lag = 0;
+  double best = -1e300;
+  for (int lag = 40; lag <= 266; ++lag) {
+    double c = 0;
+    for (int i = 2000; i + lag < 14000; ++i) c += double(out.samples[i]) * out.samples[i + lag];
+    if (c > best) { best = c; best_lag = lag; }
+  }
+  EXPECT_NEAR(best_lag, 107, 3);
+  EXPECT_EQ(lpc_resynthesis(buzz, 18, 0.05, 3).samples, out.samples);  // deterministic in the seed
+  Audio silence = buzz;
+  std::fill(silence.samples.begin(), silence.samples.end(), 0.0f);
+  const Audio quiet = lpc_resynthesis(silence);
+  float peak = 0;
+  for (float v : quiet.samples) peak = std::max(peak, std::abs(v));
+  EXPECT_LT(peak, 1e-3f);
+}
+
 // A version-2 voice model file (the patch CNN) with random weights and identity band normalisation.
 std::string write_cnn_model(const testing::TempDir& dir, const nn::Metadata& overrides = {}) {
   auto spec = nn::default_spec("blend_cnn_tiny");
