@@ -7,6 +7,7 @@ const std::vector<RegistryEntry>& registry_table() {
       {"blend", DetectorKind::kCrop, load_blend},
       {"spectral", DetectorKind::kCrop, load_spectral},
       {"temporal", DetectorKind::kTrack, load_temporal},
+      {"noise", DetectorKind::kTrack, load_noise},
       {"voice", DetectorKind::kAudio, load_voice},
   };
   return table;

@@ -22,6 +22,7 @@ const std::vector<RegistryEntry>& registry_table();
 Status load_blend(const std::string& models_dir, DetectorSet& set);  // blend.cpp
 Status load_spectral(const std::string& models_dir, DetectorSet& set);  // spectral.cpp
 Status load_temporal(const std::string& models_dir, DetectorSet& set);  // temporal.cpp
+Status load_noise(const std::string& models_dir, DetectorSet& set);  // noise.cpp
 Status load_voice(const std::string& models_dir, DetectorSet& set);  // voice.cpp
 
 }  // namespace unmask::detect

@@ -11,6 +11,7 @@ Result<TrainSummary> train_blend(const TrainRequest& request);  // blend_train.c
 Result<TrainSummary> train_voice(const TrainRequest& request);  // voice_train.cpp
 Result<TrainSummary> train_spectral(const TrainRequest& request);  // spectral_train.cpp
 Result<TrainSummary> train_temporal(const TrainRequest& request);  // temporal_train.cpp
+Result<TrainSummary> train_noise(const TrainRequest& request);  // noise_train.cpp
 
 const std::vector<Trainer>& trainers() {
   static const std::vector<Trainer> table = {
@@ -18,6 +19,7 @@ const std::vector<Trainer>& trainers() {
       {"voice", train_voice},
       {"spectral", train_spectral},
       {"temporal", train_temporal},
+      {"noise", train_noise},
   };
   return table;
 }
