@@ -7,6 +7,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "media/media.h"
+
 namespace unmask::detect {
 namespace {
 
@@ -42,10 +44,14 @@ std::vector<float> hamming_window(int n) {
 }
 
 FeatureMatrix power_spectrogram(const std::vector<float>& samples, int /*sample_rate_hz*/, const FrameOptions& o) {
-  FeatureMatrix out;
   const int n_samples = static_cast<int>(samples.size());
-  if (o.frame_len <= 0 || o.hop <= 0 || o.n_fft < o.frame_len || n_samples < o.frame_len) return out;
-  const int n_frames = 1 + (n_samples - o.frame_len) / o.hop;
+  if (o.frame_len <= 0 || o.hop <= 0 || o.n_fft < o.frame_len || n_samples < o.frame_len) return {};
+  return power_spectrogram_frames(samples.data(), 1 + (n_samples - o.frame_len) / o.hop, o);
+}
+
+FeatureMatrix power_spectrogram_frames(const float* samples, int n_frames, const FrameOptions& o) {
+  FeatureMatrix out;
+  if (o.frame_len <= 0 || o.hop <= 0 || o.n_fft < o.frame_len || n_frames <= 0) return out;
   const auto window = hamming_window(o.frame_len);
   out.n_rows = n_frames;
   out.n_cols = o.n_fft / 2 + 1;
@@ -61,7 +67,7 @@ FeatureMatrix power_spectrogram(const std::vector<float>& samples, int /*sample_
     frames.setTo(cv::Scalar(0));
     for (int t = 0; t < n; ++t) {
       float* row = frames.ptr<float>(t);
-      const float* src = samples.data() + static_cast<size_t>(first + t) * o.hop;
+      const float* src = samples + static_cast<size_t>(first + t) * o.hop;
       for (int i = 0; i < o.frame_len; ++i) row[i] = src[i] * window[i];
     }
     cv::dft(frames, spectrum, cv::DFT_ROWS | cv::DFT_COMPLEX_OUTPUT);
@@ -177,17 +183,26 @@ FeatureMatrix with_deltas(const FeatureMatrix& x, int width) {
   return out;
 }
 
+double frame_energy_db(const float* s, int frame_len) {
+  double e = 0;
+  for (int i = 0; i < frame_len; ++i) e += double(s[i]) * s[i];
+  return 10.0 * std::log10(e / frame_len + 1e-12);
+}
+
 std::vector<bool> voice_activity(const Audio& audio, const VadOptions& o) {
   const int n_samples = static_cast<int>(audio.samples.size());
   if (o.frame_len <= 0 || o.hop <= 0 || n_samples < o.frame_len) return {};
   const int n_frames = 1 + (n_samples - o.frame_len) / o.hop;
   std::vector<double> energy_db(static_cast<size_t>(n_frames));
   for (int t = 0; t < n_frames; ++t) {
-    double e = 0;
-    const float* s = audio.samples.data() + static_cast<size_t>(t) * o.hop;
-    for (int i = 0; i < o.frame_len; ++i) e += double(s[i]) * s[i];
-    energy_db[t] = 10.0 * std::log10(e / o.frame_len + 1e-12);
+    energy_db[t] = frame_energy_db(audio.samples.data() + static_cast<size_t>(t) * o.hop, o.frame_len);
   }
+  return voice_activity_from_energies(energy_db, o);
+}
+
+std::vector<bool> voice_activity_from_energies(const std::vector<double>& energy_db, const VadOptions& o) {
+  const int n_frames = static_cast<int>(energy_db.size());
+  if (n_frames == 0) return {};
   std::vector<bool> speech(static_cast<size_t>(n_frames), false);
   std::vector<double> sorted = energy_db;
   std::sort(sorted.begin(), sorted.end());
@@ -246,26 +261,158 @@ Audio resample(const Audio& audio, int sample_rate_hz) {
 Audio prepare_speech(const Audio& audio, double target_dbfs) {
   Audio out = resample(audio, kFeatureRateHz);
   if (out.samples.empty()) return out;
-  double mean = 0;
-  for (float s : out.samples) mean += s;
-  mean /= out.samples.size();
-  for (float& s : out.samples) s = static_cast<float>(s - mean);
-  const VadOptions vo;
-  const auto speech = voice_activity(out, vo);
-  double e = 0;
-  size_t n = 0;
-  for (size_t t = 0; t < speech.size(); ++t) {
-    if (!speech[t]) continue;
-    // Each hop's samples once (frames overlap).
-    const size_t a = t * vo.hop;
-    for (size_t i = a; i < a + static_cast<size_t>(vo.hop) && i < out.samples.size(); ++i) e += double(out.samples[i]) * out.samples[i];
-    n += static_cast<size_t>(vo.hop);
-  }
-  if (n == 0 || e <= 0) return out;
-  const double rms = std::sqrt(e / n);
-  const double gain = std::pow(10.0, target_dbfs / 20.0) / rms;
-  for (float& s : out.samples) s = static_cast<float>(std::clamp(s * gain, -1.0, 1.0));
+  auto source = memory_audio_source(out);
+  auto levels = measure_speech_levels(*source, target_dbfs);
+  if (levels.ok()) apply_speech_levels(*levels, out.samples.data(), out.samples.size());
   return out;
+}
+
+namespace {
+
+class MemoryAudioSource final : public AudioSource {
+ public:
+  explicit MemoryAudioSource(const Audio& audio) : audio_(audio) {}
+  int sample_rate_hz() const override { return audio_.sample_rate_hz; }
+  Status rewind() override {
+    pos_ = 0;
+    return Status::ok();
+  }
+  Result<size_t> read(std::vector<float>& out, size_t max_samples) override {
+    const size_t n = std::min(max_samples, audio_.samples.size() - pos_);
+    out.insert(out.end(), audio_.samples.begin() + static_cast<long>(pos_), audio_.samples.begin() + static_cast<long>(pos_ + n));
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  const Audio& audio_;
+  size_t pos_ = 0;
+};
+
+class FileAudioSource final : public AudioSource {
+ public:
+  FileAudioSource(std::string path, int rate_hz) : path_(std::move(path)), rate_hz_(rate_hz) {}
+  int sample_rate_hz() const override { return rate_hz_; }
+  Status rewind() override {
+    reader_.reset();
+    auto reader = media::AudioReader::open(path_, rate_hz_);
+    if (!reader.ok()) return reader.status();
+    reader_ = std::move(*reader);
+    return Status::ok();
+  }
+  Result<size_t> read(std::vector<float>& out, size_t max_samples) override {
+    if (!reader_) UNMASK_RETURN_IF_ERROR(rewind());
+    return reader_->read(out, max_samples);
+  }
+
+ private:
+  std::string path_;
+  int rate_hz_;
+  std::unique_ptr<media::AudioReader> reader_;
+};
+
+constexpr int kStreamBlockFrames = 6000;  // 60 s of 10 ms frames per block
+
+}  // namespace
+
+std::unique_ptr<AudioSource> memory_audio_source(const Audio& audio) { return std::make_unique<MemoryAudioSource>(audio); }
+
+Result<std::unique_ptr<AudioSource>> file_audio_source(const std::string& path, int sample_rate_hz) {
+  auto source = std::make_unique<FileAudioSource>(path, sample_rate_hz);
+  UNMASK_RETURN_IF_ERROR(source->rewind());  // opens it: a file without audio fails here
+  return std::unique_ptr<AudioSource>(std::move(source));
+}
+
+Result<int64_t> stream_frames(AudioSource& source, int frame_len, int hop, int block_frames, const SampleTransform& transform,
+                              const FrameBlockFn& on_block) {
+  if (frame_len <= 0 || hop <= 0 || hop > frame_len || block_frames <= 0) {
+    return Status::usage("audio frames", "need 0 < hop <= frame length and a positive block");
+  }
+  UNMASK_RETURN_IF_ERROR(source.rewind());
+  const size_t span = static_cast<size_t>(block_frames - 1) * hop + frame_len;  // samples of a full block
+  const size_t chunk = static_cast<size_t>(block_frames) * hop;
+  std::vector<float> buf;  // the samples from frame `first` on
+  buf.reserve(span + chunk);
+  int64_t first = 0, total = 0;
+  bool at_end = false;
+  while (true) {
+    while (!at_end && buf.size() < span) {
+      const size_t old = buf.size();
+      auto n = source.read(buf, chunk);
+      if (!n.ok()) return n.status();
+      if (*n == 0) {
+        at_end = true;
+      } else {
+        if (transform) transform(buf.data() + old, *n);
+        total += static_cast<int64_t>(*n);
+      }
+    }
+    if (buf.size() < static_cast<size_t>(frame_len)) break;
+    const int n_frames = static_cast<int>(std::min<size_t>(block_frames, 1 + (buf.size() - frame_len) / hop));
+    UNMASK_RETURN_IF_ERROR(on_block(first, buf.data(), n_frames));
+    first += n_frames;
+    buf.erase(buf.begin(), buf.begin() + static_cast<long>(static_cast<size_t>(n_frames) * hop));
+  }
+  return total;
+}
+
+Result<SpeechLevels> measure_speech_levels(AudioSource& source, double target_dbfs) {
+  SpeechLevels levels;
+  // 1. The mean, summed in order as prepare_speech always did.
+  UNMASK_RETURN_IF_ERROR(source.rewind());
+  {
+    double sum = 0;
+    std::vector<float> buf;
+    while (true) {
+      buf.clear();
+      auto n = source.read(buf, size_t{1} << 16);
+      if (!n.ok()) return n.status();
+      if (*n == 0) break;
+      for (float s : buf) sum += s;
+      levels.n_samples += static_cast<int64_t>(*n);
+    }
+    if (levels.n_samples == 0) return levels;
+    levels.mean = sum / static_cast<double>(levels.n_samples);
+  }
+  const double mean = levels.mean;
+  auto centre = [mean](float* s, size_t n) {
+    for (size_t i = 0; i < n; ++i) s[i] = static_cast<float>(s[i] - mean);
+  };
+  // 2. Voice activity of the centred recording.
+  const VadOptions vo;
+  std::vector<double> energy_db;
+  auto frames = stream_frames(source, vo.frame_len, vo.hop, kStreamBlockFrames, centre,
+                              [&](int64_t, const float* s, int n) {
+                                for (int t = 0; t < n; ++t) energy_db.push_back(frame_energy_db(s + static_cast<size_t>(t) * vo.hop, vo.frame_len));
+                                return Status::ok();
+                              });
+  if (!frames.ok()) return frames.status();
+  const std::vector<bool> speech = voice_activity_from_energies(energy_db, vo);
+  energy_db = {};
+  // 3. The RMS over the active frames' hops, each hop's samples once, accumulated in order.
+  double e = 0;
+  size_t n_active = 0;
+  auto rms = stream_frames(source, vo.frame_len, vo.hop, kStreamBlockFrames, centre,
+                           [&](int64_t first, const float* s, int n) {
+                             for (int t = 0; t < n; ++t) {
+                               if (!speech[static_cast<size_t>(first + t)]) continue;
+                               const float* hop = s + static_cast<size_t>(t) * vo.hop;
+                               for (int i = 0; i < vo.hop; ++i) e += double(hop[i]) * hop[i];
+                               n_active += static_cast<size_t>(vo.hop);
+                             }
+                             return Status::ok();
+                           });
+  if (!rms.ok()) return rms.status();
+  if (n_active == 0 || e <= 0) return levels;
+  levels.gain = std::pow(10.0, target_dbfs / 20.0) / std::sqrt(e / n_active);
+  levels.scaled = true;
+  return levels;
+}
+
+void apply_speech_levels(const SpeechLevels& levels, float* samples, size_t n) {
+  for (size_t i = 0; i < n; ++i) samples[i] = static_cast<float>(samples[i] - levels.mean);
+  if (!levels.scaled) return;
+  for (size_t i = 0; i < n; ++i) samples[i] = static_cast<float>(std::clamp(samples[i] * levels.gain, -1.0, 1.0));
 }
 
 }  // namespace unmask::detect

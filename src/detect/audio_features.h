@@ -15,9 +15,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "core/core.h"
+#include "detect/detector.h"
 
 namespace unmask::detect {
 
@@ -47,6 +51,9 @@ std::vector<float> hamming_window(int n);
 // Fewer samples than one frame give an empty matrix. Bin k sits at k * sample_rate_hz / n_fft.
 FeatureMatrix power_spectrogram(const std::vector<float>& samples, int sample_rate_hz,
                                 const FrameOptions& options = {});
+// The same for `n_frames` frames whose first starts at `samples` ((n_frames - 1) * hop + frame_len
+// samples must follow): one block of a recording read in pieces (stream_frames).
+FeatureMatrix power_spectrogram_frames(const float* samples, int n_frames, const FrameOptions& options = {});
 
 // Triangular filters: n_bands x n_bins weights (n_bins = n_fft / 2 + 1). Mel filters have centres
 // equally spaced on the mel scale (HTK: 2595 log10(1 + f / 700)) between f_min and f_max; linear
@@ -93,6 +100,11 @@ struct VadOptions {
   int min_run_frames = 10;  // 100 ms
 };
 std::vector<bool> voice_activity(const Audio& audio, const VadOptions& options = {});
+// The per-frame measure voice_activity thresholds: 10 log10(mean square of the frame + 1e-12).
+double frame_energy_db(const float* samples, int frame_len);
+// voice_activity from those energies (one per frame, the whole recording's: the floor and peak
+// are its percentiles).
+std::vector<bool> voice_activity_from_energies(const std::vector<double>& energy_db, const VadOptions& options = {});
 
 // Band-limited resampling (windowed sinc, 16 zero crossings, cut-off at the lower Nyquist).
 // Returns the input unchanged when the rates match.
@@ -101,5 +113,41 @@ Audio resample(const Audio& audio, int sample_rate_hz);
 // The speech of `audio` ready for features: mono at 16 kHz, DC removed, scaled so that the RMS
 // over voice-active frames is `target_dbfs` (clipped to +-1). Silence stays silence.
 Audio prepare_speech(const Audio& audio, double target_dbfs = -26.0);
+
+// ---------------------------------------------------------------------------------------------
+// Recordings of any length in bounded memory: an AudioSource is read from its start once per pass
+// and each pass keeps a few numbers per 10 ms frame, never the samples.
+// ---------------------------------------------------------------------------------------------
+
+// A source over `audio` (held by reference: it must outlive the source).
+std::unique_ptr<AudioSource> memory_audio_source(const Audio& audio);
+// A source decoding the audio of `path` to mono at `sample_rate_hz` (media::AudioReader); each
+// rewind reopens the file. Input error when there is no audio stream or it cannot be decoded.
+Result<std::unique_ptr<AudioSource>> file_audio_source(const std::string& path, int sample_rate_hz);
+
+// Reads `source` once from its start and hands its frames (frame_len samples every hop; the last
+// partial frame dropped, as power_spectrogram and voice_activity frame) to on_block in blocks of
+// at most block_frames: on_block(first_frame, samples, n_frames) with samples[0] the sample
+// first_frame * hop and (n_frames - 1) * hop + frame_len samples from there. `transform`, when
+// set, is applied in place to the samples as they are read, in order, each once. Memory: one
+// block. Returns the number of samples read. Usage error unless 0 < hop <= frame_len.
+using SampleTransform = std::function<void(float* samples, size_t n)>;
+using FrameBlockFn = std::function<Status(int64_t first_frame, const float* samples, int n_frames)>;
+Result<int64_t> stream_frames(AudioSource& source, int frame_len, int hop, int block_frames,
+                              const SampleTransform& transform, const FrameBlockFn& on_block);
+
+// What prepare_speech does to a 16 kHz recording, measured over all of it: the mean it removes and
+// the gain that brings the voice-active RMS to the target (then clipped to +-1).
+struct SpeechLevels {
+  int64_t n_samples = 0;
+  double mean = 0.0;
+  double gain = 1.0;
+  bool scaled = false;  // false when there is no voice activity: the samples keep their level
+};
+// Three passes over `source` (mean; voice activity; RMS over the active frames). The numbers
+// are the same as prepare_speech's, bit for bit.
+Result<SpeechLevels> measure_speech_levels(AudioSource& source, double target_dbfs = -26.0);
+// prepare_speech's arithmetic on a piece of the recording, in place.
+void apply_speech_levels(const SpeechLevels& levels, float* samples, size_t n);
 
 }  // namespace unmask::detect

@@ -26,6 +26,8 @@
 
 namespace unmask::detect {
 
+class AudioSource;  // detector.h
+
 // Inner-lip opening per frame (mean distance of landmark pairs 61-67, 62-66, 63-65) divided by
 // the eye-corner distance (36-45), so that it does not depend on the face's size. nullopt frames
 // (no face) become NaN.
@@ -47,6 +49,10 @@ std::vector<double> band_envelope(const Audio& audio, double fps, double low_hz 
 // moves most (RMS of mouth_opening around its 1 s trend, times the square root of the number of
 // frames with the face). Returns tracks.size() when none has 2 s of frames.
 size_t speaking_track(const std::vector<std::vector<std::optional<face::Landmarks>>>& tracks, double fps);
+// The same from each track's mouth_opening series (NaN where the face is missing): a frame counts
+// as "with the face" when its opening is finite. What scan keeps per frame of a track (8 bytes,
+// not the 68 landmarks).
+size_t speaking_track_by_opening(const std::vector<std::vector<double>>& openings, double fps);
 
 // Log RMS energy of `audio` in windows centred on each video frame time (n_frames = duration x fps),
 // in dB relative to full scale, floored at -80 dB.
@@ -99,5 +105,22 @@ struct LipsyncEstimate {
 // estimate_av_offset over +-1 s, lipsync_mismatch_score. Usage error only for fps <= 0.
 Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame, double fps,
                                       const Audio& audio);
+
+// All the lip-sync detector takes from the sound, per 10 ms frame (25 ms frames at 16 kHz): two
+// numbers a frame, so that a file of any length is judged in bounded memory.
+struct LipsyncAudio {
+  std::vector<double> band_power;  // power summed over band_envelope's default band (1-7 kHz)
+  std::vector<double> energy_db;   // frame_energy_db, for the voice activity
+  double duration_s = 0.0;
+};
+LipsyncAudio lipsync_audio(const Audio& audio);  // any rate (resampled to 16 kHz)
+// The same from a 16 kHz source read once. Usage error for another rate.
+Result<LipsyncAudio> lipsync_audio_stream(AudioSource& source);
+// score_lipsync on those: the same result as on the audio they come from.
+Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame, double fps,
+                                      const LipsyncAudio& audio);
+// And from the mouth_opening series of the track (what score_lipsync measures on the landmarks).
+Result<LipsyncEstimate> score_lipsync(const std::vector<double>& mouth_opening_per_frame, double fps,
+                                      const LipsyncAudio& audio);
 
 }  // namespace unmask::detect

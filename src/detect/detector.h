@@ -114,12 +114,39 @@ struct AudioResult {
   std::string note;                     // e.g. "no speech found"
 };
 
+// A recording read from its start in pieces, as many times as an analysis needs: what lets a
+// long file be analysed in bounded memory (detect::file_audio_source, detect::memory_audio_source
+// in audio_features.h). Mono, at sample_rate_hz(). One thread at a time.
+class AudioSource {
+ public:
+  virtual ~AudioSource() = default;
+  virtual int sample_rate_hz() const = 0;
+  // The next read() starts again at the first sample.
+  virtual Status rewind() = 0;
+  // Appends at most max_samples samples to `out`; returns how many (0 at the end).
+  virtual Result<size_t> read(std::vector<float>& out, size_t max_samples) = 0;
+};
+
 class AudioDetector {
  public:
   virtual ~AudioDetector() = default;
   virtual const DetectorInfo& info() const = 0;
   virtual int sample_rate_hz() const = 0;  // the rate score() expects (mono)
   virtual Result<AudioResult> score(const Audio& audio) const = 0;
+  // The same scores from a recording read in pieces (`source` at sample_rate_hz(), rewound first).
+  // A detector that can analyse in bounded memory overrides it; this default reads the whole
+  // recording and calls score().
+  virtual Result<AudioResult> score_stream(AudioSource& source) const {
+    Audio audio;
+    audio.sample_rate_hz = source.sample_rate_hz();
+    UNMASK_RETURN_IF_ERROR(source.rewind());
+    while (true) {
+      auto n = source.read(audio.samples, size_t{1} << 16);
+      if (!n.ok()) return n.status();
+      if (*n == 0) break;
+    }
+    return score(audio);
+  }
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 #include "detect/audio_features.h"
 #include "detect/detect.h"
+#include "detect/detector.h"
 
 namespace unmask::detect {
 namespace {
@@ -108,20 +109,27 @@ std::vector<double> mouth_area(const std::vector<std::optional<face::Landmarks>>
   });
 }
 
-std::vector<double> band_envelope(const Audio& audio, double fps, double low_hz, double high_hz) {
-  std::vector<double> out;
-  if (!(fps > 0) || audio.sample_rate_hz <= 0) return out;
-  const Audio a = resample(audio, kFeatureRateHz);
+namespace {
+
+// Power summed over the bins of [low_hz, high_hz], per 10 ms frame.
+void band_power_frames(const FeatureMatrix& power, double low_hz, double high_hz, std::vector<double>& out) {
   const FrameOptions fo;
-  const auto power = power_spectrogram(a.samples, kFeatureRateHz, fo);
   const double bin_hz = static_cast<double>(kFeatureRateHz) / fo.n_fft;
   const int k0 = std::max(1, static_cast<int>(std::ceil(low_hz / bin_hz)));
   const int k1 = std::min(power.n_cols - 1, static_cast<int>(std::floor(high_hz / bin_hz)));
-  std::vector<double> band(static_cast<size_t>(power.n_rows), 0.0);
   for (int t = 0; t < power.n_rows; ++t) {
-    for (int k = k0; k <= k1; ++k) band[t] += power.at(t, k);
+    double band = 0.0;
+    for (int k = k0; k <= k1; ++k) band += power.at(t, k);
+    out.push_back(band);
   }
-  const auto n_frames = static_cast<size_t>(std::floor(a.duration_s() * fps));
+}
+
+// band_envelope from the band's power per 10 ms frame of a recording of duration_s.
+std::vector<double> envelope_from_band(const std::vector<double>& band, double duration_s, double fps) {
+  std::vector<double> out;
+  if (!(fps > 0)) return out;
+  const FrameOptions fo;
+  const auto n_frames = static_cast<size_t>(std::floor(duration_s * fps));
   const double hop_s = static_cast<double>(fo.hop) / kFeatureRateHz;
   const double centre_s = 0.5 * fo.frame_len / kFeatureRateHz;
   for (size_t i = 0; i < n_frames; ++i) {
@@ -139,37 +147,100 @@ std::vector<double> band_envelope(const Audio& audio, double fps, double low_hz,
   return out;
 }
 
-size_t speaking_track(const std::vector<std::vector<std::optional<face::Landmarks>>>& tracks, double fps) {
+constexpr double kLipsyncBandLowHz = 1000.0;
+constexpr double kLipsyncBandHighHz = 7000.0;
+
+}  // namespace
+
+std::vector<double> band_envelope(const Audio& audio, double fps, double low_hz, double high_hz) {
+  if (!(fps > 0) || audio.sample_rate_hz <= 0) return {};
+  const Audio a = resample(audio, kFeatureRateHz);
+  std::vector<double> band;
+  band_power_frames(power_spectrogram(a.samples, kFeatureRateHz), low_hz, high_hz, band);
+  return envelope_from_band(band, a.duration_s(), fps);
+}
+
+LipsyncAudio lipsync_audio(const Audio& audio) {
+  LipsyncAudio out;
+  if (audio.sample_rate_hz <= 0) return out;
+  const Audio a = resample(audio, kFeatureRateHz);
+  auto source = memory_audio_source(a);
+  auto streamed = lipsync_audio_stream(*source);
+  if (streamed.ok()) out = std::move(*streamed);
+  return out;
+}
+
+Result<LipsyncAudio> lipsync_audio_stream(AudioSource& source) {
+  if (source.sample_rate_hz() != kFeatureRateHz) {
+    return Status::usage("lipsync", "the audio must be at " + std::to_string(kFeatureRateHz) + " Hz");
+  }
+  LipsyncAudio out;
+  const FrameOptions fo;
+  const VadOptions vo;  // the same 25 ms frames every 10 ms
+  auto n = stream_frames(source, fo.frame_len, fo.hop, 6000, nullptr, [&](int64_t, const float* s, int n_frames) {
+    band_power_frames(power_spectrogram_frames(s, n_frames, fo), kLipsyncBandLowHz, kLipsyncBandHighHz, out.band_power);
+    for (int t = 0; t < n_frames; ++t) out.energy_db.push_back(frame_energy_db(s + static_cast<size_t>(t) * vo.hop, vo.frame_len));
+    return Status::ok();
+  });
+  if (!n.ok()) return n.status();
+  out.duration_s = static_cast<double>(*n) / kFeatureRateHz;
+  return out;
+}
+
+namespace {
+
+// How much a track's mouth moves: the RMS of its opening around the 1 s trend, times the square
+// root of the frames with the face. nullopt when it has under 2 s of face.
+std::optional<double> speaking_value(const std::vector<double>& opening, int n_face, double fps) {
+  if (n_face < 2.0 * fps) return std::nullopt;
+  const int window = std::max(3, static_cast<int>(std::lround(fps)));
+  // Motion of the raw opening around its 1 s trend: a talking mouth moves, a listening one barely.
+  double sq = 0;
+  int n = 0;
+  const int len = static_cast<int>(opening.size());
+  for (int t = 0; t < len; ++t) {
+    if (!std::isfinite(opening[t])) continue;
+    double sum = 0;
+    int c = 0;
+    for (int k = std::max(0, t - window / 2); k <= std::min(len - 1, t + window / 2); ++k) {
+      if (std::isfinite(opening[k])) { sum += opening[k]; ++c; }
+    }
+    const double d = opening[t] - sum / c;
+    sq += d * d;
+    ++n;
+  }
+  return n ? std::sqrt(sq / n) * std::sqrt(static_cast<double>(n_face)) : 0.0;
+}
+
+template <typename Series, typename Opening, typename CountFace>
+size_t pick_speaker(const std::vector<Series>& tracks, double fps, Opening opening_of, CountFace n_face_of) {
   size_t best = tracks.size();
   double best_value = 0;
-  const int window = std::max(3, static_cast<int>(std::lround(fps)));
   for (size_t i = 0; i < tracks.size(); ++i) {
-    int n_face = 0;
-    for (const auto& lm : tracks[i]) n_face += lm.has_value();
-    if (n_face < 2.0 * fps) continue;
-    // Motion of the raw opening around its 1 s trend: a talking mouth moves, a listening one barely.
-    const auto opening = mouth_opening(tracks[i]);
-    double sq = 0;
-    int n = 0;
-    const int len = static_cast<int>(opening.size());
-    for (int t = 0; t < len; ++t) {
-      if (!std::isfinite(opening[t])) continue;
-      double sum = 0;
-      int c = 0;
-      for (int k = std::max(0, t - window / 2); k <= std::min(len - 1, t + window / 2); ++k) {
-        if (std::isfinite(opening[k])) { sum += opening[k]; ++c; }
-      }
-      const double d = opening[t] - sum / c;
-      sq += d * d;
-      ++n;
-    }
-    const double value = n ? std::sqrt(sq / n) * std::sqrt(static_cast<double>(n_face)) : 0.0;
-    if (best == tracks.size() || value > best_value) {
+    const auto value = speaking_value(opening_of(tracks[i]), n_face_of(tracks[i]), fps);
+    if (!value) continue;
+    if (best == tracks.size() || *value > best_value) {
       best = i;
-      best_value = value;
+      best_value = *value;
     }
   }
   return best;
+}
+
+}  // namespace
+
+size_t speaking_track(const std::vector<std::vector<std::optional<face::Landmarks>>>& tracks, double fps) {
+  using Series = std::vector<std::optional<face::Landmarks>>;
+  return pick_speaker(
+      tracks, fps, [](const Series& s) { return mouth_opening(s); },
+      [](const Series& s) { return static_cast<int>(std::count_if(s.begin(), s.end(), [](const auto& lm) { return lm.has_value(); })); });
+}
+
+size_t speaking_track_by_opening(const std::vector<std::vector<double>>& openings, double fps) {
+  using Series = std::vector<double>;
+  return pick_speaker(
+      openings, fps, [](const Series& s) -> const Series& { return s; },
+      [](const Series& s) { return static_cast<int>(std::count_if(s.begin(), s.end(), [](double v) { return std::isfinite(v); })); });
 }
 
 std::vector<double> speech_envelope(const Audio& audio, double fps) {
@@ -273,9 +344,19 @@ double lipsync_mismatch_score(const AvOffset& o) {
 Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame, double fps,
                                       const Audio& audio) {
   if (!(fps > 0)) return Status::usage("lipsync", "frame rate must be positive");
+  return score_lipsync(landmarks_per_frame, fps, lipsync_audio(audio));
+}
+
+Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame, double fps,
+                                      const LipsyncAudio& audio) {
+  if (!(fps > 0)) return Status::usage("lipsync", "frame rate must be positive");
+  return score_lipsync(mouth_opening(landmarks_per_frame), fps, audio);
+}
+
+Result<LipsyncEstimate> score_lipsync(const std::vector<double>& mouth, double fps, const LipsyncAudio& audio) {
+  if (!(fps > 0)) return Status::usage("lipsync", "frame rate must be positive");
   LipsyncEstimate est;
-  const auto mouth = mouth_opening(landmarks_per_frame);
-  auto envelope = band_envelope(audio, fps);
+  auto envelope = envelope_from_band(audio.band_power, audio.duration_s, fps);
   envelope.resize(mouth.size(), std::nan(""));  // audio shorter than the video: no pairs there
   auto offset = estimate_av_offset(mouth, envelope, fps);
   if (!offset.ok()) {
@@ -284,8 +365,7 @@ Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Land
   }
   est.offset = *offset;
   // Voice activity per video frame (the 10 ms VAD frame nearest each frame's time).
-  const Audio a16 = resample(audio, kFeatureRateHz);
-  const auto vad = voice_activity(a16);
+  const auto vad = voice_activity_from_energies(audio.energy_db);
   std::vector<bool> speech(mouth.size(), false);
   for (size_t i = 0; i < speech.size(); ++i) {
     const long k = std::lround((i / fps - 0.0125) / 0.01);

@@ -319,6 +319,9 @@ struct TrackFileOptions {
   int64_t max_frames = -1;      // stop after this many processed frames; -1 = all
   // Stills get this many detector up-sampling steps (faces in photos are often small).
   int image_upsample = 1;
+  // false: the faces go to the callback only and the result's tracks stay empty, so that memory
+  // does not grow with the video's length (~1.1 KB per face per frame otherwise).
+  bool keep_tracks = true;
 };
 
 // Streams the file through VideoReader (on a decoding thread) and a FaceTracker. For stills the

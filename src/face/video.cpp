@@ -134,6 +134,7 @@ Result<VideoFaces> track_file(const std::string& path, std::shared_ptr<const Fac
       ++result.n_frames;
       if (!ff.faces.empty()) ++result.n_frames_with_face;
       for (const Face& f : ff.faces) {
+        if (!options.keep_tracks) break;
         auto [it, inserted] = track_index.emplace(f.track_id, result.tracks.size());
         if (inserted) result.tracks.push_back(Track{f.track_id, {}});
         result.tracks[it->second].frames.push_back({ff.index, ff.pts_us, f});

@@ -152,8 +152,6 @@ Status TrackCollector::close_track(Track& t) {
   o.n_frames = static_cast<int>(t.series.pts_us.size());
   o.start_s = t.series.pts_us.front() / 1e6;
   o.end_s = t.series.pts_us.back() / 1e6;
-  o.pts_us = t.series.pts_us;
-  o.landmarks = t.series.landmarks;
 
   // Crop detectors, in one or two passes over the candidates.
   const size_t n_cand = t.candidates.size();
@@ -241,19 +239,25 @@ Status TrackCollector::close_track(Track& t) {
                          fixed2(track_score));
   }
 
-  // Track detectors: the whole series, crops of every candidate at their alignment.
+  // Track detectors: the whole series, crops of every candidate at their alignment. The series
+  // is lent to each in turn (moved in and back), not copied: on a long track it is most of the
+  // scan's memory.
   for (size_t d = 0; d < detectors_->track.size(); ++d) {
     detect::TrackSeries series;
     series.fps = t.series.fps;
-    series.pts_us = t.series.pts_us;
-    series.landmarks = t.series.landmarks;
-    series.boxes = t.series.boxes;
-    series.detected = t.series.detected;
+    series.pts_us = std::move(t.series.pts_us);
+    series.landmarks = std::move(t.series.landmarks);
+    series.boxes = std::move(t.series.boxes);
+    series.detected = std::move(t.series.detected);
     for (const Track::Candidate& c : t.candidates) {
       series.crops.push_back(c.crops[track_alignment_[d]]);
       series.crop_index.push_back(c.series_index);
     }
     auto result = detectors_->track[d]->score(series);
+    t.series.pts_us = std::move(series.pts_us);
+    t.series.landmarks = std::move(series.landmarks);
+    t.series.boxes = std::move(series.boxes);
+    t.series.detected = std::move(series.detected);
     if (!result.ok()) return result.status();
     if (!result->score) continue;
     const std::string& name = detectors_->track[d]->info().name;
@@ -290,6 +294,15 @@ Status TrackCollector::close_track(Track& t) {
     o.thumbnail_png = heatmap_thumbnail_png(t.candidates[cand].crops[*thumb_alignment_], heat, kThumbnailPx);
   }
 
+  // What lip-sync needs of every frame; the series itself is freed with the track.
+  o.mouth_opening.reserve(t.series.landmarks.size());
+  std::vector<std::optional<face::Landmarks>> one(1);
+  for (const face::Landmarks& lm : t.series.landmarks) {
+    one[0] = lm;
+    o.mouth_opening.push_back(detect::mouth_opening(one)[0]);
+  }
+  o.pts_us = std::move(t.series.pts_us);
+  t.series = detect::TrackSeries();
   outcomes_.push_back(std::move(o));
   t.candidates.clear();
   t.candidates.shrink_to_fit();
