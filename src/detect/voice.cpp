@@ -65,10 +65,13 @@ std::vector<float> parse_floats(const std::string& text) {
   return out;
 }
 
-class VoiceDetector final : public AudioDetector {
+// What both model versions share: the network, a per-input standardisation (feature or band
+// mean and deviation), the window and file Platt scalings and the detector's info; score() turns
+// the window logits of a version into segments and the file score.
+class VoiceDetectorBase : public AudioDetector {
  public:
-  VoiceDetector(nn::Model model, std::vector<float> mean, std::vector<float> scale, learn::PlattScaling platt,
-                learn::PlattScaling file_platt, DetectorInfo info)
+  VoiceDetectorBase(nn::Model model, std::vector<float> mean, std::vector<float> scale, learn::PlattScaling platt,
+                    learn::PlattScaling file_platt, DetectorInfo info)
       : model_(std::move(model)),
         mean_(std::move(mean)),
         scale_(std::move(scale)),
@@ -80,12 +83,48 @@ class VoiceDetector final : public AudioDetector {
   int sample_rate_hz() const override { return kFeatureRateHz; }
 
   Result<AudioResult> score(const Audio& audio) const override {
+    std::vector<VoiceWindow> windows;
+    auto logits = window_logits(audio, windows);
+    if (!logits.ok()) return logits.status();
+    return result_from(windows, *logits);
+  }
+
+ protected:
+  // The scored windows of `audio` (none when there is no speech) and one logit per window.
+  virtual Result<std::vector<double>> window_logits(const Audio& audio, std::vector<VoiceWindow>& windows) const = 0;
+
+  // Per window its span and P(synthetic), and the file score; "no speech found" without windows.
+  AudioResult result_from(const std::vector<VoiceWindow>& windows, const std::vector<double>& logits) const {
     AudioResult result;
-    const auto windows = voice_windows(audio);
     if (windows.empty()) {
       result.note = "no speech found";
       return result;
     }
+    for (size_t i = 0; i < windows.size(); ++i) {
+      result.segments.push_back({windows[i].start_s, windows[i].end_s, platt_.apply(logits[i])});
+    }
+    result.score = file_platt_.apply(voice_file_logit(logits));
+    return result;
+  }
+
+  nn::Model model_;
+  std::vector<float> mean_, scale_;  // version 1: per feature; version 2: per band
+
+ private:
+  learn::PlattScaling platt_;       // window logit -> P(synthetic)
+  learn::PlattScaling file_platt_;  // voice_file_logit -> P(synthetic)
+  DetectorInfo info_;
+};
+
+// Version 1: the MLP on each window's feature statistics.
+class VoiceDetector final : public VoiceDetectorBase {
+ public:
+  using VoiceDetectorBase::VoiceDetectorBase;
+
+ protected:
+  Result<std::vector<double>> window_logits(const Audio& audio, std::vector<VoiceWindow>& windows) const override {
+    windows = voice_windows(audio);
+    if (windows.empty()) return std::vector<double>{};
     std::vector<std::vector<float>> rows;
     for (const auto& w : windows) {
       std::vector<float> row = w.features;
@@ -96,76 +135,43 @@ class VoiceDetector final : public AudioDetector {
     if (!batch.ok()) return batch.status();
     auto pred = model_.predict(*batch);
     if (!pred.ok()) return pred.status();
-    std::vector<double> logits;
-    for (size_t i = 0; i < windows.size(); ++i) {
-      logits.push_back(pred->logits[i]);
-      result.segments.push_back({windows[i].start_s, windows[i].end_s, platt_.apply(pred->logits[i])});
-    }
-    result.score = file_platt_.apply(voice_file_logit(logits));
-    return result;
+    return std::vector<double>(pred->logits.begin(), pred->logits.begin() + static_cast<std::ptrdiff_t>(windows.size()));
   }
-
- private:
-  nn::Model model_;
-  std::vector<float> mean_, scale_;
-  learn::PlattScaling platt_;       // window logit -> P(synthetic)
-  learn::PlattScaling file_platt_;  // voice_file_logit -> P(synthetic)
-  DetectorInfo info_;
 };
 
-// Version 2: the CNN on log linear-filterbank patches.
-class VoiceCnnDetector final : public AudioDetector {
+// Version 2: the CNN on log linear-filterbank patches; a window's logit is the mean of its
+// patches' logits.
+class VoiceCnnDetector final : public VoiceDetectorBase {
  public:
-  VoiceCnnDetector(nn::Model model, std::vector<float> band_mean, std::vector<float> band_std, learn::PlattScaling platt,
-                   learn::PlattScaling file_platt, DetectorInfo info)
-      : model_(std::move(model)),
-        band_mean_(std::move(band_mean)),
-        band_std_(std::move(band_std)),
-        platt_(platt),
-        file_platt_(file_platt),
-        info_(std::move(info)) {}
-
-  const DetectorInfo& info() const override { return info_; }
-  int sample_rate_hz() const override { return kFeatureRateHz; }
-
-  Result<AudioResult> score(const Audio& audio) const override {
-    AudioResult result;
-    const auto vp = voice_patches(audio);
-    if (vp.windows.empty()) {
-      result.note = "no speech found";
-      return result;
-    }
-    auto scored = patch_logits(vp.patches);
-    if (!scored.ok()) return scored.status();
-    const std::vector<float>& patch_logits = *scored;
-    std::vector<double> logits;
-    for (size_t w = 0; w < vp.windows.size(); ++w) {
-      double sum = 0;
-      for (int k : vp.window_patches[w]) sum += patch_logits[static_cast<size_t>(k)];
-      const double logit = sum / static_cast<double>(vp.window_patches[w].size());
-      logits.push_back(logit);
-      result.segments.push_back({vp.windows[w].start_s, vp.windows[w].end_s, platt_.apply(logit)});
-    }
-    result.score = file_platt_.apply(voice_file_logit(logits));
-    return result;
-  }
+  using VoiceDetectorBase::VoiceDetectorBase;
 
   // The same windows and scores from a recording read in pieces (voice_patch_logits_stream).
   Result<AudioResult> score_stream(AudioSource& source) const override {
-    AudioResult result;
-    auto windows = voice_patch_logits_stream(source, [this](const std::vector<std::vector<float>>& p) { return patch_logits(p); });
-    if (!windows.ok()) return windows.status();
-    if (windows->empty()) {
-      result.note = "no speech found";
-      return result;
-    }
+    auto scored = voice_patch_logits_stream(source, [this](const std::vector<std::vector<float>>& p) { return patch_logits(p); });
+    if (!scored.ok()) return scored.status();
+    std::vector<VoiceWindow> windows;
     std::vector<double> logits;
-    for (const VoiceWindowLogit& w : *windows) {
+    for (const VoiceWindowLogit& w : *scored) {
+      windows.push_back(w.window);
       logits.push_back(w.logit);
-      result.segments.push_back({w.window.start_s, w.window.end_s, platt_.apply(w.logit)});
     }
-    result.score = file_platt_.apply(voice_file_logit(logits));
-    return result;
+    return result_from(windows, logits);
+  }
+
+ protected:
+  Result<std::vector<double>> window_logits(const Audio& audio, std::vector<VoiceWindow>& windows) const override {
+    auto vp = voice_patches(audio);
+    windows = std::move(vp.windows);
+    if (windows.empty()) return std::vector<double>{};
+    auto scored = patch_logits(vp.patches);
+    if (!scored.ok()) return scored.status();
+    std::vector<double> logits;
+    for (const auto& ids : vp.window_patches) {
+      double sum = 0;
+      for (int k : ids) sum += (*scored)[static_cast<size_t>(k)];
+      logits.push_back(sum / static_cast<double>(ids.size()));
+    }
+    return logits;
   }
 
  private:
@@ -185,7 +191,7 @@ class VoiceCnnDetector final : public AudioDetector {
         for (int b = 0; b < kVoicePatchBands; ++b) {
           for (int t = 0; t < kVoicePatchFrames; ++t) {
             const size_t k = static_cast<size_t>(b) * kVoicePatchFrames + t;
-            dst[k] = (p[k] - band_mean_[b]) / band_std_[b];
+            dst[k] = (p[k] - mean_[b]) / scale_[b];
           }
         }
       }
@@ -195,12 +201,6 @@ class VoiceCnnDetector final : public AudioDetector {
     }
     return out;
   }
-
-  nn::Model model_;
-  std::vector<float> band_mean_, band_std_;
-  learn::PlattScaling platt_;       // window logit (mean of its patch logits) -> P(synthetic)
-  learn::PlattScaling file_platt_;  // voice_file_logit -> P(synthetic)
-  DetectorInfo info_;
 };
 
 }  // namespace
@@ -215,32 +215,34 @@ double voice_file_logit(const std::vector<double>& window_logits) {
   return sum / static_cast<double>(n_top);
 }
 
-std::vector<VoiceWindow> voice_windows(const Audio& audio) {
-  std::vector<VoiceWindow> out;
+namespace {
+
+// The speech of `audio` framed for the features: 16 kHz at -26 dBFS, its power spectrogram and
+// voice activity over the first n frames; n = 0 when it has under 0.5 s of speech.
+struct SpeechFrames {
+  FrameOptions fo;  // 25 ms frames, 10 ms hop, 512-point DFT
+  FeatureMatrix power;
+  std::vector<bool> speech;
+  int n = 0;
+};
+SpeechFrames speech_frames(const Audio& audio) {
+  SpeechFrames out;
   const Audio speech_audio = prepare_speech(audio);
-  const FrameOptions fo;  // 25 ms frames, 10 ms hop, 512-point DFT
-  const auto power = power_spectrogram(speech_audio.samples, kFeatureRateHz, fo);
-  if (power.n_rows == 0) return out;
-  const auto speech = voice_activity(speech_audio);
-  const int n = std::min<int>(power.n_rows, static_cast<int>(speech.size()));
+  out.power = power_spectrogram(speech_audio.samples, kFeatureRateHz, out.fo);
+  if (out.power.n_rows == 0) return out;
+  out.speech = voice_activity(speech_audio);
+  const int n = std::min<int>(out.power.n_rows, static_cast<int>(out.speech.size()));
   int total = 0;
-  for (int t = 0; t < n; ++t) total += speech[t];
-  if (total < kMinTotalSpeech) return out;
-  const auto cep = with_deltas(lfcc(power, kFeatureRateHz, fo.n_fft, 20, 20));
-  const auto mel = log_mel(power, kFeatureRateHz, fo.n_fft, 40);
-  auto count = [&](int a, int b) {
-    int c = 0;
-    for (int t = a; t < b; ++t) c += speech[t];
-    return c;
-  };
-  auto make = [&](int a, int b, int c) {
-    VoiceWindow w;
-    w.start_s = static_cast<double>(a) * kHop / kFeatureRateHz;
-    w.end_s = (static_cast<double>(b - 1) * kHop + fo.frame_len) / kFeatureRateHz;
-    w.speech_s = c * 0.01;
-    w.features = window_features(cep, mel, speech, a, b);
-    out.push_back(std::move(w));
-  };
+  for (int t = 0; t < n; ++t) total += out.speech[t];
+  if (total >= kMinTotalSpeech) out.n = n;
+  return out;
+}
+
+// Calls make(a, b, c) for every 3 s window [a, b) of frames (1.5 s hop) with c >= 1 s of speech
+// (count(a, b)); when none was made (made() false), for the window with the most speech if it
+// has 0.5 s.
+template <class Count, class Make, class Made>
+void for_each_window(int n, const Count& count, const Make& make, const Made& made) {
   int best_a = 0, best_c = -1;
   for (int a = 0; a == 0 || a + kWindowFrames / 2 < n; a += kWindowHopFrames) {
     const int b = std::min(n, a + kWindowFrames);
@@ -249,24 +251,50 @@ std::vector<VoiceWindow> voice_windows(const Audio& audio) {
     if (c >= kMinWindowSpeech) make(a, b, c);
     if (b == n) break;
   }
-  if (out.empty() && best_c >= kMinTotalSpeech) make(best_a, std::min(n, best_a + kWindowFrames), best_c);
+  if (!made() && best_c >= kMinTotalSpeech) make(best_a, std::min(n, best_a + kWindowFrames), best_c);
+}
+
+VoiceWindow window_span(const FrameOptions& fo, int a, int b, int c) {
+  VoiceWindow w;
+  w.start_s = static_cast<double>(a) * kHop / kFeatureRateHz;
+  w.end_s = (static_cast<double>(b - 1) * kHop + fo.frame_len) / kFeatureRateHz;
+  w.speech_s = c * 0.01;
+  return w;
+}
+
+}  // namespace
+
+std::vector<VoiceWindow> voice_windows(const Audio& audio) {
+  std::vector<VoiceWindow> out;
+  const SpeechFrames sf = speech_frames(audio);
+  const int n = sf.n;
+  if (n == 0) return out;
+  const auto& speech = sf.speech;
+  const auto cep = with_deltas(lfcc(sf.power, kFeatureRateHz, sf.fo.n_fft, 20, 20));
+  const auto mel = log_mel(sf.power, kFeatureRateHz, sf.fo.n_fft, 40);
+  auto count = [&](int a, int b) {
+    int c = 0;
+    for (int t = a; t < b; ++t) c += speech[t];
+    return c;
+  };
+  auto make = [&](int a, int b, int c) {
+    VoiceWindow w = window_span(sf.fo, a, b, c);
+    w.features = window_features(cep, mel, speech, a, b);
+    out.push_back(std::move(w));
+  };
+  for_each_window(n, count, make, [&] { return !out.empty(); });
   return out;
 }
 
 VoicePatches voice_patches(const Audio& audio, int patch_step_frames) {
   VoicePatches out;
   if (patch_step_frames <= 0 || kWindowHopFrames % patch_step_frames != 0) return out;
-  const Audio speech_audio = prepare_speech(audio);
-  const FrameOptions fo;
-  const auto power = power_spectrogram(speech_audio.samples, kFeatureRateHz, fo);
-  if (power.n_rows == 0) return out;
-  const auto speech = voice_activity(speech_audio);
-  const int n = std::min<int>(power.n_rows, static_cast<int>(speech.size()));
-  int total = 0;
-  for (int t = 0; t < n; ++t) total += speech[t];
-  if (total < kMinTotalSpeech) return out;
-  static const FilterBank bank = linear_filterbank(kVoicePatchBands, fo.n_fft, kFeatureRateHz);
-  const auto lfb = log_filterbank(power, bank);
+  const SpeechFrames sf = speech_frames(audio);
+  const int n = sf.n;
+  if (n == 0) return out;
+  const auto& speech = sf.speech;
+  static const FilterBank bank = linear_filterbank(kVoicePatchBands, sf.fo.n_fft, kFeatureRateHz);
+  const auto lfb = log_filterbank(sf.power, bank);
   std::vector<int> prefix(static_cast<size_t>(n) + 1, 0);
   for (int t = 0; t < n; ++t) prefix[t + 1] = prefix[t] + speech[t];
   auto count = [&](int a, int b) { return prefix[std::min(b, n)] - prefix[std::max(0, a)]; };
@@ -294,55 +322,46 @@ VoicePatches voice_patches(const Audio& audio, int patch_step_frames) {
       if (id >= 0) ids.push_back(id);
     }
     if (ids.empty()) return;
-    VoiceWindow w;
-    w.start_s = static_cast<double>(a) * kHop / kFeatureRateHz;
-    w.end_s = (static_cast<double>(b - 1) * kHop + fo.frame_len) / kFeatureRateHz;
-    w.speech_s = c * 0.01;
-    out.windows.push_back(std::move(w));
+    out.windows.push_back(window_span(sf.fo, a, b, c));
     out.window_patches.push_back(std::move(ids));
   };
-  int best_a = 0, best_c = -1;
-  for (int a = 0; a == 0 || a + kWindowFrames / 2 < n; a += kWindowHopFrames) {
-    const int b = std::min(n, a + kWindowFrames);
-    const int c = count(a, b);
-    if (c > best_c) { best_c = c; best_a = a; }
-    if (c >= kMinWindowSpeech) make(a, b, c);
-    if (b == n) break;
-  }
-  if (out.windows.empty() && best_c >= kMinTotalSpeech) make(best_a, std::min(n, best_a + kWindowFrames), best_c);
+  for_each_window(n, count, make, [&] { return !out.windows.empty(); });
   return out;
 }
 
 namespace {
 
-Result<std::shared_ptr<const AudioDetector>> load_voice_cnn(nn::Model model, const std::string& model_path) {
+std::string meta_value(const nn::Metadata& meta, const std::string& key) {
+  auto it = meta.find(key);
+  return it == meta.end() ? std::string() : it->second;
+}
+
+// The rest of loading, alike for both versions: the standardisation (`n` numbers under
+// `<kind>_mean` and `<kind>_std`, deviations <= 1e-6 read as 1), the two Platt scalings and the
+// detector's info; model error naming the file when one is missing or malformed.
+template <class Detector>
+Result<std::shared_ptr<const AudioDetector>> make_voice_detector(nn::Model model, const std::string& model_path,
+                                                                 const std::string& kind, size_t n,
+                                                                 const std::string& version) {
   const auto& meta = model.metadata();
-  auto get = [&](const std::string& key) -> std::string {
-    auto it = meta.find(key);
-    return it == meta.end() ? std::string() : it->second;
-  };
-  const auto& spec = model.spec();
-  if (spec.in_channels != 1 || spec.input_size_px != kVoicePatchFrames || kVoicePatchBands != kVoicePatchFrames) {
-    return Status::model(model_path, "voice CNN expects 1 x 64 x 64 patches");
-  }
-  auto mean = parse_floats(get("band_mean"));
-  auto scale = parse_floats(get("band_std"));
-  if (mean.size() != kVoicePatchBands || scale.size() != kVoicePatchBands) {
-    return Status::model(model_path, "band normalisation missing or malformed");
+  auto mean = parse_floats(meta_value(meta, kind + "_mean"));
+  auto scale = parse_floats(meta_value(meta, kind + "_std"));
+  if (mean.size() != n || scale.size() != n) {
+    return Status::model(model_path, kind + " normalisation missing or malformed");
   }
   for (float& s : scale) {
     if (!(s > 1e-6f)) s = 1.0f;
   }
-  auto platt = learn::PlattScaling::parse(get("calibration"));
-  auto file_platt = learn::PlattScaling::parse(get("file_calibration"));
+  auto platt = learn::PlattScaling::parse(meta_value(meta, "calibration"));
+  auto file_platt = learn::PlattScaling::parse(meta_value(meta, "file_calibration"));
   if (!platt.ok() || !file_platt.ok()) return Status::model(model_path, "calibration missing or malformed");
   DetectorInfo info;
   info.name = "voice";
-  info.version = "2";
+  info.version = version;
   info.model_sha256 = model.weights_sha256();
   info.model_path = model_path;
   info.kind = DetectorKind::kAudio;
-  return std::shared_ptr<const AudioDetector>(std::make_shared<VoiceCnnDetector>(
+  return std::shared_ptr<const AudioDetector>(std::make_shared<Detector>(
       std::move(model), std::move(mean), std::move(scale), *platt, *file_platt, std::move(info)));
 }
 
@@ -351,39 +370,21 @@ Result<std::shared_ptr<const AudioDetector>> load_voice_cnn(nn::Model model, con
 Result<std::shared_ptr<const AudioDetector>> load_voice_detector(const std::string& model_path) {
   auto model = nn::load_model(model_path);
   if (!model.ok()) return model.status();
-  const auto& meta = model->metadata();
-  auto get = [&](const std::string& key) -> std::string {
-    auto it = meta.find(key);
-    return it == meta.end() ? std::string() : it->second;
-  };
-  if (get("features") == kVoiceCnnFeatureVersion && model->spec().name == "blend_cnn_tiny") {
-    return load_voice_cnn(*std::move(model), model_path);
+  const std::string features = meta_value(model->metadata(), "features");
+  const auto& spec = model->spec();
+  if (features == kVoiceCnnFeatureVersion && spec.name == "blend_cnn_tiny") {
+    if (spec.in_channels != 1 || spec.input_size_px != kVoicePatchFrames || kVoicePatchBands != kVoicePatchFrames) {
+      return Status::model(model_path, "voice CNN expects 1 x 64 x 64 patches");
+    }
+    return make_voice_detector<VoiceCnnDetector>(*std::move(model), model_path, "band", kVoicePatchBands, "2");
   }
-  if (get("features") != kVoiceFeatureVersion || model->spec().name != "mlp") {
-    return Status::model(model_path, "not a voice model (features '" + get("features") + "', architecture '" +
-                                         model->spec().name + "', expected '" + kVoiceCnnFeatureVersion +
-                                         "' on blend_cnn_tiny or '" + kVoiceFeatureVersion + "' on mlp)");
+  if (features != kVoiceFeatureVersion || spec.name != "mlp") {
+    return Status::model(model_path, "not a voice model (features '" + features + "', architecture '" + spec.name +
+                                         "', expected '" + kVoiceCnnFeatureVersion + "' on blend_cnn_tiny or '" +
+                                         kVoiceFeatureVersion + "' on mlp)");
   }
-  if (model->spec().n_features != kVoiceFeatureCount) return Status::model(model_path, "wrong feature count");
-  auto mean = parse_floats(get("feature_mean"));
-  auto scale = parse_floats(get("feature_std"));
-  if (mean.size() != kVoiceFeatureCount || scale.size() != kVoiceFeatureCount) {
-    return Status::model(model_path, "feature normalisation missing or malformed");
-  }
-  for (float& s : scale) {
-    if (!(s > 1e-6f)) s = 1.0f;
-  }
-  auto platt = learn::PlattScaling::parse(get("calibration"));
-  auto file_platt = learn::PlattScaling::parse(get("file_calibration"));
-  if (!platt.ok() || !file_platt.ok()) return Status::model(model_path, "calibration missing or malformed");
-  DetectorInfo info;
-  info.name = "voice";
-  info.version = "1";
-  info.model_sha256 = model->weights_sha256();
-  info.model_path = model_path;
-  info.kind = DetectorKind::kAudio;
-  return std::shared_ptr<const AudioDetector>(
-      std::make_shared<VoiceDetector>(*std::move(model), std::move(mean), std::move(scale), *platt, *file_platt, std::move(info)));
+  if (spec.n_features != kVoiceFeatureCount) return Status::model(model_path, "wrong feature count");
+  return make_voice_detector<VoiceDetector>(*std::move(model), model_path, "feature", kVoiceFeatureCount, "1");
 }
 
 Status load_voice(const std::string& models_dir, DetectorSet& set) {

@@ -279,13 +279,117 @@ std::vector<float> patch_tensor(const std::vector<float>& patch, const std::vect
   return out;
 }
 
+// Adam with batch 64, checkpointed next to the model; the training's progress reported as 50-95 %.
+learn::TrainConfig voice_train_config(const TrainRequest& req, int default_epochs, double learning_rate,
+                                      double weight_decay) {
+  learn::TrainConfig cfg;
+  cfg.epochs = req.epochs > 0 ? req.epochs : default_epochs;
+  cfg.batch_size = 64;
+  cfg.seed = req.seed;
+  cfg.optimizer.learning_rate = learning_rate;
+  cfg.optimizer.weight_decay = weight_decay;
+  cfg.checkpoint_path = req.out_path + ".ckpt";
+  cfg.resume = req.resume;
+  if (req.progress) {
+    cfg.progress = [progress = req.progress](double f, std::string_view stage) { progress(0.5 + 0.45 * f, std::string(stage)); };
+  }
+  return cfg;
+}
+
+// The validation numbers both versions report: windows (calibrated) and files, and the time.
+std::map<std::string, double> validation_metrics(const learn::BinaryMetrics& windows, const learn::BinaryMetrics& files,
+                                                 std::chrono::steady_clock::time_point t0) {
+  return {{"val_auc", windows.auc},
+          {"val_eer", windows.eer},
+          {"val_log_loss", windows.log_loss},
+          {"val_accuracy", windows.accuracy},
+          {"val_file_auc", files.auc},
+          {"val_file_eer", files.eer},
+          {"train_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+}
+
+// Where the training data came from, as both model versions record it.
+struct VoiceDataCounts {
+  std::map<std::string, int> files_by_source;
+  int64_t real_files = 0, fake_files = 0, resynthesised = 0, espeak_clips = 0;
+};
+
+// What a trainer hands over once its network is trained and calibrated.
+struct VoiceModelOutput {
+  std::string features;            // kVoiceCnnFeatureVersion or kVoiceFeatureVersion
+  nlohmann::json architecture;     // for the card
+  nn::Metadata metadata;           // the version's own model metadata (standardisation, counts)
+  nlohmann::json data;             // the version's own card data entries
+  int epochs = 0;
+  int64_t n_real = 0, n_fake = 0;  // examples (patches or windows)
+};
+
+// Writes the model file (the common metadata: features, both calibrations, seed, manifest name,
+// espeak-ng voices; plus the version's own) and its card next to it (detector, sha256, seed,
+// command, epochs, architecture, data, metrics, calibrations), and returns the summary.
+Result<TrainSummary> write_voice_model(const TrainRequest& req, const learn::TrainResult& trained,
+                                       const VoiceModelOutput& out, const VoiceDataCounts& counts,
+                                       const learn::PlattScaling& platt, const learn::PlattScaling& file_platt,
+                                       std::map<std::string, double> metrics) {
+  TrainSummary summary;
+  summary.model_path = req.out_path;
+  std::filesystem::path card = req.out_path;
+  card.replace_extension(".card.json");
+  summary.card_path = card.string();
+  summary.n_real = out.n_real;
+  summary.n_fake = out.n_fake;
+  summary.metrics = std::move(metrics);
+  const auto& voices = voice_training_espeak_voices();
+  std::string voices_list;
+  for (const auto& v : voices) voices_list += (voices_list.empty() ? "" : " ") + v;
+  nn::Metadata meta = out.metadata;
+  meta["features"] = out.features;
+  meta["calibration"] = platt.serialize();
+  meta["file_calibration"] = file_platt.serialize();
+  meta["seed"] = std::to_string(req.seed);
+  meta["trained_on"] = std::filesystem::path(req.manifest_path).filename().string();
+  meta["espeak_voices"] = voices_list;
+  UNMASK_RETURN_IF_ERROR(trained.model.save(req.out_path, meta));
+  auto sha = sha256_file(req.out_path);
+  if (!sha.ok()) return sha.status();
+
+  nlohmann::json j;
+  j["detector"] = "voice";
+  j["model"] = std::filesystem::path(req.out_path).filename().string();
+  j["sha256"] = *sha;
+  j["weights_sha256"] = trained.model.weights_sha256();
+  j["architecture"] = out.architecture;
+  j["features"] = out.features;
+  j["seed"] = req.seed;
+  j["command"] = req.command_line;
+  j["epochs"] = out.epochs;
+  nlohmann::json data = {{"manifest", req.manifest_path},
+                         {"files_by_source", counts.files_by_source},
+                         {"real_files", counts.real_files},
+                         {"fake_files", counts.fake_files},
+                         {"griffin_lim_resynthesised_real_files", counts.resynthesised},
+                         {"espeak_clips", counts.espeak_clips},
+                         {"espeak_voices", voices},
+                         {"espeak_voices_held_out", voice_heldout_espeak_voices()},
+                         {"validation", "15% of source files (seeded), used for Platt scaling and the metrics below"},
+                         {"rows_used", "audio rows of either label; real video rows (their audio); fake video rows never"}};
+  data.update(out.data);
+  j["data"] = std::move(data);
+  nlohmann::json metrics_json;
+  for (const auto& [k, v] : summary.metrics) metrics_json[k] = v;
+  j["metrics"] = metrics_json;
+  j["calibration"] = platt.serialize();
+  j["file_calibration"] = file_platt.serialize();
+  UNMASK_RETURN_IF_ERROR(write_file_atomic(summary.card_path, j.dump(2) + "\n"));
+  summary.metrics["n_steps"] = static_cast<double>(trained.n_steps);
+  return summary;
+}
+
 // Version 2: trains the CNN on every patch of the training clips, validates on the clips of 15 %
 // of the source groups (window logit = mean of its patches' logits; file logit = top quarter of
 // the window logits), fits both Platt scalings there and writes model and card.
 Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<LabelledClip>& clips, int n_groups,
-                                   std::chrono::steady_clock::time_point t0,
-                                   const std::map<std::string, int>& files_by_source, int64_t n_real_files,
-                                   int64_t n_fake_files, int64_t n_resynth, int64_t n_espeak,
+                                   std::chrono::steady_clock::time_point t0, const VoiceDataCounts& counts,
                                    const std::array<int64_t, kVocoderFamilies>& n_vocoded) {
   auto progress = [&](double f, const std::string& stage) {
     if (req.progress) req.progress(f, stage);
@@ -356,15 +460,7 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
       val_windows.push_back(std::move(w));
     }
   }
-  learn::TrainConfig cfg;
-  cfg.epochs = req.epochs > 0 ? req.epochs : kCnnDefaultEpochs;
-  cfg.batch_size = 64;
-  cfg.seed = req.seed;
-  cfg.optimizer.learning_rate = 2e-3;
-  cfg.optimizer.weight_decay = 1e-4;
-  cfg.checkpoint_path = req.out_path + ".ckpt";
-  cfg.resume = req.resume;
-  cfg.progress = [&](double f, std::string_view stage) { progress(0.5 + 0.45 * f, std::string(stage)); };
+  const learn::TrainConfig cfg = voice_train_config(req, kCnnDefaultEpochs, 2e-3, 1e-4);
   auto result = learn::train_binary(*spec, train, &val, cfg);
   if (!result.ok()) return result.status();
 
@@ -413,79 +509,32 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
   const auto m = learn::binary_metrics(calibrated, window_labels);
   const auto pm = learn::binary_metrics(patch_probs, val_patch_labels);
 
-  TrainSummary summary;
-  summary.model_path = req.out_path;
-  {
-    std::filesystem::path card = req.out_path;
-    card.replace_extension(".card.json");
-    summary.card_path = card.string();
-  }
-  summary.n_real = n_real;
-  summary.n_fake = n_fake;
-  summary.metrics = {{"val_auc", m.auc},
-                     {"val_eer", m.eer},
-                     {"val_log_loss", m.log_loss},
-                     {"val_accuracy", m.accuracy},
-                     {"val_file_auc", fm.auc},
-                     {"val_file_eer", fm.eer},
-                     {"val_patch_auc", pm.auc},
-                     {"val_manifest_file_auc", mfm.auc},
-                     {"val_manifest_file_eer", mfm.eer},
-                     {"val_manifest_file_log_loss", mfm.log_loss},
-                     {"train_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
-  const auto& voices = voice_training_espeak_voices();
-  std::string voices_list;
-  for (const auto& v : voices) voices_list += (voices_list.empty() ? "" : " ") + v;
-  nn::Metadata meta = {{"features", kVoiceCnnFeatureVersion},
-                       {"band_mean", join(band_mean)},
-                       {"band_std", join(band_std)},
-                       {"calibration", platt.serialize()},
-                       {"file_calibration", file_platt.serialize()},
-                       {"seed", std::to_string(req.seed)},
-                       {"trained_on", std::filesystem::path(req.manifest_path).filename().string()},
-                       {"espeak_voices", voices_list},
-                       {"n_real_patches", std::to_string(n_real)},
-                       {"n_fake_patches", std::to_string(n_fake)}};
-  UNMASK_RETURN_IF_ERROR(result->model.save(req.out_path, meta));
-  auto sha = sha256_file(req.out_path);
-  if (!sha.ok()) return sha.status();
-
+  auto metrics = validation_metrics(m, fm, t0);
+  metrics["val_patch_auc"] = pm.auc;
+  metrics["val_manifest_file_auc"] = mfm.auc;
+  metrics["val_manifest_file_eer"] = mfm.eer;
+  metrics["val_manifest_file_log_loss"] = mfm.log_loss;
   nlohmann::json vocoded = nlohmann::json::array();
   for (int f = 0; f < kVocoderFamilies; ++f) vocoded.push_back({{"vocoder", kVocoderFamilyNames[f]}, {"files", n_vocoded[f]}});
-  nlohmann::json j;
-  j["detector"] = "voice";
-  j["model"] = std::filesystem::path(req.out_path).filename().string();
-  j["sha256"] = *sha;
-  j["weights_sha256"] = result->model.weights_sha256();
-  j["architecture"] = {{"name", spec->name}, {"in_channels", 1}, {"input_size_px", kVoicePatchFrames}, {"widths", spec->widths}};
-  j["features"] = kVoiceCnnFeatureVersion;
-  j["seed"] = req.seed;
-  j["command"] = req.command_line;
-  j["epochs"] = cfg.epochs;
-  j["data"] = {{"manifest", req.manifest_path},
-               {"files_by_source", files_by_source},
-               {"real_files", n_real_files},
-               {"fake_files", n_fake_files},
-               {"griffin_lim_resynthesised_real_files", n_resynth},
-               {"griffin_lim_settings", "per file: 64/80/128 mel bands, 16/32/64 iterations (seeded)"},
-               {"second_resynthesis_per_real_file", vocoded},
-               {"file_calibration_fit", "validation files of the manifest only (real vs manifest synthetic), not the project-made fakes"},
-               {"augmentation", "one copy of every clip: 1/3 mp3 32-96 kbit/s, 1/6 AAC, 1/2 low-pass 3.4/5.5/7 kHz or none plus noise 20-45 dB down"},
-               {"espeak_clips", n_espeak},
-               {"espeak_voices", voices},
-               {"espeak_voices_held_out", voice_heldout_espeak_voices()},
-               {"real_patches", n_real},
-               {"fake_patches", n_fake},
-               {"train_patches", n_train_patches},
-               {"validation", "15% of source files (seeded), used for Platt scaling and the metrics below"},
-               {"rows_used", "audio rows of either label; real video rows (their audio); fake video rows never"}};
-  nlohmann::json metrics;
-  for (const auto& [k, v] : summary.metrics) metrics[k] = v;
-  j["metrics"] = metrics;
-  j["calibration"] = platt.serialize();
-  j["file_calibration"] = file_platt.serialize();
-  UNMASK_RETURN_IF_ERROR(write_file_atomic(summary.card_path, j.dump(2) + "\n"));
-  summary.metrics["n_steps"] = static_cast<double>(result->n_steps);
+  VoiceModelOutput out;
+  out.features = kVoiceCnnFeatureVersion;
+  out.architecture = {{"name", spec->name}, {"in_channels", 1}, {"input_size_px", kVoicePatchFrames}, {"widths", spec->widths}};
+  out.metadata = {{"band_mean", join(band_mean)},
+                  {"band_std", join(band_std)},
+                  {"n_real_patches", std::to_string(n_real)},
+                  {"n_fake_patches", std::to_string(n_fake)}};
+  out.data = {{"griffin_lim_settings", "per file: 64/80/128 mel bands, 16/32/64 iterations (seeded)"},
+              {"second_resynthesis_per_real_file", vocoded},
+              {"file_calibration_fit", "validation files of the manifest only (real vs manifest synthetic), not the project-made fakes"},
+              {"augmentation", "one copy of every clip: 1/3 mp3 32-96 kbit/s, 1/6 AAC, 1/2 low-pass 3.4/5.5/7 kHz or none plus noise 20-45 dB down"},
+              {"real_patches", n_real},
+              {"fake_patches", n_fake},
+              {"train_patches", n_train_patches}};
+  out.epochs = cfg.epochs;
+  out.n_real = n_real;
+  out.n_fake = n_fake;
+  auto summary = write_voice_model(req, *result, out, counts, platt, file_platt, std::move(metrics));
+  if (!summary.ok()) return summary.status();
   progress(1.0, "done");
   return summary;
 }
@@ -507,8 +556,7 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
 
   std::vector<Labelled> data;
   std::vector<LabelledClip> clips;
-  std::map<std::string, int> files_by_source;
-  int64_t n_real_files = 0, n_fake_files = 0, n_resynth = 0, n_espeak = 0;
+  VoiceDataCounts counts;
   std::array<int64_t, kVocoderFamilies> n_vocoded{};
   int group = 0;
   std::mt19937_64 channel_rng(req.seed * 7919 + 1);
@@ -555,8 +603,8 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
     auto method = item.columns.find("method");
     std::string key = (item.label ? "fake " : "real ") + (src != item.columns.end() ? src->second : std::string("?"));
     if (item.label && method != item.columns.end() && !method->second.empty()) key += " / " + method->second;
-    ++files_by_source[key];
-    (item.label ? n_fake_files : n_real_files) += 1;
+    ++counts.files_by_source[key];
+    (item.label ? counts.fake_files : counts.real_files) += 1;
     if (item.label == 0) {
       Audio head = *audio;
       if (head.duration_s() > kMaxResynthSeconds) head.samples.resize(static_cast<size_t>(kMaxResynthSeconds * kFeatureRateHz));
@@ -566,7 +614,7 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
         n_mels = std::array{64, 80, 128}[std::uniform_int_distribution<int>(0, 2)(vocoder_rng)];
         n_iter = std::array{16, 32, 64}[std::uniform_int_distribution<int>(0, 2)(vocoder_rng)];
       }
-      if (add_windows(griffin_lim_resynthesis(head, n_mels, n_iter, req.seed + i), 1, g, true) > 0) ++n_resynth;
+      if (add_windows(griffin_lim_resynthesis(head, n_mels, n_iter, req.seed + i), 1, g, true) > 0) ++counts.resynthesised;
       if (cnn) {
         const int family = std::uniform_int_distribution<int>(0, kVocoderFamilies - 1)(vocoder_rng);
         if (add_windows(vocoder_variant(head, family, vocoder_rng, req.seed + i), 1, g, true) > 0) ++n_vocoded[family];
@@ -588,12 +636,12 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
         sentence += 2;
         auto speech = synth::synthesize_speech(text, so);
         if (!speech.ok()) return speech.status();
-        if (add_windows(*speech, 1, group++, true) > 0) ++n_espeak;
+        if (add_windows(*speech, 1, group++, true) > 0) ++counts.espeak_clips;
       }
     }
   }
   if (cnn) {
-    return fit_voice_cnn(req, clips, group, t0, files_by_source, n_real_files, n_fake_files, n_resynth, n_espeak, n_vocoded);
+    return fit_voice_cnn(req, clips, group, t0, counts, n_vocoded);
   }
   int64_t n_real = 0, n_fake = 0;
   for (const auto& d : data) (d.label ? n_fake : n_real) += 1;
@@ -641,15 +689,7 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
     if (is_val) val_labels.push_back(d.label);
   }
 
-  learn::TrainConfig cfg;
-  cfg.epochs = req.epochs > 0 ? req.epochs : kDefaultEpochs;
-  cfg.batch_size = 64;
-  cfg.seed = req.seed;
-  cfg.optimizer.learning_rate = 1e-3;
-  cfg.optimizer.weight_decay = 1e-3;
-  cfg.checkpoint_path = req.out_path + ".ckpt";
-  cfg.resume = req.resume;
-  cfg.progress = [&](double f, std::string_view stage) { progress(0.5 + 0.45 * f, std::string(stage)); };
+  const learn::TrainConfig cfg = voice_train_config(req, kDefaultEpochs, 1e-3, 1e-3);
   auto result = learn::train_binary(*spec, train, &val, cfg);
   if (!result.ok()) return result.status();
 
@@ -684,66 +724,20 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
   for (double s : val_logits) calibrated.push_back(platt.apply(s));
   const auto m = learn::binary_metrics(calibrated, val_labels);
 
-  TrainSummary summary;
-  summary.model_path = req.out_path;
-  std::filesystem::path card = req.out_path;
-  card.replace_extension(".card.json");
-  summary.card_path = card.string();
-  summary.n_real = n_real;
-  summary.n_fake = n_fake;
-  summary.metrics = {{"val_auc", m.auc},
-                     {"val_eer", m.eer},
-                     {"val_log_loss", m.log_loss},
-                     {"val_accuracy", m.accuracy},
-                     {"val_file_auc", fm.auc},
-                     {"val_file_eer", fm.eer},
-                     {"train_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
-
-  std::string voices_list;
-  for (const auto& v : voices) voices_list += (voices_list.empty() ? "" : " ") + v;
-  nn::Metadata meta = {{"features", kVoiceFeatureVersion},
-                       {"feature_mean", join(fmean)},
-                       {"feature_std", join(fstd)},
-                       {"calibration", platt.serialize()},
-                       {"file_calibration", file_platt.serialize()},
-                       {"seed", std::to_string(req.seed)},
-                       {"trained_on", std::filesystem::path(req.manifest_path).filename().string()},
-                       {"espeak_voices", voices_list},
-                       {"n_real_windows", std::to_string(n_real)},
-                       {"n_fake_windows", std::to_string(n_fake)}};
-  UNMASK_RETURN_IF_ERROR(result->model.save(req.out_path, meta));
-  auto sha = sha256_file(req.out_path);
-  if (!sha.ok()) return sha.status();
-
-  nlohmann::json j;
-  j["detector"] = "voice";
-  j["model"] = std::filesystem::path(req.out_path).filename().string();
-  j["sha256"] = *sha;
-  j["weights_sha256"] = result->model.weights_sha256();
-  j["architecture"] = {{"name", "mlp"}, {"n_features", kVoiceFeatureCount}, {"widths", spec->widths}};
-  j["features"] = kVoiceFeatureVersion;
-  j["seed"] = req.seed;
-  j["command"] = req.command_line;
-  j["epochs"] = cfg.epochs;
-  j["data"] = {{"manifest", req.manifest_path},
-               {"files_by_source", files_by_source},
-               {"real_files", n_real_files},
-               {"fake_files", n_fake_files},
-               {"griffin_lim_resynthesised_real_files", n_resynth},
-               {"espeak_clips", n_espeak},
-               {"espeak_voices", voices},
-               {"espeak_voices_held_out", voice_heldout_espeak_voices()},
-               {"real_windows", n_real},
-               {"fake_windows", n_fake},
-               {"validation", "15% of source files (seeded), used for Platt scaling and the metrics below"},
-               {"rows_used", "audio rows of either label; real video rows (their audio); fake video rows never"}};
-  nlohmann::json metrics;
-  for (const auto& [k, v] : summary.metrics) metrics[k] = v;
-  j["metrics"] = metrics;
-  j["calibration"] = platt.serialize();
-  j["file_calibration"] = file_platt.serialize();
-  UNMASK_RETURN_IF_ERROR(write_file_atomic(summary.card_path, j.dump(2) + "\n"));
-  summary.metrics["n_steps"] = static_cast<double>(result->n_steps);
+  auto metrics = validation_metrics(m, fm, t0);
+  VoiceModelOutput out;
+  out.features = kVoiceFeatureVersion;
+  out.architecture = {{"name", "mlp"}, {"n_features", kVoiceFeatureCount}, {"widths", spec->widths}};
+  out.metadata = {{"feature_mean", join(fmean)},
+                  {"feature_std", join(fstd)},
+                  {"n_real_windows", std::to_string(n_real)},
+                  {"n_fake_windows", std::to_string(n_fake)}};
+  out.data = {{"real_windows", n_real}, {"fake_windows", n_fake}};
+  out.epochs = cfg.epochs;
+  out.n_real = n_real;
+  out.n_fake = n_fake;
+  auto summary = write_voice_model(req, *result, out, counts, platt, file_platt, std::move(metrics));
+  if (!summary.ok()) return summary.status();
   progress(1.0, "done");
   return summary;
 }
