@@ -308,6 +308,36 @@ std::map<std::string, double> validation_metrics(const learn::BinaryMetrics& win
           {"train_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
 }
 
+// Input error naming the manifest when either class has fewer than 10 examples.
+Status enough_examples(const TrainRequest& req, int64_t n_real, int64_t n_fake, const std::string& unit) {
+  if (n_real >= 10 && n_fake >= 10) return Status::ok();
+  return Status::input(req.manifest_path, "too little speech to train on (" + std::to_string(n_real) + " real, " +
+                                              std::to_string(n_fake) + " synthetic " + unit + ")");
+}
+
+// Per column mean and deviation from running sums of values and squares over `count` values each
+// (a deviation <= 1e-6 reads as 1).
+void mean_and_deviation(const std::vector<double>& sum, const std::vector<double>& sq, double count, std::vector<float>& mean,
+                        std::vector<float>& deviation) {
+  mean.assign(sum.size(), 0.0f);
+  deviation.assign(sum.size(), 1.0f);
+  for (size_t k = 0; k < sum.size(); ++k) {
+    const double m = sum[k] / std::max(1.0, count);
+    mean[k] = static_cast<float>(m);
+    const double sd = std::sqrt(std::max(0.0, sq[k] / std::max(1.0, count) - m * m));
+    deviation[k] = static_cast<float>(sd > 1e-6 ? sd : 1.0);
+  }
+}
+
+// The source groups kept for validation: a seeded 15 % (at least one) of 0..n_groups-1.
+std::set<int> validation_groups(uint64_t seed, int n_groups) {
+  std::mt19937_64 rng(seed);
+  std::vector<int> groups(static_cast<size_t>(n_groups));
+  for (int g = 0; g < n_groups; ++g) groups[g] = g;
+  std::shuffle(groups.begin(), groups.end(), rng);
+  return std::set<int>(groups.begin(), groups.begin() + std::max<size_t>(1, groups.size() * 15 / 100));
+}
+
 // Where the training data came from, as both model versions record it.
 struct VoiceDataCounts {
   std::map<std::string, int> files_by_source;
@@ -396,15 +426,8 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
   };
   int64_t n_real = 0, n_fake = 0;
   for (const auto& c : clips) (c.label ? n_fake : n_real) += static_cast<int64_t>(c.patches.patches.size());
-  if (n_real < 10 || n_fake < 10) {
-    return Status::input(req.manifest_path, "too little speech to train on (" + std::to_string(n_real) + " real, " +
-                                                std::to_string(n_fake) + " synthetic patches)");
-  }
-  std::mt19937_64 rng(req.seed);
-  std::vector<int> groups(static_cast<size_t>(n_groups));
-  for (int g = 0; g < n_groups; ++g) groups[g] = g;
-  std::shuffle(groups.begin(), groups.end(), rng);
-  const std::set<int> val_groups(groups.begin(), groups.begin() + std::max<size_t>(1, groups.size() * 15 / 100));
+  UNMASK_RETURN_IF_ERROR(enough_examples(req, n_real, n_fake, "patches"));
+  const std::set<int> val_groups = validation_groups(req.seed, n_groups);
 
   // Per-band standardisation from the training patches.
   std::vector<double> sum(kVoicePatchBands, 0.0), sq(kVoicePatchBands, 0.0);
@@ -422,13 +445,8 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
       count += kVoicePatchFrames;
     }
   }
-  std::vector<float> band_mean(kVoicePatchBands), band_std(kVoicePatchBands);
-  for (int b = 0; b < kVoicePatchBands; ++b) {
-    const double m = sum[b] / std::max(1.0, count);
-    band_mean[b] = static_cast<float>(m);
-    const double sd = std::sqrt(std::max(0.0, sq[b] / std::max(1.0, count) - m * m));
-    band_std[b] = static_cast<float>(sd > 1e-6 ? sd : 1.0);
-  }
+  std::vector<float> band_mean, band_std;
+  mean_and_deviation(sum, sq, count, band_mean, band_std);
 
   auto spec = nn::default_spec("blend_cnn_tiny");
   if (!spec.ok()) return spec.status();
@@ -645,17 +663,10 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
   }
   int64_t n_real = 0, n_fake = 0;
   for (const auto& d : data) (d.label ? n_fake : n_real) += 1;
-  if (n_real < 10 || n_fake < 10) {
-    return Status::input(req.manifest_path, "too little speech to train on (" + std::to_string(n_real) + " real, " +
-                                                std::to_string(n_fake) + " synthetic windows)");
-  }
+  UNMASK_RETURN_IF_ERROR(enough_examples(req, n_real, n_fake, "windows"));
 
   // Split by source group, 15 % for validation and calibration.
-  std::mt19937_64 rng(req.seed);
-  std::vector<int> groups(static_cast<size_t>(group));
-  for (int g = 0; g < group; ++g) groups[g] = g;
-  std::shuffle(groups.begin(), groups.end(), rng);
-  std::set<int> val_groups(groups.begin(), groups.begin() + std::max<size_t>(1, groups.size() * 15 / 100));
+  const std::set<int> val_groups = validation_groups(req.seed, group);
 
   // Normalisation from the training windows.
   std::vector<double> mean(kVoiceFeatureCount, 0.0), sq(kVoiceFeatureCount, 0.0);
@@ -668,13 +679,8 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
       sq[k] += double(d.features[k]) * d.features[k];
     }
   }
-  std::vector<float> fmean(kVoiceFeatureCount), fstd(kVoiceFeatureCount);
-  for (int k = 0; k < kVoiceFeatureCount; ++k) {
-    const double m = mean[k] / n_train;
-    fmean[k] = static_cast<float>(m);
-    const double s = std::sqrt(std::max(0.0, sq[k] / n_train - m * m));
-    fstd[k] = static_cast<float>(s > 1e-6 ? s : 1.0);
-  }
+  std::vector<float> fmean, fstd;
+  mean_and_deviation(mean, sq, static_cast<double>(n_train), fmean, fstd);
   auto spec = nn::default_spec("mlp");
   if (!spec.ok()) return spec.status();
   spec->n_features = kVoiceFeatureCount;
