@@ -5,15 +5,18 @@
 //            `ffmpeg -f null` decoding the same clip in the same run; ratio = scan / decode.
 //            Targets: 720p scan <= 5 s and <= 3x decode.
 //   memory   peak RSS (getrusage of the child) of `unmask scan` on a generated clip of
-//            --long-minutes minutes (default 10) at 720p. Target < 1 GiB.
+//            --long-minutes minutes (default 10) at 720p whose sound is speech-like (voiced
+//            syllables and pauses, so that the voice and lip-sync analyses run all along), and on
+//            an audio-only file (AAC) of the same sound and length. Target < 1 GiB at any length.
 //   accuracy with --data DIR (holds MANIFEST.csv): every video of the manifest through
 //            scan::scan_file with the models found in --models (default: the detector registry's
 //            default folder), per source and overall: AUC, AP, EER, log loss, accuracy of the fused
 //            score and of each detector.
 //
 // Usage: bench_scan [--data DIR] [--models DIR] [--only-speed | --only-memory | --only-accuracy]
-//                   [--long-minutes N] [--work DIR] [--frames N] [--dump SCORES.csv]
-// Generated clips are cached in --work (default /tmp/unmask-bench-scan).
+//                   [--long-minutes N] [--work DIR] [--frames N] [--dump SCORES.csv] [--unmask BIN]
+// Generated clips are cached in --work (default /tmp/unmask-bench-scan). --unmask runs another
+// build of unmask (e.g. an older one, for a before/after table).
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,9 +77,16 @@ ChildRun run_child(const std::vector<std::string>& args) {
 
 constexpr const char* kPhoto = "/usr/share/doc/libdlib19.1/examples/faces/Tom_Cruise_avp_2014_4.jpg";
 
+// Speech-like sound for ffmpeg's aevalsrc: a 105-155 Hz voice with three harmonics, syllables at
+// ~3.7 Hz and pauses of ~1-2 s, over faint noise (the voice activity detector finds speech in it).
+constexpr const char* kSpeechLike =
+    "aevalsrc=exprs='(0.3*(sin(2*PI*(130+25*sin(2*PI*0.7*t))*t)+0.5*sin(4*PI*(130+25*sin(2*PI*0.7*t))*t)"
+    "+0.3*sin(6*PI*(130+25*sin(2*PI*0.7*t))*t))*(0.55+0.45*sin(2*PI*3.7*t))"
+    "*gt(sin(2*PI*0.17*t)+0.4*sin(2*PI*0.41*t),-0.5))+0.003*(2*random(0)-1)':s=48000";
+
 // A clip like the demo's, at any size and length: the photo drifting across a blurred copy of
-// itself (the drift repeats every 8 s), 30 fps, a 220 Hz tone.
-bool make_clip(const std::string& path, int width, int height, double seconds) {
+// itself (the drift repeats every 8 s), 30 fps, a 220 Hz tone (or the speech-like sound).
+bool make_clip(const std::string& path, int width, int height, double seconds, bool speech = false) {
   if (fs::exists(path)) return true;
   const int fg_w = width * 15 / 32;
   char filter[1024];
@@ -86,7 +96,7 @@ bool make_clip(const std::string& path, int width, int height, double seconds) {
                 width, width, height, fg_w, width * 3 / 16, width / 8, height / 18);
   const std::string tmp = path + ".tmp.mp4";
   std::vector<std::string> args = {"ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", kPhoto,
-                                   "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000",
+                                   "-f", "lavfi", "-i", speech ? kSpeechLike : "sine=frequency=220:sample_rate=48000",
                                    "-filter_complex", filter, "-map", "[v]", "-map", "1:a",
                                    "-t", std::to_string(seconds), "-r", "30", "-c:v", "libx264", "-preset", "veryfast",
                                    "-crf", "20", "-c:a", "aac", tmp};
@@ -95,7 +105,21 @@ bool make_clip(const std::string& path, int width, int height, double seconds) {
   return true;
 }
 
-std::string unmask_binary() { return UNMASK_BINARY; }
+std::string g_unmask = UNMASK_BINARY;
+std::string unmask_binary() { return g_unmask; }
+
+// An audio-only AAC file of the speech-like sound.
+bool make_audio(const std::string& path, double seconds) {
+  if (fs::exists(path)) return true;
+  const std::string tmp = path + ".tmp.m4a";
+  if (run_child({"ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", kSpeechLike, "-t", std::to_string(seconds), "-c:a",
+                 "aac", "-b:a", "64k", tmp})
+          .exit_code != 0) {
+    return false;
+  }
+  fs::rename(tmp, path);
+  return true;
+}
 
 // "1-min 5-min 15-min" load averages: wall times on a shared machine depend on them.
 std::string load_averages() {
@@ -148,22 +172,31 @@ void bench_speed(const std::string& work, const std::string& models, int frames)
 }
 
 void bench_memory(const std::string& work, const std::string& models, int minutes) {
-  std::printf("\n## Memory: peak RSS of unmask scan on a %d-minute 720p clip\n\n", minutes);
-  const std::string clip = work + "/face_720p_" + std::to_string(minutes) + "min.mp4";
-  const auto t = std::chrono::steady_clock::now();
-  if (!make_clip(clip, 1280, 720, minutes * 60.0)) {
-    std::printf("could not generate the clip (ffmpeg)\n");
-    return;
+  std::printf("\n## Memory: peak RSS of unmask scan, %d minutes (speech-like sound)\n\n", minutes);
+  std::printf("binary: %s; load average at the start: %s\n\n", unmask_binary().c_str(), load_averages().c_str());
+  std::printf("| file | frames | scan exit | scan wall s | scan CPU s | peak RSS MiB | target |\n|---|---|---|---|---|---|---|\n");
+  struct Item {
+    std::string label, path;
+    bool video;
+  };
+  const std::string m = std::to_string(minutes);
+  for (const Item& item : {Item{m + " min 1280x720 video", work + "/face_720p_" + m + "min_speech.mp4", true},
+                           Item{m + " min audio-only (AAC)", work + "/speech_" + m + "min.m4a", false}}) {
+    const auto t = std::chrono::steady_clock::now();
+    if (!(item.video ? make_clip(item.path, 1280, 720, minutes * 60.0, true) : make_audio(item.path, minutes * 60.0))) {
+      std::printf("| %s | could not generate it (ffmpeg) | | | | | |\n", item.label.c_str());
+      continue;
+    }
+    const double gen_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    std::vector<std::string> args = {unmask_binary(), "scan", "--json", "--quiet", item.path};
+    if (!models.empty()) args.insert(args.begin() + 2, {"--models", models});
+    ChildRun s = run_child(args);
+    std::printf("| %s (generated in %.0f s) | %s | %d | %.1f | %.1f | %.0f | %s |\n", item.label.c_str(), gen_s,
+                item.video ? std::to_string(minutes * 60 * 30).c_str() : "-", s.exit_code, s.wall_s, s.cpu_s,
+                s.max_rss_kib / 1024.0, s.exit_code == 0 && s.max_rss_kib < 1024 * 1024 ? "met (< 1 GiB)" : "missed (< 1 GiB)");
+    std::fflush(stdout);
   }
-  const double gen_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-  std::vector<std::string> args = {unmask_binary(), "scan", "--json", "--quiet", clip};
-  if (!models.empty()) args.insert(args.begin() + 2, {"--models", models});
-  ChildRun s = run_child(args);
-  std::printf("| clip | frames | scan exit | scan wall s | scan CPU s | peak RSS MiB | target |\n|---|---|---|---|---|---|---|\n");
-  std::printf("| %d min 1280x720 (generated in %.0f s) | %d | %d | %.1f | %.1f | %.0f | %s |\n", minutes, gen_s, minutes * 60 * 30,
-              s.exit_code, s.wall_s, s.cpu_s, s.max_rss_kib / 1024.0,
-              s.exit_code == 0 && s.max_rss_kib < 1024 * 1024 ? "met (< 1 GiB)" : "missed (< 1 GiB)");
-  std::fflush(stdout);
+  std::printf("\nload average at the end: %s\n", load_averages().c_str());
 }
 
 // Minimal CSV reading for MANIFEST.csv (no quoted commas in its paths); learn::read_manifest
@@ -298,13 +331,14 @@ int main(int argc, char** argv) {
     else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
     else if (a == "--long-minutes" && i + 1 < argc) minutes = std::atoi(argv[++i]);
     else if (a == "--frames" && i + 1 < argc) frames = std::atoi(argv[++i]);
+    else if (a == "--unmask" && i + 1 < argc) g_unmask = argv[++i];
     else if (a == "--only-speed") memory = accuracy = false;
     else if (a == "--only-memory") speed = accuracy = false;
     else if (a == "--only-accuracy") speed = memory = false;
     else {
       std::fprintf(stderr,
                    "usage: bench_scan [--data DIR] [--models DIR] [--only-speed|--only-memory|--only-accuracy] "
-                   "[--long-minutes N] [--work DIR] [--frames N] [--dump SCORES.csv]\n");
+                   "[--long-minutes N] [--work DIR] [--frames N] [--dump SCORES.csv] [--unmask BIN]\n");
       return 2;
     }
   }
