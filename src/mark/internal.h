@@ -182,11 +182,15 @@ struct TamperMap {
   double fraction_blocks = 0.0;
   double raw_fraction_blocks = 0.0;
   int n_checked = 0;            // blocks textured enough to carry bits
-  double healthy_fraction = 0;  // of checked blocks, those clearly on their lattice (score <= 0.1)
+  double healthy_fraction = 0;  // of checked blocks outside the regions, those clearly on their lattice (score <= 0.1)
+  double flagged_checked_fraction = 0;  // of checked blocks, those in a region
   // A frame is readable when most checked blocks are healthy. Re-encoders copy moving content
   // from the previous frame with its old (shifted) bits, so in P/B-frames with motion the layer
   // is lost everywhere the content moved: such frames are unverifiable, not tampered.
-  bool readable() const { return n_checked >= 4 && healthy_fraction >= 0.5; }
+  // The regions may cover at most kMaxRegionShare of the checked blocks (a frame whose layer was
+  // lost everywhere can form large unhealthy groups; it must not read as one big tamper).
+  static constexpr double kMaxRegionShare = 0.35;
+  bool readable() const { return n_checked >= 4 && healthy_fraction >= 0.5 && flagged_checked_fraction <= kMaxRegionShare; }
   std::vector<Box> regions;
 };
 TamperMap tamper_map(const FragileScores& scores);

@@ -200,6 +200,42 @@ TEST_F(MarkFiles, PastedFaceIsLocalisedAfterReencode) {
   EXPECT_EQ(v->tamper_map.width_px(), 480);
 }
 
+// Both attacks at once: x264 CRF 28 of a half-size copy (chips of 2 px). The embedder puts its
+// energy where the encoder leaves the most evidence per unit of energy (flatter chips).
+TEST_F(MarkFiles, SurvivesCrf28AndHalfSizeTogether) {
+  const std::string clip = dir_.file("clip.mp4"), marked = dir_.file("marked.mp4");
+  write_photo_clip(clip, photo_, background_, 960, 540, 40, 1, 1);
+  auto report = embed_file(clip, marked, issuer(0x1235));
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_GE(report->psnr_db, 42.0);
+  const std::string both = dir_.file("both.mp4");
+  reencode(marked, both, 28, 0.5);
+  auto v = verify_file(both);
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(v->found) << "CRF 28 + 0.5x: corr " << v->correlation << " sync " << v->sync_peak;
+  EXPECT_EQ(v->payload.issuer, 0x1235u);
+}
+
+// A locked-off background with a moving face: after a re-encode (one I-frame, the rest P/B) the
+// tamper layer is still read in most P/B-frames (blocks that moved, or that the encoder's noise
+// changed by more than half a level, are left out) and flags almost nothing. (A pasted patch in
+// this clip is flagged in every frame, but in the P/B-frames it is most of the few blocks left to
+// check, so those frames do not count as readable: docs/watermark.md.)
+TEST_F(MarkFiles, TamperLayerIsReadInPAndBFrames) {
+  const int n = 24;
+  const std::string clip = dir_.file("clip.mp4"), marked = dir_.file("marked.mp4");
+  write_photo_clip(clip, photo_, background_, 480, 360, n, 0, 2);
+  ASSERT_TRUE(embed_file(clip, marked, issuer(8)).ok());
+  const std::string untouched = dir_.file("untouched.mp4");
+  reencode(marked, untouched, 23);
+  auto clean = verify_file(untouched);
+  ASSERT_TRUE(clean.ok());
+  ASSERT_TRUE(clean->found);
+  ASSERT_TRUE(clean->tamper_checked);
+  EXPECT_GE(clean->tamper_frames_readable, n / 2);  // the I-frame alone would be 1
+  EXPECT_LT(clean->tamper_mean_fraction_blocks, 0.01);
+}
+
 TEST_F(MarkFiles, StillImagesPngAndJpeg) {
   const std::string png = dir_.file("still.png"), jpg = dir_.file("still.jpg");
   auto img = media::read_image(photo_);

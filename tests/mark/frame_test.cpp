@@ -236,6 +236,25 @@ TEST_F(MarkPhotos, TamperLayerSurvivesClampingInBrightFrames) {
   EXPECT_LT(detail::tamper_map(detail::fragile_scores(gray.data, 640, 360, detail::key_seed(kDefaultKey))).healthy_fraction, 0.5);
 }
 
+// The robust layer spreads its energy by the host's activity: flatter chips get more of it
+// (after CRF 28 of a half-size copy they keep the most evidence per unit of energy).
+TEST_F(MarkPhotos, RobustEnergyGoesToFlatterAreas) {
+  auto img = media::read_image(photos_[2]);
+  ASSERT_TRUE(img.ok());
+  Image frame = cover(*img, 640, 360);
+  cv::Mat bgr(360, 640, CV_8UC3, frame.data());
+  cv::GaussianBlur(bgr(cv::Rect(0, 0, 320, 360)), bgr(cv::Rect(0, 0, 320, 360)), cv::Size(0, 0), 6);  // left: smooth
+  cv::Mat gray;
+  cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+  detail::RobustEmbedder informed(640, 360, kDefaultKey, Payload{1, false, kPayloadVersion, 2}.pack(), true);
+  std::vector<float> d;
+  informed.delta(gray.data, 1.45, d);
+  const cv::Mat dm(360, 640, CV_32F, d.data());
+  const double flat = cv::norm(dm(cv::Rect(16, 16, 288, 328))), textured = cv::norm(dm(cv::Rect(336, 16, 288, 328)));
+  EXPECT_GT(flat, 1.5 * textured);
+  EXPECT_LE(cv::norm(dm) / std::sqrt(640.0 * 360.0), 1.45 + 1e-3);
+}
+
 TEST(MarkFrames, GeneratedFramesRoundTripAndRejectBadSizes) {
   std::vector<Image> frames;
   for (int i = 0; i < 10; ++i) frames.push_back(unmask::testing::make_pattern_frame(320, 240, i, 10 + 20 * i, 80, 40));
