@@ -273,24 +273,111 @@ void augment_crop(Image& crop, Image& boundary, std::mt19937_64& rng) {
     cv::flip(img, img, 1);
     if (!bnd.empty()) cv::flip(bnd, bnd, 1);
   }
-  if (coin(rng, 0.3)) {  // brightness / contrast of the whole crop (both classes)
-    const double contrast = uniform(rng, 0.85, 1.15), brightness = uniform(rng, -20, 20);
+  // Everything below changes the whole crop the same way for both classes: what real video does to
+  // a face crop (imprecise alignment, occluders, camera, light, grading, coding) must never read as
+  // blending. The boundary target follows the geometry and is hidden under an occluder.
+  if (coin(rng, 0.3)) {  // alignment error: landmarks fitted loosely in motion, face near the frame edge
+    const double scale = uniform(rng, 0.85, 1.25), angle = uniform(rng, -15, 15);
+    cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(w / 2.0f, h / 2.0f), angle, scale);
+    m.at<double>(0, 2) += uniform(rng, -0.08, 0.08) * w;
+    m.at<double>(1, 2) += uniform(rng, -0.08, 0.08) * h;
+    const bool black = coin(rng, 0.5);  // out of the frame: align_face fills with black
+    cv::warpAffine(img, img, m, img.size(), cv::INTER_LINEAR, black ? cv::BORDER_CONSTANT : cv::BORDER_REFLECT101,
+                   cv::Scalar(0, 0, 0));
+    if (!bnd.empty()) cv::warpAffine(bnd, bnd, m, bnd.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));
+  }
+  if (coin(rng, 0.25)) {  // an occluder across the face (hand, microphone, hair, glasses)
+    cv::Mat mask = cv::Mat::zeros(img.size(), CV_8U);
+    const cv::Point c(static_cast<int>(uniform(rng, 0.15, 0.85) * w), static_cast<int>(uniform(rng, 0.3, 1.0) * h));
+    if (coin(rng, 0.5)) {
+      cv::ellipse(mask, c, cv::Size(static_cast<int>(uniform(rng, 0.08, 0.3) * w), static_cast<int>(uniform(rng, 0.08, 0.3) * h)),
+                  uniform(rng, 0, 180), 0, 360, cv::Scalar(255), cv::FILLED);
+    } else {  // a bar (microphone stand, glasses arm, strand of hair)
+      const double a = uniform(rng, 0, CV_PI), len = uniform(rng, 0.3, 1.0) * w;
+      const cv::Point d(static_cast<int>(std::cos(a) * len / 2), static_cast<int>(std::sin(a) * len / 2));
+      cv::line(mask, c - d, c + d, cv::Scalar(255), std::max(2, static_cast<int>(uniform(rng, 0.02, 0.12) * w)));
+    }
+    cv::Mat occ(img.size(), CV_8UC3);
+    if (coin(rng, 0.5)) {  // skin-like or any flat colour with texture
+      occ.setTo(cv::Scalar(uniform(rng, 40, 200), uniform(rng, 60, 210), uniform(rng, 80, 240)));
+    } else {
+      occ.setTo(cv::Scalar(uniform(rng, 0, 255), uniform(rng, 0, 255), uniform(rng, 0, 255)));
+    }
+    cv::Mat tex(img.size(), CV_8UC3);
+    cv::RNG cvrng(static_cast<uint64_t>(rng()));
+    cvrng.fill(tex, cv::RNG::NORMAL, 0, uniform(rng, 2, 12));
+    occ += tex;
+    cv::Mat soft;
+    cv::GaussianBlur(mask, soft, cv::Size(0, 0), uniform(rng, 0.5, 2.0));
+    cv::Mat alpha, fi, fo;
+    soft.convertTo(alpha, CV_32F, 1.0 / 255);
+    cv::cvtColor(alpha, alpha, cv::COLOR_GRAY2BGR);
+    img.convertTo(fi, CV_32FC3);
+    occ.convertTo(fo, CV_32FC3);
+    cv::Mat blended = fi.mul(cv::Scalar(1, 1, 1) - alpha) + fo.mul(alpha);
+    blended.convertTo(img, CV_8UC3);
+    if (!bnd.empty()) {
+      cv::Mat keep;
+      cv::threshold(soft, keep, 127, 255, cv::THRESH_BINARY_INV);
+      cv::bitwise_and(bnd, keep, bnd);
+    }
+  }
+  if (coin(rng, 0.3)) {  // brightness / contrast
+    const double contrast = uniform(rng, 0.8, 1.2), brightness = uniform(rng, -25, 25);
     img.convertTo(img, CV_8UC3, contrast, brightness + 128 * (1 - contrast));
   }
-  if (coin(rng, 0.3)) {  // resize: lower resolution source
-    const double f = uniform(rng, 0.4, 0.9);
+  if (coin(rng, 0.3)) {  // colour cast (white balance, grading) and saturation
+    std::vector<cv::Mat> ch;
+    cv::split(img, ch);
+    for (cv::Mat& c : ch) c.convertTo(c, CV_8U, uniform(rng, 0.85, 1.15));
+    cv::merge(ch, img);
+    cv::Mat hsv;
+    cv::cvtColor(img, hsv, cv::COLOR_BGR2HSV);
+    std::vector<cv::Mat> hs;
+    cv::split(hsv, hs);
+    hs[1].convertTo(hs[1], CV_8U, uniform(rng, 0.5, 1.3));
+    cv::merge(hs, hsv);
+    cv::cvtColor(hsv, img, cv::COLOR_HSV2BGR);
+  }
+  if (coin(rng, 0.2)) {  // gamma (film and phone tone curves)
+    const double g = uniform(rng, 0.7, 1.5);
+    cv::Mat lut(1, 256, CV_8U);
+    for (int i = 0; i < 256; ++i) lut.at<uint8_t>(i) = cv::saturate_cast<uint8_t>(255.0 * std::pow(i / 255.0, g));
+    cv::LUT(img, lut, img);
+  }
+  const bool low_light = coin(rng, 0.1);
+  if (low_light) img.convertTo(img, CV_8UC3, uniform(rng, 0.3, 0.7), 0);
+  if (coin(rng, 0.45)) {  // a small face in the frame, up-scaled to the crop: strong down-then-up
+    const double f = uniform(rng, 0.2, 0.9);
     cv::Mat small;
     cv::resize(img, small, cv::Size(std::max(8, static_cast<int>(w * f)), std::max(8, static_cast<int>(h * f))), 0,
                0, coin(rng, 0.5) ? cv::INTER_AREA : cv::INTER_LINEAR);
+    if (coin(rng, 0.4)) {  // coded at the small size: blocks grow with the up-scaling
+      std::vector<uint8_t> buf;
+      cv::imencode(".jpg", small, buf, {cv::IMWRITE_JPEG_QUALITY, static_cast<int>(uniform(rng, 25, 85))});
+      small = cv::imdecode(buf, cv::IMREAD_COLOR);
+    }
     cv::resize(small, img, cv::Size(w, h), 0, 0, coin(rng, 0.5) ? cv::INTER_LINEAR : cv::INTER_CUBIC);
   }
-  if (coin(rng, 0.2)) {  // blur
-    const double sigma = uniform(rng, 0.3, 1.3);
+  if (coin(rng, 0.15)) {  // motion blur: a line kernel at a random angle
+    const int len = static_cast<int>(uniform(rng, 3, 10));
+    cv::Mat k = cv::Mat::zeros(len, len, CV_32F);
+    const double a = uniform(rng, 0, CV_PI);
+    const double c = (len - 1) / 2.0;
+    for (int i = 0; i < len; ++i) {
+      const double t = i - c;
+      const int x = static_cast<int>(std::lround(c + t * std::cos(a))), y = static_cast<int>(std::lround(c + t * std::sin(a)));
+      k.at<float>(std::clamp(y, 0, len - 1), std::clamp(x, 0, len - 1)) = 1.0f;
+    }
+    k /= cv::sum(k)[0];
+    cv::filter2D(img, img, -1, k, cv::Point(-1, -1), 0, cv::BORDER_REFLECT);
+  } else if (coin(rng, 0.2)) {  // focus blur
+    const double sigma = uniform(rng, 0.3, 1.5);
     cv::GaussianBlur(img, img, cv::Size(0, 0), sigma);
   }
-  if (coin(rng, 0.2)) {  // sensor noise
+  if (low_light || coin(rng, 0.2)) {  // sensor noise (strong in low light)
     cv::Mat noise(img.size(), CV_32FC3);
-    const double sd = uniform(rng, 2, 8);
+    const double sd = low_light ? uniform(rng, 4, 12) : uniform(rng, 2, 8);
     cv::RNG cvrng(static_cast<uint64_t>(rng()));
     cvrng.fill(noise, cv::RNG::NORMAL, 0, sd);
     cv::Mat f;
@@ -298,11 +385,12 @@ void augment_crop(Image& crop, Image& boundary, std::mt19937_64& rng) {
     f += noise;
     f.convertTo(img, CV_8UC3);
   }
-  if (coin(rng, 0.5)) {  // JPEG, as in compressed uploads
-    const int q = static_cast<int>(uniform(rng, 30, 96));
+  if (coin(rng, 0.6)) {  // block coding, as in compressed uploads and video (deblocked half the time)
+    const int q = static_cast<int>(uniform(rng, 20, 96));
     std::vector<uint8_t> buf;
     cv::imencode(".jpg", img, buf, {cv::IMWRITE_JPEG_QUALITY, q});
     img = cv::imdecode(buf, cv::IMREAD_COLOR);
+    if (q < 60 && coin(rng, 0.5)) cv::GaussianBlur(img, img, cv::Size(3, 3), 0.5);
   }
   crop = to_image(img);
   if (!bnd.empty()) boundary = to_image(bnd);
@@ -399,19 +487,78 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
   auto models = face::FaceModels::load();
   if (!models.ok()) return models.status();
 
-  // 1. Faces.
+  // 1. Faces. Videos are sampled densely (every UNMASK_BLEND_VIDEO_EVERY-th frame, at most
+  // UNMASK_BLEND_VIDEO_MAX crops spread over the video): real video is what scan sees, and a few
+  // frames per clip taught the network too little of it. Images keep the default options (their
+  // cache entries stay valid).
   CropExtractOptions xo;
   xo.align = {.size_px = 128, .margin = 0.25};
   xo.cache_dir = (fs::path(cache_root) / "crops").string();
   if (request.progress) {
     xo.progress = [&](double f, std::string_view s) { request.progress(0.0, std::string(s) + " (" + fmt(100 * f, 0) + "%)"); };
   }
+  CropExtractOptions xv = xo;
+  xv.every_nth_frame = std::max(1, std::stoi(env_or("UNMASK_BLEND_VIDEO_EVERY", "2")));
+  xv.max_crops_per_video = std::max(1, std::stoi(env_or("UNMASK_BLEND_VIDEO_MAX", "300")));
+  std::vector<learn::ManifestItem> image_items, video_items;
+  std::set<std::string> video_paths;
+  std::map<std::string, std::string> source_of;  // file -> source_repo column (or the file)
+  for (const learn::ManifestItem& item : *items) {
+    auto it = item.columns.find("source_repo");
+    source_of[item.path] = it != item.columns.end() && !it->second.empty() ? it->second : item.path;
+    if (is_video_item(item)) {
+      video_items.push_back(item);
+      video_paths.insert(item.path);
+    } else {
+      image_items.push_back(item);
+    }
+  }
   CropExtractSummary xs;
   const auto t_extract = Clock::now();
-  auto crops_or = extract_blend_crops(*items, *models, xo, &xs);
-  if (!crops_or.ok()) return crops_or.status();
+  std::vector<BlendCrop> all_crops;
+  for (int pass = 0; pass < 2; ++pass) {
+    const auto& part = pass == 0 ? image_items : video_items;
+    if (part.empty()) continue;
+    CropExtractSummary ps;
+    auto part_or = extract_blend_crops(part, *models, pass == 0 ? xo : xv, &ps);
+    if (!part_or.ok()) return part_or.status();
+    xs.n_items += ps.n_items;
+    xs.n_items_with_face += ps.n_items_with_face;
+    xs.n_cached += ps.n_cached;
+    xs.n_failed += ps.n_failed;
+    for (BlendCrop& c : *part_or) all_crops.push_back(std::move(c));
+  }
   const double extract_seconds = std::chrono::duration<double>(Clock::now() - t_extract).count();
-  auto crops = std::make_shared<const std::vector<BlendCrop>>(std::move(*crops_or));
+  const size_t n_crops_extracted = all_crops.size();
+  // Balance the sources: at most UNMASK_BLEND_MAX_PER_SOURCE crops of any one source (a seeded
+  // choice), so 4000 UTKFace photos do not outweigh every video put together. 0: no cap.
+  const int max_per_source = std::stoi(env_or("UNMASK_BLEND_MAX_PER_SOURCE", "1000"));
+  std::map<std::string, int> crops_per_source;
+  {
+    std::map<std::string, std::vector<size_t>> groups;
+    for (size_t k = 0; k < all_crops.size(); ++k) groups[source_of[all_crops[k].source]].push_back(k);
+    std::vector<bool> keep(all_crops.size(), true);
+    for (auto& [src, idx] : groups) {
+      if (max_per_source > 0 && static_cast<int>(idx.size()) > max_per_source) {
+        std::vector<std::pair<std::string, size_t>> ranked;
+        for (size_t k : idx) {
+          ranked.push_back({sha256_hex(std::to_string(request.seed) + "|" + all_crops[k].source + "|" +
+                                       std::to_string(all_crops[k].frame)),
+                            k});
+        }
+        std::sort(ranked.begin(), ranked.end());
+        for (size_t r = static_cast<size_t>(max_per_source); r < ranked.size(); ++r) keep[ranked[r].second] = false;
+      }
+      const int n = static_cast<int>(idx.size());
+      crops_per_source[src] = max_per_source > 0 ? std::min(n, max_per_source) : n;
+    }
+    std::vector<BlendCrop> kept;
+    for (size_t k = 0; k < all_crops.size(); ++k) {
+      if (keep[k]) kept.push_back(std::move(all_crops[k]));
+    }
+    all_crops.swap(kept);
+  }
+  auto crops = std::make_shared<const std::vector<BlendCrop>>(std::move(all_crops));
   if (crops->empty()) return Status::input(request.manifest_path, "no face found in any item");
 
   // 2. Split by file.
@@ -439,6 +586,14 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
   }
   SbiDataset train(crops, train_idx, spec->input_size_px, /*augment=*/true);
   SbiDataset val(crops, val_idx, spec->input_size_px, /*augment=*/true);
+  // The validation crops from videos: calibration is fitted on them (and their self-blends) when
+  // there are enough, so that a real video frame, not a photo, is what reads as "real".
+  std::vector<size_t> val_video_idx;
+  for (size_t k : val_idx) {
+    if (video_paths.count((*crops)[k].source)) val_video_idx.push_back(k);
+  }
+  SbiDataset val_video(crops, val_video_idx, spec->input_size_px, /*augment=*/true);
+  const bool calibrate_on_video = val_video_idx.size() >= 100;
   if (train.size() < 2) return Status::input(request.manifest_path, "too few faces to train on");
   log_info("blend: " + std::to_string(crops->size()) + " crops from " + std::to_string(xs.n_items_with_face) + " of " +
            std::to_string(xs.n_items) + " items (" + std::to_string(xs.n_cached) + " cached, " +
@@ -470,6 +625,8 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
   cfg.checkpoint_path = request.out_path + ".ckpt";
   cfg.checkpoint_every_steps = 40;
   cfg.resume = request.resume;
+  // Fine-tuning from another run's checkpoint (e.g. the shipped model's), when not resuming.
+  cfg.init_checkpoint = env_or("UNMASK_BLEND_INIT", "");
   // Train seconds add up over resumed runs.
   const std::string time_path = cfg.checkpoint_path + ".seconds";
   double previous_seconds = 0;
@@ -492,10 +649,25 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
   auto result = learn::train_binary(*spec, train, &val, cfg);
   if (!result.ok()) return result.status();
 
-  // 4. Calibrate on validation (raw logits -> Platt) and measure.
+  // 4. Calibrate on validation (raw logits -> Platt; on its video crops when there are enough)
+  // and measure.
   learn::PlattScaling platt;
-  learn::BinaryMetrics vm;
+  learn::BinaryMetrics vm, vvm;
   double raw_log_loss = std::nan("");
+  if (calibrate_on_video) {
+    auto probs = learn::predict_dataset(result->model, val_video, request.seed ^ 0x76616c ^ 0x1234, 64);
+    if (!probs.ok()) return probs.status();
+    std::vector<double> logits;
+    std::vector<int> labels;
+    for (size_t i = 0; i < val_video.size(); ++i) {
+      logits.push_back(logit_of((*probs)[i]));
+      labels.push_back(val_video.label(i));
+    }
+    UNMASK_RETURN_IF_ERROR(platt.fit(logits, labels));
+    std::vector<double> calibrated;
+    for (double s : logits) calibrated.push_back(platt.apply(s));
+    vvm = learn::binary_metrics(calibrated, labels);
+  }
   if (val.size() > 0) {
     auto probs = learn::predict_dataset(result->model, val, request.seed ^ 0x76616c ^ 0x1234, 64);
     if (!probs.ok()) return probs.status();
@@ -506,7 +678,8 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
       labels.push_back(val.label(i));
     }
     raw_log_loss = learn::log_loss(*probs, labels);
-    if (std::count(labels.begin(), labels.end(), 1) > 0 && std::count(labels.begin(), labels.end(), 0) > 0) {
+    if (!calibrate_on_video && std::count(labels.begin(), labels.end(), 1) > 0 &&
+        std::count(labels.begin(), labels.end(), 0) > 0) {
       UNMASK_RETURN_IF_ERROR(platt.fit(logits, labels));
     }
     std::vector<double> calibrated;
@@ -521,7 +694,11 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
   meta[kBlendMetaMargin] = fmt(xo.align.margin, 4);
   meta[kBlendMetaCalibration] = platt.serialize();
   meta["blend.version"] = kBlendVersion;
-  meta["train.recipe"] = "SBI self-blended images from real faces, boundary head, JPEG/blur/noise/resize augmentation";
+  meta["train.recipe"] =
+      "SBI self-blended images from real faces (videos sampled densely, at most " + std::to_string(max_per_source) +
+      " crops per source), boundary head, video-like augmentation (block coding at crop and small size, down-up "
+      "scaling, motion/focus blur, colour cast, gamma, low light noise)" +
+      std::string(calibrate_on_video ? ", Platt calibration on validation video crops" : ", Platt calibration on validation crops");
   meta["train.n_train_examples"] = std::to_string(train.size());
   meta["train.n_val_examples"] = std::to_string(val.size());
   meta["train.n_files"] = std::to_string(train_files.size() + val_files.size());
@@ -550,6 +727,10 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
                      {"extract_seconds", extract_seconds},
                      {"data_ms_per_example", data_ms_per_example},
                      {"final_train_loss", result->history.empty() ? std::nan("") : result->history.back().train_loss}};
+  if (calibrate_on_video) {
+    summary.metrics["val_video_auc"] = vvm.auc;
+    summary.metrics["val_video_log_loss"] = vvm.log_loss;
+  }
 
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   nlohmann::json j;
@@ -583,7 +764,16 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
                {"n_train_examples", train.size()},
                {"n_val_examples", val.size()},
                {"validation_split", "by file, " + fmt(100 * val_fraction, 0) + "% of files (hash of path and seed)"},
-               {"recipe", meta["train.recipe"]}};
+               {"recipe", meta["train.recipe"]},
+               {"n_crops_extracted", n_crops_extracted},
+               {"crops_per_source", crops_per_source},
+               {"max_crops_per_source", max_per_source},
+               {"video_every_nth_frame", xv.every_nth_frame},
+               {"video_max_crops", xv.max_crops_per_video},
+               {"n_val_video_crops", val_video_idx.size()},
+               {"calibration_set", calibrate_on_video ? "validation video crops and their self-blends"
+                                                       : "validation crops and their self-blends"}};
+  if (!cfg.init_checkpoint.empty()) j["training_init_checkpoint"] = cfg.init_checkpoint;
   j["training"] = {{"epochs", cfg.epochs},
                    {"batch_size", cfg.batch_size},
                    {"learning_rate", lr},

@@ -211,6 +211,10 @@ struct TrainConfig {
   // Continue from checkpoint_path when it exists (a model error when it was made with another
   // spec, seed, batch size or dataset size); start afresh when it does not.
   bool resume = false;
+  // Fine-tuning: when no checkpoint is resumed, start from the weights and optimiser state of this
+  // checkpoint, made by a run of the same architecture on any data (its position is not taken:
+  // the run counts epochs from 0). Model error when it is missing, corrupt or of another spec.
+  std::string init_checkpoint;
   // fraction of all steps done, and "epoch 2/10 loss 0.412 val_auc 0.873".
   ProgressFn progress;
   // Polled after every step; true stops the run after writing a checkpoint (a clean interrupt).

@@ -120,7 +120,9 @@ Status write_checkpoint(const std::string& path, const std::string& fp, const Po
   return Status::ok();
 }
 
-Status read_checkpoint(const std::string& path, const std::string& fp, Position& pos, nn::Trainable& net) {
+// require_fingerprint false: weights for fine-tuning, from a run on other data.
+Status read_checkpoint(const std::string& path, const std::string& fp, Position& pos, nn::Trainable& net,
+                       bool require_fingerprint = true) {
   auto bytes_or = read_file(path);
   if (!bytes_or.ok()) return Status::model(path, "cannot read the checkpoint: " + bytes_or.status().message());
   const std::string_view bytes = *bytes_or;
@@ -183,7 +185,7 @@ Status read_checkpoint(const std::string& path, const std::string& fp, Position&
       return fail("bad checkpoint header line '" + std::string(line) + "'");
     }
   }
-  if (!fingerprint_ok) {
+  if (!fingerprint_ok && require_fingerprint) {
     return fail("was made by a different run (" + other_fp + "); this run is (" + fp +
                 "): delete it or use the same settings");
   }
@@ -321,6 +323,9 @@ Result<TrainResult> train_binary(const nn::ModelSpec& spec, const Dataset& train
   const bool checkpointing = !config.checkpoint_path.empty();
   if (checkpointing && config.resume && std::filesystem::exists(config.checkpoint_path)) {
     UNMASK_RETURN_IF_ERROR(read_checkpoint(config.checkpoint_path, fp, pos, net));
+  } else if (!config.init_checkpoint.empty()) {
+    Position ignored;
+    UNMASK_RETURN_IF_ERROR(read_checkpoint(config.init_checkpoint, fp, ignored, net, /*require_fingerprint=*/false));
   }
 
   const auto batches = plan_batches(train.size(), static_cast<size_t>(config.batch_size));

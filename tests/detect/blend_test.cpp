@@ -2,7 +2,9 @@
 // the SBI training data, a short training run on generated photos, and `unmask train` errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -179,6 +181,43 @@ TEST(Blend, SbiDatasetIsDeterministicAndGivesBothLabels) {
   EXPECT_EQ(d->input, a->input);
 }
 
+// The video-like augmentation is the same for both classes: it never puts a boundary target on a
+// real example, never grows a fake's, keeps the crop's size, and its alignment-error step leaves
+// out-of-frame black corners on some draws (as align_face does near a frame edge).
+TEST(Blend, AugmentationNeverMakesABoundaryAndCoversMisalignment) {
+  auto crops = photo_crops(64);
+  ASSERT_FALSE(crops->empty());
+  // The photo crop with a bright 6 px frame: only the out-of-frame fill can make a corner black.
+  Image face = (*crops)[0].crop;
+  for (int y = 0; y < face.height_px(); ++y)
+    for (int x = 0; x < face.width_px(); ++x)
+      if (x < 6 || y < 6 || x >= face.width_px() - 6 || y >= face.height_px() - 6) std::fill_n(face.at(x, y), 3, uint8_t{200});
+  int black_corners = 0, changed = 0;
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    std::mt19937_64 rng(seed);
+    Image crop = face;
+    Image none(64, 64, 1);
+    augment_crop(crop, none, rng);
+    ASSERT_EQ(crop.width_px(), 64);
+    ASSERT_EQ(crop.height_px(), 64);
+    ASSERT_EQ(crop.channels(), 3);
+    for (size_t i = 0; i < none.size_bytes(); ++i) ASSERT_EQ(none.data()[i], 0) << "seed " << seed;
+    Image full(64, 64, 1);
+    std::fill(full.data(), full.data() + full.size_bytes(), uint8_t{255});
+    Image crop2 = face;
+    std::mt19937_64 rng2(seed);
+    augment_crop(crop2, full, rng2);
+    ASSERT_EQ(full.width_px(), 64);
+    EXPECT_EQ(crop2.data()[0], crop.data()[0]);  // same draws for both: the boundary does not change the image
+    const uint8_t* corner = crop.at(0, 0);
+    if (std::max({corner[0], corner[1], corner[2]}) < 24) ++black_corners;
+    changed += std::equal(crop.data(), crop.data() + crop.size_bytes(), face.data()) ? 0 : 1;
+  }
+  EXPECT_GT(black_corners, 3);
+  EXPECT_LT(black_corners, 60);
+  EXPECT_GT(changed, 150);
+}
+
 TEST(Blend, ValidationSplitIsByFile) {
   int n_val = 0;
   for (int i = 0; i < 1000; ++i) {
@@ -238,6 +277,8 @@ TEST(Blend, ShortTrainingLowersTheLossAndWritesModelAndCard) {
   EXPECT_EQ(card["command"], "test");
   EXPECT_TRUE(card["metrics"].contains("val_auc"));
   EXPECT_TRUE(card["metrics"].contains("train_seconds"));
+  EXPECT_TRUE(card["data"].contains("crops_per_source"));
+  EXPECT_EQ(card["data"]["calibration_set"], "validation crops and their self-blends");  // no video here
   ASSERT_EQ(card["history"].size(), 12u);
   const double first = card["history"][0]["train_loss"].get<double>() + card["history"][1]["train_loss"].get<double>();
   const double last = card["history"][10]["train_loss"].get<double>() + card["history"][11]["train_loss"].get<double>();

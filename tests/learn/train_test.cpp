@@ -190,5 +190,40 @@ TEST(Train, ResumeFromCheckpointEqualsAnUninterruptedRun) {
             StatusCode::kModel);
 }
 
+// Fine-tuning: a run on other data (another dataset size, so another fingerprint) starts from a
+// finished run's checkpoint; the optimiser's step count carries on from it. A missing file or a
+// checkpoint of another architecture is a model error.
+TEST(Train, InitCheckpointFineTunesFromAnotherRun) {
+  TempDir dir;
+  const nn::ModelSpec spec = cnn_spec();
+  const SquaresDataset first_data(spec, 13), other_data(spec, 9), val(spec, 6);
+  auto first = train_binary(spec, first_data, &val, resume_config(dir.file("first.ckpt")));
+  ASSERT_TRUE(first.ok()) << first.status().message();
+
+  TrainConfig tune;
+  tune.epochs = 1;
+  tune.batch_size = 6;
+  tune.seed = 11;
+  tune.init_checkpoint = dir.file("first.ckpt");
+  auto tuned = train_binary(spec, other_data, &val, tune);
+  ASSERT_TRUE(tuned.ok()) << tuned.status().message();
+  TrainConfig scratch = tune;
+  scratch.init_checkpoint.clear();
+  auto fresh = train_binary(spec, other_data, &val, scratch);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+  EXPECT_EQ(tuned->n_steps, first->n_steps + fresh->n_steps);
+  ASSERT_EQ(tuned->history.size(), 1u);  // epochs count from 0 again
+  EXPECT_NE(tuned->model.weights_sha256(), fresh->model.weights_sha256());
+
+  tune.init_checkpoint = dir.file("missing.ckpt");
+  EXPECT_EQ(train_binary(spec, other_data, &val, tune).status().code(), StatusCode::kModel);
+  const InMemoryDataset linear = linear_set(8, 1);
+  TrainConfig wrong_arch;
+  wrong_arch.epochs = 1;
+  wrong_arch.batch_size = 4;
+  wrong_arch.init_checkpoint = dir.file("first.ckpt");
+  EXPECT_EQ(train_binary(mlp_spec(), linear, nullptr, wrong_arch).status().code(), StatusCode::kModel);
+}
+
 }  // namespace
 }  // namespace unmask::learn
