@@ -1,8 +1,9 @@
 // train_voice: the voice detector's trainer. Real speech and synthetic speech from the manifest,
 // plus speech the project makes itself: espeak-ng (the training voices only, several rates and
-// pitches) and Griffin-Lim resynthesis of every real training file (label fake, kept in the same
-// train/validation split as its source so a speaker never crosses the split). Every clip also
-// gives a copy through a random channel (low-pass, noise) with the same label.
+// pitches), Griffin-Lim resynthesis of every real training file and (version 2) a second
+// resynthesis of it by one of four other vocoders (label fake, kept in the same train/validation
+// split as its source so a speaker never crosses the split). Every clip also gives a copy through
+// a random channel (codec, low-pass, noise) with the same label.
 #include <algorithm>
 #include <array>
 #include <chrono>
