@@ -696,8 +696,9 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
   meta["blend.version"] = kBlendVersion;
   meta["train.recipe"] =
       "SBI self-blended images from real faces (videos sampled densely, at most " + std::to_string(max_per_source) +
-      " crops per source), boundary head, video-like augmentation (block coding at crop and small size, down-up "
-      "scaling, motion/focus blur, colour cast, gamma, low light noise)" +
+      " crops per source), boundary head, video-like augmentation for both classes (alignment error with "
+      "out-of-frame fill, occluders, block coding at crop and small size, down-up scaling, motion/focus blur, "
+      "colour cast, gamma, low light noise)" +
       std::string(calibrate_on_video ? ", Platt calibration on validation video crops" : ", Platt calibration on validation crops");
   meta["train.n_train_examples"] = std::to_string(train.size());
   meta["train.n_val_examples"] = std::to_string(val.size());
