@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "detect/feature_model.h"
+#include "detect/feature_trainer.h"
 #include "detect/noise.h"
 #include "detect/training.h"
 #include "face/face.h"
@@ -144,33 +145,17 @@ Result<TrainSummary> train_noise(const TrainRequest& request) {
   std::sort(real_ratio.begin(), real_ratio.end());
   const double real_median = real_ratio.empty() ? 0.0 : real_ratio[real_ratio.size() / 2];
 
-  FeatureTrainOptions opts;
+  FeatureTrainOptions opts = feature_train_options(request, 200, kNoiseFeatureVersion, 0.9);
   opts.hidden_widths = {};
-  opts.epochs = request.epochs > 0 ? request.epochs : 200;
   opts.batch_size = 16;
   opts.learning_rate = 0.01;
   opts.weight_decay = 1e-3;
-  opts.seed = request.seed;
-  opts.feature_version = kNoiseFeatureVersion;
-  opts.checkpoint_path = request.out_path + ".ckpt";
-  opts.resume = request.resume;
-  if (request.progress) {
-    opts.progress = [&](double f, std::string_view stage) { request.progress(0.9 + 0.1 * f, stage); };
-  }
   opts.extra_metadata = {{"detector", "noise"},
                          {"real_noise_ratio_median", format_floats({static_cast<float>(real_median)})},
                          {"rows", "medians over groups of 12 crops (every 3rd frame) of the longest track, at most 6 per video"}};
-  auto trained = train_feature_classifier(rows, labels, is_val, opts);
-  if (!trained.ok()) return trained.status();
-  UNMASK_RETURN_IF_ERROR(trained->model.save(request.out_path));
-  std::error_code ec;
-  fs::remove(request.out_path + ".ckpt", ec);
-
-  TrainSummary summary;
-  summary.model_path = request.out_path;
-  summary.card_path = card_path_for(request.out_path);
-  summary.metrics = trained->metrics;
-  summary.metrics["train_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto fitted = fit_and_save_feature_model(request, opts, rows, labels, is_val, t0);
+  if (!fitted.ok()) return fitted.status();
+  TrainSummary summary = std::move(*fitted);
   summary.n_real = n_videos[0];
   summary.n_fake = n_videos[1];
 
@@ -182,15 +167,9 @@ Result<TrainSummary> train_noise(const TrainRequest& request) {
        << "}, \"n_failed\": " << n_failed << ", \"n_rows\": {\"real\": " << n_rows[0] << ", \"fake\": " << n_rows[1]
        << "}, \"rows\": \"medians over groups of 12 crops (every 3rd frame) of the longest track, at most 6 per video\""
        << ", \"validation\": \"whole videos whose path hash (with the seed) is 0 mod 4\"}";
-  ModelCard card;
-  card.detector = "noise";
-  card.model_path = request.out_path;
-  card.data_json = data.str();
-  card.seed = request.seed;
-  card.command = request.command_line;
-  card.metrics = summary.metrics;
-  card.notes["architecture"] = "logistic regression (mlp without hidden layers) on 3 standardised face/ring noise ratios, Platt calibration on validation";
-  UNMASK_RETURN_IF_ERROR(write_model_card(card));
+  UNMASK_RETURN_IF_ERROR(write_feature_model_card(
+      request, summary, "noise", data.str(),
+      "logistic regression (mlp without hidden layers) on 3 standardised face/ring noise ratios, Platt calibration on validation"));
   return summary;
 }
 

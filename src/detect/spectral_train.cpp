@@ -27,6 +27,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "detect/feature_model.h"
+#include "detect/feature_trainer.h"
 #include "detect/spectral.h"
 #include "detect/training.h"
 #include "face/face.h"
@@ -251,30 +252,13 @@ Result<TrainSummary> train_spectral(const TrainRequest& request) {
   if (request.progress) request.progress(0.55, "features " + std::to_string(rows.size()));
 
   // 3. The classifier.
-  FeatureTrainOptions opts;
+  FeatureTrainOptions opts = feature_train_options(request, 40, kSpectralFeatureVersion, 0.55);
   opts.hidden_widths = {32, 16};
-  opts.epochs = request.epochs > 0 ? request.epochs : 40;
-  opts.seed = request.seed;
-  opts.feature_version = kSpectralFeatureVersion;
-  opts.checkpoint_path = request.out_path + ".ckpt";
-  opts.resume = request.resume;
-  if (request.progress) {
-    opts.progress = [&](double f, std::string_view stage) { request.progress(0.55 + 0.45 * f, stage); };
-  }
   opts.extra_metadata = {{"detector", "spectral"},
                          {"alignment", std::to_string(kSpectralCropPx) + " px, margin " + std::to_string(kSpectralMargin)}};
-  auto trained = train_feature_classifier(rows, labels, is_val, opts);
-  if (!trained.ok()) return trained.status();
-  UNMASK_RETURN_IF_ERROR(trained->model.save(request.out_path));
-  std::error_code ec;
-  std::filesystem::remove(request.out_path + ".ckpt", ec);
-
-  TrainSummary summary;
-  summary.model_path = request.out_path;
-  summary.card_path = card_path_for(request.out_path);
-  summary.metrics = trained->metrics;
-  summary.metrics["train_seconds"] =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto fitted = fit_and_save_feature_model(request, opts, rows, labels, is_val, t0);
+  if (!fitted.ok()) return fitted.status();
+  TrainSummary summary = std::move(*fitted);
   summary.metrics["n_items_failed"] = n_failed;
   for (const auto& pi : per_item) ((*items)[pi.item].label ? summary.n_fake : summary.n_real) += 1;
 
@@ -294,15 +278,9 @@ Result<TrainSummary> train_spectral(const TrainRequest& request) {
     first = false;
   }
   data << "}}";
-  ModelCard card;
-  card.detector = "spectral";
-  card.model_path = request.out_path;
-  card.data_json = data.str();
-  card.seed = request.seed;
-  card.command = request.command_line;
-  card.metrics = summary.metrics;
-  card.notes["architecture"] = "mlp 68-32-16-1 (SiLU) on standardised features, Platt calibration on validation";
-  UNMASK_RETURN_IF_ERROR(write_model_card(card));
+  UNMASK_RETURN_IF_ERROR(write_feature_model_card(
+      request, summary, "spectral", data.str(),
+      "mlp 68-32-16-1 (SiLU) on standardised features, Platt calibration on validation"));
   return summary;
 }
 

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "detect/feature_model.h"
+#include "detect/feature_trainer.h"
 #include "detect/temporal.h"
 #include "detect/training.h"
 #include "face/face.h"
@@ -163,34 +164,18 @@ Result<TrainSummary> train_temporal(const TrainRequest& request) {
     }
   }
 
-  FeatureTrainOptions opts;
+  FeatureTrainOptions opts = feature_train_options(request, 150, kTemporalFeatureVersion, 0.8);
   opts.hidden_widths = {};
-  opts.epochs = request.epochs > 0 ? request.epochs : 150;
   opts.batch_size = 16;
   opts.learning_rate = 0.01;
   opts.weight_decay = 1e-3;
-  opts.seed = request.seed;
-  opts.feature_version = kTemporalFeatureVersion;
-  opts.checkpoint_path = request.out_path + ".ckpt";
-  opts.resume = request.resume;
-  if (request.progress) {
-    opts.progress = [&](double f, std::string_view stage) { request.progress(0.8 + 0.2 * f, stage); };
-  }
   opts.extra_metadata = {{"detector", "temporal"},
                          {"real_log_jitter_ratio_median", format_floats({static_cast<float>(median_of(real_jitter))})},
                          {"real_blink_rate_median", format_floats({static_cast<float>(median_of(real_blinks))})},
                          {"windows", "4 s every 2 s of the longest track"}};
-  auto trained = train_feature_classifier(rows, labels, is_val, opts);
-  if (!trained.ok()) return trained.status();
-  UNMASK_RETURN_IF_ERROR(trained->model.save(request.out_path));
-  std::error_code ec;
-  fs::remove(request.out_path + ".ckpt", ec);
-
-  TrainSummary summary;
-  summary.model_path = request.out_path;
-  summary.card_path = card_path_for(request.out_path);
-  summary.metrics = trained->metrics;
-  summary.metrics["train_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto fitted = fit_and_save_feature_model(request, opts, rows, labels, is_val, t0);
+  if (!fitted.ok()) return fitted.status();
+  TrainSummary summary = std::move(*fitted);
   summary.n_real = n_videos[0];
   summary.n_fake = n_videos[1];
 
@@ -203,15 +188,9 @@ Result<TrainSummary> train_temporal(const TrainRequest& request) {
        << n_windows[0] << ", \"fake\": " << n_windows[1]
        << "}, \"windows\": \"4 s every 2 s of the longest track (2-4 s tracks: one window)\""
        << ", \"validation\": \"whole videos whose path hash (with the seed) is 0 mod 4\"}";
-  ModelCard card;
-  card.detector = "temporal";
-  card.model_path = request.out_path;
-  card.data_json = data.str();
-  card.seed = request.seed;
-  card.command = request.command_line;
-  card.metrics = summary.metrics;
-  card.notes["architecture"] = "logistic regression (mlp without hidden layers) on 12 standardised track features, Platt calibration on validation";
-  UNMASK_RETURN_IF_ERROR(write_model_card(card));
+  UNMASK_RETURN_IF_ERROR(write_feature_model_card(
+      request, summary, "temporal", data.str(),
+      "logistic regression (mlp without hidden layers) on 12 standardised track features, Platt calibration on validation"));
   return summary;
 }
 
