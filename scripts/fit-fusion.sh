@@ -11,6 +11,9 @@
 #      of the training sources, landmark face swaps between them (unmask synth swap, seed 2 of the
 #      pairing of scripts/train-temporal.sh, so none is a clip the temporal detector trained on)
 #      and espeak-ng dubs of those with speech (unmask synth dub); <cache>/set/MANIFEST.csv.
+#      The reals enter the set as marked copies (<cache>/set/marked/, scripts/lib/mark-reals.sh):
+#      watermarked and re-encoded once at CRF 18 as every synth output is, so that a detector
+#      cannot tell the classes apart by the mark or the second encode (MARK_REALS=0: originals).
 #   2. bench_scan scans the set and dumps each video's per-detector scores (<cache>/train.csv).
 #   3. bench_scan scans the videos of <data>/MANIFEST.csv (<cache>/scores.csv), the test set.
 #   4. fit_fusion fits on train.csv only and reports the untouched numbers on scores.csv next to
@@ -21,7 +24,7 @@
 #   --models: the detector models to scan with and the folder fusion.json is written to (models/).
 #   --set-only makes the training set and stops; --fit-only reuses <cache>/train.csv and
 #   <cache>/scores.csv (fit_fusion checks that they were made with the models in models/ now).
-#   UNMASK=path/to/unmask (the set's synth runs), N_SWAPS=16, N_DUBS=8.
+#   UNMASK=path/to/unmask (the set's synth and mark runs), N_SWAPS=16, N_DUBS=8, MARK_REALS=1.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -34,6 +37,7 @@ scan=1
 fit=1
 n_swaps="${N_SWAPS:-16}"
 n_dubs="${N_DUBS:-8}"
+mark_reals="${MARK_REALS:-1}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build="$2"; shift 2 ;;
@@ -56,6 +60,7 @@ unmask="${UNMASK:-$build/unmask}"
 [ -x "$unmask" ] || unmask="$build/src/cli/unmask"
 
 source "$root/scripts/lib/train-common.sh"
+source "$root/scripts/lib/mark-reals.sh"
 held_out="$(IFS='|'; echo "${UNMASK_HELD_OUT_VIDEO_SOURCES[*]}")"
 set_dir="$cache/set"
 if [ "$make_set" = 1 ]; then
@@ -115,7 +120,14 @@ if [ "$make_set" = 1 ]; then
   done
   {
     echo "path,kind,label,source_repo,method"
-    while IFS=, read -r path repo _; do echo "$data/$path,video,real,$repo,none"; done < "$reals"
+    while IFS=, read -r path repo _; do
+      if [ "$mark_reals" = 1 ]; then
+        marked="$(marked_real "$unmask" "$data" "$path" "$set_dir/marked")"
+        [ -n "$marked" ] && echo "$marked,video,real,$repo,none (marked and re-encoded at CRF 18)"
+      else
+        echo "$data/$path,video,real,$repo,none"
+      fi
+    done < "$reals"
     for f in "$set_dir"/swap_*.mp4; do [ -s "$f" ] && echo "$f,video,fake,unmask/synth-swap,landmark swap"; done
     for f in "$set_dir"/dub_*.mp4; do [ -s "$f" ] && echo "$f,video,fake,unmask/synth-dub,espeak-ng dub"; done
   } > "$set_dir/MANIFEST.csv"

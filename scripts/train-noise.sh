@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Rebuilds the noise detector (models/noise.unm + card) from ../shared/data at run time:
+#   1. the real videos and the seed-1 landmark swaps of scripts/train-temporal.sh (its manifest,
+#      made with SKIP_TRAIN=1 when missing: the swaps are decoded, swapped, watermarked and
+#      re-encoded at x264 CRF 18 by unmask synth swap),
+#   2. every real video put through the same processing without the swap (scripts/lib/mark-reals.sh:
+#      unmask mark embed, issuer 0, CRF 18, mark-preserving x264 options), so that the two classes
+#      differ by the face manipulation only and not by the mark or a second encode,
+#   3. `unmask train --detector noise` on the marked reals + swaps -> models/noise.unm + card.
+# Nothing derived from the data is committed: manifests, marked copies and row caches go to CACHE.
+#
+# Usage: scripts/train-noise.sh [DATA_DIR] [CACHE_DIR] [TEMPORAL_CACHE_DIR]
+#   (defaults ../shared/data, /work/cache/cues/noise, /work/cache/spectral/temporal)
+#   UNMASK=path/to/unmask  SEED=1  SKIP_INSTALL=1 (train into CACHE/run only)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DATA="$(cd "${1:-$ROOT/../shared/data}" && pwd)"
+CACHE="${2:-/work/cache/cues/noise}"
+TEMPORAL_CACHE="${3:-/work/cache/spectral/temporal}"
+UNMASK="${UNMASK:-$ROOT/build/unmask}"
+[[ -x "$UNMASK" ]] || UNMASK="$ROOT/build/src/cli/unmask"
+[[ -x "$UNMASK" ]] || { echo "no unmask binary: build it or set UNMASK" >&2; exit 3; }
+SEED="${SEED:-1}"
+mkdir -p "$CACHE/run"
+source "$ROOT/scripts/lib/mark-reals.sh"
+
+if [[ ! -s "$TEMPORAL_CACHE/train_manifest.csv" ]]; then
+  UNMASK="$UNMASK" SEED="$SEED" SKIP_TRAIN=1 "$ROOT/scripts/train-temporal.sh" "$DATA" "$TEMPORAL_CACHE"
+fi
+
+# The temporal manifest's columns: path,label,source_repo,method; reals are DATA paths.
+MANIFEST="$CACHE/train_manifest.csv"
+n_marked=0
+{
+  echo "path,label,source_repo,method"
+  tail -n +2 "$TEMPORAL_CACHE/train_manifest.csv" | while IFS=, read -r path label repo method; do
+    if [[ "$label" == real ]]; then
+      marked="$(marked_real "$UNMASK" "$DATA" "${path#"$DATA"/}" "$CACHE/marked")"
+      [[ -n "$marked" ]] && echo "$marked,real,$repo,marked and re-encoded (CRF 18)"
+    else
+      echo "$path,$label,$repo,$method"
+    fi
+  done
+} > "$MANIFEST"
+echo "manifest: $MANIFEST ($(grep -c ',real,' "$MANIFEST") marked reals, $(grep -c ',fake,' "$MANIFEST") swaps)"
+
+export OMP_WAIT_POLICY=passive
+nice -n 10 "$UNMASK" -v train --detector noise --manifest "$MANIFEST" --out "$CACHE/run/noise.unm" --seed "$SEED" \
+  --cache "$CACHE" --threads 2
+[[ -n "${SKIP_INSTALL:-}" ]] && exit 0
+cp "$CACHE/run/noise.unm" "$ROOT/models/noise.unm"
+python3 - "$CACHE/run/noise.card.json" "$ROOT/models/noise.card.json" <<'PY'
+import json, sys
+card = json.load(open(sys.argv[1]))
+card["data"]["manifest"] = "built by scripts/train-noise.sh (the manifest of SKIP_TRAIN=1 scripts/train-temporal.sh, seed 1, with every real replaced by its marked copy; under the cache folder)"
+card["data"]["real"] = ("real videos >= 2.5 s of rizkiarm/LipNet, smeetrs/deep_avsr, KwaiVGI/LivePortrait, "
+    "AliaksandrSiarohin/first-order-model, yoyo-nb/Thin-Plate-Spline-Motion-Model, each watermarked and re-encoded "
+    "as unmask synth does (unmask mark embed --issuer 0: x264 CRF 18, mark-preserving options)")
+card["data"]["fake"] = ("the 30 landmark face swaps (unmask synth swap, poisson/alpha blend, reinhard/histogram colour) "
+    "between those clips that scripts/train-temporal.sh makes with seed 1")
+card["data"]["held_out_sources"] = ["GipalLee/Deepfake_detection", "ai-forever/ghost", "OpenTalker/SadTalker",
+    "Zz-ww/SadTalker-Video-Lip-Sync", "OpenTalker/video-retalking", "Hangz-nju-cuhk/Talking-Face_PC-AVS", "jixinya/EAMM"]
+card["command"] = "scripts/train-noise.sh (" + card.get("command", "") + ")"
+json.dump(card, open(sys.argv[2], "w"), indent=2)
+open(sys.argv[2], "a").write("\n")
+PY
+echo "wrote $ROOT/models/noise.unm and $ROOT/models/noise.card.json"
