@@ -11,7 +11,7 @@
 #
 # Usage: scripts/train-noise.sh [DATA_DIR] [CACHE_DIR] [TEMPORAL_CACHE_DIR]
 #   (defaults ../shared/data, /work/cache/cues/noise, /work/cache/spectral/temporal)
-#   UNMASK=path/to/unmask  SEED=1  SKIP_INSTALL=1 (train into CACHE/run only)
+#   UNMASK=path/to/unmask  SEED=1  SKIP_INSTALL=1 (train into CACHE/run only)  SKIP_TRAIN=1 (install CACHE/run)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -46,8 +46,10 @@ n_marked=0
 echo "manifest: $MANIFEST ($(grep -c ',real,' "$MANIFEST") marked reals, $(grep -c ',fake,' "$MANIFEST") swaps)"
 
 export OMP_WAIT_POLICY=passive
-nice -n 10 "$UNMASK" -v train --detector noise --manifest "$MANIFEST" --out "$CACHE/run/noise.unm" --seed "$SEED" \
-  --cache "$CACHE" --threads 2
+if [[ -z "${SKIP_TRAIN:-}" ]]; then
+  nice -n 10 "$UNMASK" -v train --detector noise --manifest "$MANIFEST" --out "$CACHE/run/noise.unm" --seed "$SEED" \
+    --cache "$CACHE" --threads 2
+fi
 [[ -n "${SKIP_INSTALL:-}" ]] && exit 0
 cp "$CACHE/run/noise.unm" "$ROOT/models/noise.unm"
 python3 - "$CACHE/run/noise.card.json" "$ROOT/models/noise.card.json" <<'PY'
