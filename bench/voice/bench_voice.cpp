@@ -8,7 +8,12 @@
 //       speech in the held-out voices (never used in training) and in the training voices, and
 //       Griffin-Lim resynthesis of the held-out real files; prints file-level AUC and EER of each
 //       synthetic source against all held-out real speech, window-level numbers, and the compute
-//       time per second of audio.
+//       time per second of audio. MODEL may be a voice ensemble file.
+//   bench_voice --pack OUT --members A.unm,B.unm,... --scaling-manifest TRAIN_MANIFEST
+//       packs version-2 voice models (e.g. one recipe with several seeds) into one ensemble file
+//       (detect::pack_voice_ensemble): its scalings fitted on the training manifest's rows that
+//       some member held out for validation, each scored only by members that held it out; writes
+//       OUT and its card.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -192,10 +197,39 @@ int eval(const std::string& manifest, const std::string& model_path) {
   return 0;
 }
 
+int pack(const std::string& out, const std::string& members_list, const std::string& manifest, const std::string& command) {
+  std::vector<std::string> members;
+  size_t start = 0;
+  while (start <= members_list.size()) {
+    const size_t comma = members_list.find(',', start);
+    const std::string m = members_list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!m.empty()) members.push_back(m);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  int last = -1;
+  auto fit = detect::pack_voice_ensemble(out, members, manifest, command, [&](double f, const std::string& stage) {
+    if (static_cast<int>(f * 20) == last) return;  // a line every 5 %
+    last = static_cast<int>(f * 20);
+    std::printf("[%5.1f%%] %s\n", 100 * f, stage.c_str());
+    std::fflush(stdout);
+  });
+  if (!fit.ok()) {
+    std::fprintf(stderr, "%s\n", fit.status().message().c_str());
+    return fit.status().code() == StatusCode::kUsage ? 2 : fit.status().code() == StatusCode::kInput ? 3 : 4;
+  }
+  std::printf("wrote %s: %zu members; scalings fitted on %d held-out manifest files (%d real, %d synthetic), %d windows\n",
+              out.c_str(), members.size(), fit->n_files, fit->n_real_files, fit->n_fake_files, fit->n_windows);
+  std::printf("  calibration %s\n  file_calibration %s\n  fitted files: AUC %.4f, EER %.4f, log loss %.4f\n", fit->calibration.c_str(),
+              fit->file_calibration.c_str(), fit->file_auc, fit->file_eer, fit->file_log_loss);
+  for (const auto& line : fit->member_report) std::printf("  %s\n", line.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string train_manifest, eval_manifest, out, model;
+  std::string train_manifest, eval_manifest, out, model, pack_out, members, scaling_manifest;
   int epochs = 0;
   uint64_t seed = 1;
   std::string command, kind = "cnn";
@@ -207,6 +241,9 @@ int main(int argc, char** argv) {
     else if (a == "--eval") eval_manifest = next();
     else if (a == "--out") out = next();
     else if (a == "--model") model = next();
+    else if (a == "--pack") pack_out = next();
+    else if (a == "--members") members = next();
+    else if (a == "--scaling-manifest") scaling_manifest = next();
     else if (a == "--epochs") epochs = std::atoi(next().c_str());
     else if (a == "--model-kind") kind = next();
     else if (a == "--seed") seed = std::strtoull(next().c_str(), nullptr, 10);
@@ -217,6 +254,7 @@ int main(int argc, char** argv) {
   }
   if (!train_manifest.empty() && !out.empty()) return train(train_manifest, out, epochs, seed, command, kind);
   if (!eval_manifest.empty() && !model.empty()) return eval(eval_manifest, model);
-  std::fprintf(stderr, "usage: bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] | --eval MANIFEST --model MODEL\n");
+  if (!pack_out.empty() && !members.empty() && !scaling_manifest.empty()) return pack(pack_out, members, scaling_manifest, command);
+  std::fprintf(stderr, "usage: bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] | --eval MANIFEST --model MODEL | --pack OUT --members A.unm,B.unm,... --scaling-manifest MANIFEST\n");
   return 2;
 }

@@ -3,7 +3,10 @@
 #include "detect/voice.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <numbers>
 #include <random>
@@ -65,19 +68,20 @@ std::vector<float> parse_floats(const std::string& text) {
   return out;
 }
 
-// What both model versions share: the network, a per-input standardisation (feature or band
-// mean and deviation), the window and file Platt scalings and the detector's info; score() turns
-// the window logits of a version into segments and the file score.
+// One network with the standardisation of its inputs (version 1: per feature; version 2: per
+// band).
+struct VoiceNet {
+  nn::Model model;
+  std::vector<float> mean, scale;
+};
+
+// What both model versions share: the networks (one, or an ensemble's members), the window and
+// file Platt scalings and the detector's info; score() turns the window logits of a version into
+// segments and the file score.
 class VoiceDetectorBase : public AudioDetector {
  public:
-  VoiceDetectorBase(nn::Model model, std::vector<float> mean, std::vector<float> scale, learn::PlattScaling platt,
-                    learn::PlattScaling file_platt, DetectorInfo info)
-      : model_(std::move(model)),
-        mean_(std::move(mean)),
-        scale_(std::move(scale)),
-        platt_(platt),
-        file_platt_(file_platt),
-        info_(std::move(info)) {}
+  VoiceDetectorBase(std::vector<VoiceNet> nets, learn::PlattScaling platt, learn::PlattScaling file_platt, DetectorInfo info)
+      : nets_(std::move(nets)), platt_(platt), file_platt_(file_platt), info_(std::move(info)) {}
 
   const DetectorInfo& info() const override { return info_; }
   int sample_rate_hz() const override { return kFeatureRateHz; }
@@ -89,10 +93,10 @@ class VoiceDetectorBase : public AudioDetector {
     return result_from(windows, *logits);
   }
 
- protected:
   // The scored windows of `audio` (none when there is no speech) and one logit per window.
   virtual Result<std::vector<double>> window_logits(const Audio& audio, std::vector<VoiceWindow>& windows) const = 0;
 
+ protected:
   // Per window its span and P(synthetic), and the file score; "no speech found" without windows.
   AudioResult result_from(const std::vector<VoiceWindow>& windows, const std::vector<double>& logits) const {
     AudioResult result;
@@ -107,8 +111,7 @@ class VoiceDetectorBase : public AudioDetector {
     return result;
   }
 
-  nn::Model model_;
-  std::vector<float> mean_, scale_;  // version 1: per feature; version 2: per band
+  std::vector<VoiceNet> nets_;  // version 1: exactly one
 
  private:
   learn::PlattScaling platt_;       // window logit -> P(synthetic)
@@ -121,26 +124,27 @@ class VoiceDetector final : public VoiceDetectorBase {
  public:
   using VoiceDetectorBase::VoiceDetectorBase;
 
- protected:
   Result<std::vector<double>> window_logits(const Audio& audio, std::vector<VoiceWindow>& windows) const override {
     windows = voice_windows(audio);
     if (windows.empty()) return std::vector<double>{};
+    const VoiceNet& net = nets_.front();
     std::vector<std::vector<float>> rows;
     for (const auto& w : windows) {
       std::vector<float> row = w.features;
-      for (size_t i = 0; i < row.size(); ++i) row[i] = (row[i] - mean_[i]) / scale_[i];
+      for (size_t i = 0; i < row.size(); ++i) row[i] = (row[i] - net.mean[i]) / net.scale[i];
       rows.push_back(std::move(row));
     }
     auto batch = nn::features_to_batch(rows);
     if (!batch.ok()) return batch.status();
-    auto pred = model_.predict(*batch);
+    auto pred = net.model.predict(*batch);
     if (!pred.ok()) return pred.status();
     return std::vector<double>(pred->logits.begin(), pred->logits.begin() + static_cast<std::ptrdiff_t>(windows.size()));
   }
 };
 
 // Version 2: the CNN on log linear-filterbank patches; a window's logit is the mean of its
-// patches' logits.
+// patches' logits. With several networks (an ensemble) a patch's logit is the mean of theirs, so
+// a window's logit is the mean of the networks' window logits.
 class VoiceCnnDetector final : public VoiceDetectorBase {
  public:
   using VoiceDetectorBase::VoiceDetectorBase;
@@ -158,7 +162,6 @@ class VoiceCnnDetector final : public VoiceDetectorBase {
     return result_from(windows, logits);
   }
 
- protected:
   Result<std::vector<double>> window_logits(const Audio& audio, std::vector<VoiceWindow>& windows) const override {
     auto vp = voice_patches(audio);
     windows = std::move(vp.windows);
@@ -175,8 +178,21 @@ class VoiceCnnDetector final : public VoiceDetectorBase {
   }
 
  private:
-  // One logit per patch, 64 patches per forward pass.
+  // One logit per patch (the mean over the networks), 64 patches per forward pass.
   Result<std::vector<float>> patch_logits(const std::vector<std::vector<float>>& patches) const {
+    if (nets_.size() == 1) return net_patch_logits(nets_.front(), patches);
+    std::vector<double> sum(patches.size(), 0.0);
+    for (const VoiceNet& net : nets_) {
+      auto logits = net_patch_logits(net, patches);
+      if (!logits.ok()) return logits.status();
+      for (size_t i = 0; i < sum.size(); ++i) sum[i] += (*logits)[i];
+    }
+    std::vector<float> out(sum.size());
+    for (size_t i = 0; i < sum.size(); ++i) out[i] = static_cast<float>(sum[i] / static_cast<double>(nets_.size()));
+    return out;
+  }
+
+  static Result<std::vector<float>> net_patch_logits(const VoiceNet& net, const std::vector<std::vector<float>>& patches) {
     constexpr int64_t kPatch = int64_t{kVoicePatchBands} * kVoicePatchFrames;
     std::vector<float> out;
     constexpr size_t kChunk = 64;  // bounded memory for long files
@@ -191,11 +207,11 @@ class VoiceCnnDetector final : public VoiceDetectorBase {
         for (int b = 0; b < kVoicePatchBands; ++b) {
           for (int t = 0; t < kVoicePatchFrames; ++t) {
             const size_t k = static_cast<size_t>(b) * kVoicePatchFrames + t;
-            dst[k] = (p[k] - mean_[b]) / scale_[b];
+            dst[k] = (p[k] - net.mean[b]) / net.scale[b];
           }
         }
       }
-      auto pred = model_.predict(batch);
+      auto pred = net.model.predict(batch);
       if (!pred.ok()) return pred.status();
       out.insert(out.end(), pred->logits.begin(), pred->logits.end());
     }
@@ -336,47 +352,130 @@ std::string meta_value(const nn::Metadata& meta, const std::string& key) {
   return it == meta.end() ? std::string() : it->second;
 }
 
-// The rest of loading, alike for both versions: the standardisation (`n` numbers under
-// `<kind>_mean` and `<kind>_std`, deviations <= 1e-6 read as 1), the two Platt scalings and the
-// detector's info; model error naming the file when one is missing or malformed.
-template <class Detector>
-Result<std::shared_ptr<const AudioDetector>> make_voice_detector(nn::Model model, const std::string& model_path,
-                                                                 const std::string& kind, size_t n,
-                                                                 const std::string& version) {
+// A network's standardisation (`n` numbers under `<kind>_mean` and `<kind>_std`, deviations <=
+// 1e-6 read as 1); model error naming `what` when missing or malformed.
+Result<VoiceNet> voice_net(nn::Model model, const std::string& what, const std::string& kind, size_t n) {
   const auto& meta = model.metadata();
-  auto mean = parse_floats(meta_value(meta, kind + "_mean"));
-  auto scale = parse_floats(meta_value(meta, kind + "_std"));
-  if (mean.size() != n || scale.size() != n) {
-    return Status::model(model_path, kind + " normalisation missing or malformed");
+  VoiceNet net;
+  net.mean = parse_floats(meta_value(meta, kind + "_mean"));
+  net.scale = parse_floats(meta_value(meta, kind + "_std"));
+  if (net.mean.size() != n || net.scale.size() != n) {
+    return Status::model(what, kind + " normalisation missing or malformed");
   }
-  for (float& s : scale) {
+  for (float& s : net.scale) {
     if (!(s > 1e-6f)) s = 1.0f;
   }
+  net.model = std::move(model);
+  return net;
+}
+
+// The version-2 checks of a loaded network: features and architecture.
+Status check_voice_cnn(const nn::Model& model, const std::string& what) {
+  const std::string features = meta_value(model.metadata(), "features");
+  const auto& spec = model.spec();
+  if (features != kVoiceCnnFeatureVersion || spec.name != "blend_cnn_tiny") {
+    return Status::model(what, "not a version-2 voice model (features '" + features + "', architecture '" + spec.name + "')");
+  }
+  if (spec.in_channels != 1 || spec.input_size_px != kVoicePatchFrames || kVoicePatchBands != kVoicePatchFrames) {
+    return Status::model(what, "voice CNN expects 1 x 64 x 64 patches");
+  }
+  return Status::ok();
+}
+
+// The rest of loading, alike for both versions and for ensembles: the two Platt scalings from
+// `meta` and the detector's info; model error naming the file when one is missing or malformed.
+template <class Detector>
+Result<std::shared_ptr<const AudioDetector>> make_voice_detector(std::vector<VoiceNet> nets, const nn::Metadata& meta,
+                                                                 const std::string& model_path, const std::string& version,
+                                                                 const std::string& sha256) {
   auto platt = learn::PlattScaling::parse(meta_value(meta, "calibration"));
   auto file_platt = learn::PlattScaling::parse(meta_value(meta, "file_calibration"));
   if (!platt.ok() || !file_platt.ok()) return Status::model(model_path, "calibration missing or malformed");
   DetectorInfo info;
   info.name = "voice";
   info.version = version;
-  info.model_sha256 = model.weights_sha256();
+  info.model_sha256 = sha256;
   info.model_path = model_path;
   info.kind = DetectorKind::kAudio;
-  return std::shared_ptr<const AudioDetector>(std::make_shared<Detector>(
-      std::move(model), std::move(mean), std::move(scale), *platt, *file_platt, std::move(info)));
+  return std::shared_ptr<const AudioDetector>(std::make_shared<Detector>(std::move(nets), *platt, *file_platt, std::move(info)));
+}
+
+bool valid_meta_key(const std::string& key) {
+  if (key.empty()) return false;
+  for (char c : key) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
+  }
+  return true;
+}
+
+// An ensemble file (layout in voice.h) already read into `bytes`.
+Result<std::shared_ptr<const AudioDetector>> load_voice_ensemble(const std::string& path, const std::string& bytes) {
+  constexpr size_t kShaLine = 7 + 64 + 1;  // "sha256 " + hex + "\n"
+  const std::string_view magic = kVoiceEnsembleMagic;
+  if (bytes.size() < magic.size() + kShaLine || bytes.back() != '\n') return Status::model(path, "voice ensemble truncated");
+  const size_t body_end = bytes.size() - kShaLine;
+  if (bytes.compare(body_end, 7, "sha256 ") != 0) return Status::model(path, "voice ensemble truncated (no checksum line)");
+  const std::string sha = sha256_hex(std::string_view(bytes).substr(0, body_end));
+  if (bytes.compare(body_end + 7, 64, sha) != 0) return Status::model(path, "voice ensemble checksum mismatch (corrupt file)");
+  nn::Metadata meta;
+  std::vector<std::string> member_bytes;
+  size_t pos = magic.size();
+  while (pos < body_end) {
+    const size_t eol = bytes.find('\n', pos);
+    if (eol == std::string::npos || eol >= body_end) return Status::model(path, "voice ensemble header line unterminated");
+    const std::string line = bytes.substr(pos, eol - pos);
+    pos = eol + 1;
+    const size_t space = line.find(' ');
+    const std::string key = line.substr(0, space);
+    const std::string value = space == std::string::npos ? std::string() : line.substr(space + 1);
+    if (key == "member") {
+      char* endp = nullptr;
+      const unsigned long long n = std::strtoull(value.c_str(), &endp, 10);
+      if (value.empty() || *endp != '\0' || n > body_end - pos) return Status::model(path, "voice ensemble member size malformed");
+      member_bytes.push_back(bytes.substr(pos, n));
+      pos += n;
+    } else {
+      if (!valid_meta_key(key)) return Status::model(path, "voice ensemble header line malformed");
+      meta[key] = value;
+    }
+  }
+  if (member_bytes.empty()) return Status::model(path, "voice ensemble has no member");
+  std::vector<VoiceNet> nets;
+  for (size_t i = 0; i < member_bytes.size(); ++i) {
+    const std::string what = path + " member " + std::to_string(i + 1) + " of " + std::to_string(member_bytes.size());
+    auto model = nn::model_from_bytes(member_bytes[i], what);
+    if (!model.ok()) return Status::model(what, model.status().message());
+    UNMASK_RETURN_IF_ERROR(check_voice_cnn(*model, what));
+    auto net = voice_net(*std::move(model), what, "band", kVoicePatchBands);
+    if (!net.ok()) return net.status();
+    nets.push_back(*std::move(net));
+  }
+  const std::string version = "2x" + std::to_string(nets.size());
+  return make_voice_detector<VoiceCnnDetector>(std::move(nets), meta, path, version, sha);
 }
 
 }  // namespace
 
 Result<std::shared_ptr<const AudioDetector>> load_voice_detector(const std::string& model_path) {
+  {
+    auto bytes = read_file(model_path);
+    if (bytes.ok() && bytes->compare(0, std::strlen(kVoiceEnsembleMagic), kVoiceEnsembleMagic) == 0) {
+      return load_voice_ensemble(model_path, *bytes);
+    }
+  }
   auto model = nn::load_model(model_path);
   if (!model.ok()) return model.status();
   const std::string features = meta_value(model->metadata(), "features");
   const auto& spec = model->spec();
+  const nn::Metadata meta = model->metadata();
+  const std::string sha = model->weights_sha256();
   if (features == kVoiceCnnFeatureVersion && spec.name == "blend_cnn_tiny") {
-    if (spec.in_channels != 1 || spec.input_size_px != kVoicePatchFrames || kVoicePatchBands != kVoicePatchFrames) {
-      return Status::model(model_path, "voice CNN expects 1 x 64 x 64 patches");
-    }
-    return make_voice_detector<VoiceCnnDetector>(*std::move(model), model_path, "band", kVoicePatchBands, "2");
+    UNMASK_RETURN_IF_ERROR(check_voice_cnn(*model, model_path));
+    auto net = voice_net(*std::move(model), model_path, "band", kVoicePatchBands);
+    if (!net.ok()) return net.status();
+    std::vector<VoiceNet> nets;
+    nets.push_back(*std::move(net));
+    return make_voice_detector<VoiceCnnDetector>(std::move(nets), meta, model_path, "2", sha);
   }
   if (features != kVoiceFeatureVersion || spec.name != "mlp") {
     return Status::model(model_path, "not a voice model (features '" + features + "', architecture '" + spec.name +
@@ -384,7 +483,42 @@ Result<std::shared_ptr<const AudioDetector>> load_voice_detector(const std::stri
                                          kVoiceFeatureVersion + "' on mlp)");
   }
   if (spec.n_features != kVoiceFeatureCount) return Status::model(model_path, "wrong feature count");
-  return make_voice_detector<VoiceDetector>(*std::move(model), model_path, "feature", kVoiceFeatureCount, "1");
+  auto net = voice_net(*std::move(model), model_path, "feature", kVoiceFeatureCount);
+  if (!net.ok()) return net.status();
+  std::vector<VoiceNet> nets;
+  nets.push_back(*std::move(net));
+  return make_voice_detector<VoiceDetector>(std::move(nets), meta, model_path, "1", sha);
+}
+
+Status write_voice_ensemble(const std::string& path, const std::vector<std::string>& member_bytes,
+                            const std::map<std::string, std::string>& metadata) {
+  if (member_bytes.empty()) return Status::usage(path, "a voice ensemble needs at least one member");
+  for (const char* key : {"calibration", "file_calibration"}) {
+    if (!metadata.count(key)) return Status::usage(path, std::string("voice ensemble metadata lacks ") + key);
+  }
+  std::string out = kVoiceEnsembleMagic;
+  for (const auto& [k, v] : metadata) {
+    if (!valid_meta_key(k) || k == "member" || k == "sha256" || v.find('\n') != std::string::npos) {
+      return Status::usage(path, "voice ensemble metadata key '" + k + "' or its value is not allowed");
+    }
+    out += k + " " + v + "\n";
+  }
+  for (const auto& m : member_bytes) {
+    out += "member " + std::to_string(m.size()) + "\n";
+    out += m;
+  }
+  out += "sha256 " + sha256_hex(out) + "\n";
+  return write_file_atomic(path, out);
+}
+
+Result<VoiceLogits> voice_window_logits(const AudioDetector& detector, const Audio& audio) {
+  const auto* voice = dynamic_cast<const VoiceDetectorBase*>(&detector);
+  if (voice == nullptr) return Status::input(detector.info().name, "not a voice detector");
+  VoiceLogits out;
+  auto logits = voice->window_logits(audio, out.windows);
+  if (!logits.ok()) return logits.status();
+  out.logits = *std::move(logits);
+  return out;
 }
 
 Status load_voice(const std::string& models_dir, DetectorSet& set) {

@@ -20,13 +20,16 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/core.h"
 #include "detect/detector.h"
 #include "detect/training.h"
+#include "learn/learn.h"
 
 namespace unmask::detect {
 
@@ -80,10 +83,86 @@ using PatchScorer = std::function<Result<std::vector<float>>(const std::vector<s
 Result<std::vector<VoiceWindowLogit>> voice_patch_logits_stream(AudioSource& source, const PatchScorer& score_patches,
                                                                 int patch_step_frames = 30);
 
-// Loads the voice detector from a model file written by train_voice. Status::model naming the
-// file when it is missing, corrupt, of another architecture or lacks the feature normalisation
-// or calibration.
+// Loads the voice detector from a model file written by train_voice, or from a voice ensemble
+// file (write_voice_ensemble). Status::model naming the file when it is missing, corrupt, of
+// another architecture or lacks the feature normalisation or calibration; for an ensemble also
+// naming the member ("member 2 of 3") that is corrupt or not a version-2 voice model.
 Result<std::shared_ptr<const AudioDetector>> load_voice_detector(const std::string& model_path);
+
+// A voice ensemble: several version-2 networks (e.g. the same recipe trained with different
+// seeds) in one file. Each member keeps its own band standardisation; a window's logit is the mean
+// of the members' window logits (equivalently of their patch logits), then the usual file
+// statistic (voice_file_logit) and the ensemble's own two Platt scalings. A one-member ensemble
+// with its member's scalings scores exactly as the member's own file. info().version is "2x<N>"
+// and info().model_sha256 the ensemble file's checksum (over everything but its last line).
+//
+// File layout (text header, binary members):
+//   UNMASK-VOICE-ENSEMBLE 1\n
+//   <key> <value>\n ...                       metadata; "calibration" and "file_calibration"
+//                                             ("platt a b") are required
+//   member <n_bytes>\n<n_bytes of a .unm>     once per member, in order
+//   sha256 <64 hex digits>\n                  of all the bytes before this line
+inline constexpr char kVoiceEnsembleMagic[] = "UNMASK-VOICE-ENSEMBLE 1\n";
+
+// Writes an ensemble file atomically from the members' model-file bytes (as nn::Model::save
+// writes them) and the metadata (keys [A-Za-z0-9_.-]+, values without newlines; must hold
+// "calibration" and "file_calibration"). Members are not checked here: load_voice_detector does.
+// Usage error for no member or bad metadata.
+Status write_voice_ensemble(const std::string& path, const std::vector<std::string>& member_bytes,
+                            const std::map<std::string, std::string>& metadata);
+
+// The unscaled window logits of a loaded voice detector (either version, single or ensemble) on
+// `audio`: the windows and one logit per window (empty without speech). For fitting an
+// ensemble's scalings. Input error when `detector` is not a voice detector.
+struct VoiceLogits {
+  std::vector<VoiceWindow> windows;
+  std::vector<double> logits;
+};
+Result<VoiceLogits> voice_window_logits(const AudioDetector& detector, const Audio& audio);
+
+// The source groups train_voice_model keeps for validation with `seed` out of `n_groups` (15 %,
+// at least one; groups are numbered as voice_manifest_groups numbers them, the espeak-ng clips
+// after them).
+std::set<int> voice_validation_groups(uint64_t seed, int n_groups);
+
+// The manifest rows train_voice_model reads, each with its source group (audio rows of either
+// label; real video rows whose audio decodes, first 30 s), and the total number of groups a
+// training run on that manifest has (these plus the espeak-ng clips). Reads every file's audio.
+struct VoiceGroupedRow {
+  learn::ManifestItem item;
+  int group = 0;
+  Audio audio;  // 16 kHz, first 30 s
+};
+struct VoiceManifestGroups {
+  std::vector<VoiceGroupedRow> rows;
+  int n_groups = 0;
+};
+Result<VoiceManifestGroups> voice_manifest_groups(const std::string& manifest_path,
+                                                  const std::function<void(double, const std::string&)>& progress = {});
+
+// Fits an ensemble's two Platt scalings without scoring a file any member trained on: on the
+// manifest rows that at least one member held out for validation (by its seed, metadata "seed"),
+// each scored by the mean window logits of the members that held it out. The file scaling is
+// fitted on the file statistic of those files (real vs the manifest's synthetic speech, as
+// train_voice fits it), the window scaling on their windows. Also reports, per member, AUC and EER
+// of its own held-out files (a check that the split was rebuilt as training made it).
+struct VoiceEnsembleFit {
+  std::string calibration, file_calibration;  // "platt a b"
+  int n_files = 0, n_real_files = 0, n_fake_files = 0, n_windows = 0;
+  double file_auc = 0, file_eer = 0, file_log_loss = 0;  // of the fitted files, after scaling
+  std::vector<std::string> member_report;                // one line per member
+};
+Result<VoiceEnsembleFit> fit_voice_ensemble_scaling(const std::string& manifest_path,
+                                                    const std::vector<std::string>& member_paths,
+                                                    const std::function<void(double, const std::string&)>& progress = {});
+
+// Packs the member model files into one ensemble at `out_path` with the scalings of
+// fit_voice_ensemble_scaling on `manifest_path`, and writes its card (<out without .unm>.card.json:
+// detector, sha256 of the file, model_sha256 as the detector reports it, each member's seed,
+// sha256 and card metrics, the scaling fit, `command`). Returns the fit.
+Result<VoiceEnsembleFit> pack_voice_ensemble(const std::string& out_path, const std::vector<std::string>& member_paths,
+                                             const std::string& manifest_path, const std::string& command,
+                                             const std::function<void(double, const std::string&)>& progress = {});
 
 // The trainer behind `unmask train --detector voice` with a choice of model: "cnn" (version 2, the
 // default) or "mlp" (version 1, feature statistics).

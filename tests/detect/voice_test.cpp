@@ -254,13 +254,14 @@ TEST(Voice, LpcResynthesisKeepsPitchAndFormantAndSilence) {
 }
 
 // A version-2 voice model file (the patch CNN) with random weights and identity band normalisation.
-std::string write_cnn_model(const testing::TempDir& dir, const nn::Metadata& overrides = {}) {
+std::string write_cnn_model(const testing::TempDir& dir, const nn::Metadata& overrides = {}, uint64_t seed = 5,
+                            const std::string& name = "voice_cnn.unm") {
   auto spec = nn::default_spec("blend_cnn_tiny");
   EXPECT_TRUE(spec.ok());
   spec->in_channels = 1;
   spec->input_size_px = kVoicePatchFrames;
   spec->widths = {4, 4, 8, 8, 8, 8};
-  auto net = nn::Trainable::create(*spec, 5, {});
+  auto net = nn::Trainable::create(*spec, seed, {});
   EXPECT_TRUE(net.ok());
   auto model = net->freeze();
   EXPECT_TRUE(model.ok());
@@ -275,7 +276,7 @@ std::string write_cnn_model(const testing::TempDir& dir, const nn::Metadata& ove
                        {"calibration", "platt 1 0"},
                        {"file_calibration", "platt 1 0"}};
   for (const auto& [k, v] : overrides) meta[k] = v;
-  const std::string path = dir.file("voice_cnn.unm");
+  const std::string path = dir.file(name);
   EXPECT_TRUE(model->save(path, meta).is_ok());
   return path;
 }
@@ -355,6 +356,145 @@ TEST(Voice, CnnModelScoresSpeechAndNotSilence) {
   // Version-2 features on the MLP, or version-1 features on the CNN: not a voice model.
   EXPECT_EQ(load_voice_detector(write_model(dir, {{"features", kVoiceCnnFeatureVersion}})).status().code(), StatusCode::kModel);
   EXPECT_EQ(load_voice_detector(write_cnn_model(dir, {{"features", kVoiceFeatureVersion}})).status().code(), StatusCode::kModel);
+}
+
+std::string file_bytes(const std::string& path) {
+  auto b = read_file(path);
+  EXPECT_TRUE(b.ok());
+  return b.ok() ? *b : std::string();
+}
+
+TEST(VoiceEnsemble, WindowLogitsAreTheMeanOfTheMembers) {
+  testing::TempDir dir;
+  // Two tiny networks with different weights and different band standardisations.
+  std::ostringstream means;
+  for (int i = 0; i < kVoicePatchBands; ++i) means << (i ? " " : "") << -3 + 0.05 * i;
+  const std::string a = write_cnn_model(dir, {}, 5, "a.unm");
+  const std::string b = write_cnn_model(dir, {{"band_mean", means.str()}}, 11, "b.unm");
+  const std::string ens = dir.file("ens.unm");
+  ASSERT_TRUE(write_voice_ensemble(ens, {file_bytes(a), file_bytes(b)},
+                                   {{"calibration", "platt -2 0.5"}, {"file_calibration", "platt -1.5 -0.25"}, {"seeds", "5 11"}})
+                  .is_ok());
+  auto da = load_voice_detector(a), db = load_voice_detector(b), de = load_voice_detector(ens);
+  ASSERT_TRUE(da.ok() && db.ok());
+  ASSERT_TRUE(de.ok()) << de.status().message();
+  EXPECT_EQ((*de)->info().version, "2x2");
+  EXPECT_EQ((*de)->info().model_sha256.size(), 64u);
+  EXPECT_NE((*de)->info().model_sha256, (*da)->info().model_sha256);
+  const Audio speech = babble(8.0, 16000, 9);
+  auto la = voice_window_logits(**da, speech), lb = voice_window_logits(**db, speech), le = voice_window_logits(**de, speech);
+  ASSERT_TRUE(la.ok() && lb.ok() && le.ok());
+  ASSERT_GE(le->logits.size(), 3u);
+  ASSERT_EQ(la->logits.size(), le->logits.size());
+  ASSERT_EQ(lb->logits.size(), le->logits.size());
+  double max_gap = 0;
+  for (size_t w = 0; w < le->logits.size(); ++w) {
+    EXPECT_NEAR(le->logits[w], 0.5 * (la->logits[w] + lb->logits[w]), 1e-5);
+    max_gap = std::max(max_gap, std::abs(la->logits[w] - lb->logits[w]));
+  }
+  EXPECT_GT(max_gap, 1e-3);  // the members differ, so the mean is not just one of them
+  // File score: the ensemble's own file scaling of the top-quarter statistic of the mean logits.
+  auto r = (*de)->score(speech);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->score.has_value());
+  const double stat = voice_file_logit(le->logits);
+  EXPECT_NEAR(*r->score, 1.0 / (1.0 + std::exp(-1.5 * stat - 0.25)), 1e-9);
+  ASSERT_EQ(r->segments.size(), le->logits.size());
+  EXPECT_NEAR(r->segments[0].score, 1.0 / (1.0 + std::exp(-2.0 * le->logits[0] + 0.5)), 1e-9);
+  // Streaming gives the same as the whole recording.
+  auto source = memory_audio_source(speech);
+  auto streamed = (*de)->score_stream(*source);
+  ASSERT_TRUE(streamed.ok()) << streamed.status().message();
+  ASSERT_TRUE(streamed->score.has_value());
+  EXPECT_NEAR(*streamed->score, *r->score, 1e-6);
+}
+
+TEST(VoiceEnsemble, OneMemberScoresExactlyAsTheModel) {
+  testing::TempDir dir;
+  const std::string a = write_cnn_model(dir, {{"calibration", "platt -1.25 0.5"}, {"file_calibration", "platt -0.75 0.1"}}, 7, "a.unm");
+  const std::string ens = dir.file("one.unm");
+  ASSERT_TRUE(write_voice_ensemble(ens, {file_bytes(a)}, {{"calibration", "platt -1.25 0.5"}, {"file_calibration", "platt -0.75 0.1"}}).is_ok());
+  auto single = load_voice_detector(a), one = load_voice_detector(ens);
+  ASSERT_TRUE(single.ok() && one.ok());
+  EXPECT_EQ((*one)->info().version, "2x1");
+  const Audio speech = babble(6.0, 22050, 3);
+  auto rs = (*single)->score(speech), ro = (*one)->score(speech);
+  ASSERT_TRUE(rs.ok() && ro.ok());
+  ASSERT_TRUE(rs->score.has_value() && ro->score.has_value());
+  EXPECT_EQ(*ro->score, *rs->score);
+  ASSERT_EQ(ro->segments.size(), rs->segments.size());
+  for (size_t i = 0; i < rs->segments.size(); ++i) EXPECT_EQ(ro->segments[i].score, rs->segments[i].score);
+  // Silence: no score, as the single model.
+  Audio silence;
+  silence.sample_rate_hz = 16000;
+  silence.samples.assign(3 * 16000, 0.0f);
+  auto rz = (*one)->score(silence);
+  ASSERT_TRUE(rz.ok());
+  EXPECT_FALSE(rz->score.has_value());
+}
+
+TEST(VoiceEnsemble, CorruptOrWrongMembersAreModelErrors) {
+  testing::TempDir dir;
+  const std::string a = write_cnn_model(dir, {}, 5, "a.unm");
+  const std::string b = write_cnn_model(dir, {}, 6, "b.unm");
+  const std::map<std::string, std::string> cal = {{"calibration", "platt -1 0"}, {"file_calibration", "platt -1 0"}};
+  const std::string path = dir.file("ens.unm");
+  // A member with a flipped byte in its weights (the ensemble's own checksum is valid).
+  std::string bad = file_bytes(b);
+  bad[bad.size() / 2] = static_cast<char>(bad[bad.size() / 2] ^ 0x5a);
+  ASSERT_TRUE(write_voice_ensemble(path, {file_bytes(a), bad}, cal).is_ok());
+  auto r = load_voice_detector(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kModel);
+  EXPECT_NE(r.status().message().find("member 2 of 2"), std::string::npos) << r.status().message();
+  // A truncated member.
+  ASSERT_TRUE(write_voice_ensemble(path, {file_bytes(a).substr(0, 1000), file_bytes(b)}, cal).is_ok());
+  r = load_voice_detector(path);
+  EXPECT_EQ(r.status().code(), StatusCode::kModel);
+  EXPECT_NE(r.status().message().find("member 1 of 2"), std::string::npos) << r.status().message();
+  // A version-1 (MLP) member.
+  ASSERT_TRUE(write_voice_ensemble(path, {file_bytes(a), file_bytes(write_model(dir))}, cal).is_ok());
+  EXPECT_EQ(load_voice_detector(path).status().code(), StatusCode::kModel);
+  // A member without its band standardisation.
+  ASSERT_TRUE(write_voice_ensemble(path, {file_bytes(write_cnn_model(dir, {{"band_mean", ""}}, 5, "c.unm"))}, cal).is_ok());
+  EXPECT_EQ(load_voice_detector(path).status().code(), StatusCode::kModel);
+  // A good ensemble, then its bytes damaged: checksum, truncation.
+  ASSERT_TRUE(write_voice_ensemble(path, {file_bytes(a), file_bytes(b)}, cal).is_ok());
+  ASSERT_TRUE(load_voice_detector(path).ok());
+  std::string good = file_bytes(path);
+  std::string flipped = good;
+  flipped[good.size() / 3] = static_cast<char>(flipped[good.size() / 3] ^ 1);
+  ASSERT_TRUE(write_file_atomic(path, flipped).is_ok());
+  r = load_voice_detector(path);
+  EXPECT_EQ(r.status().code(), StatusCode::kModel);
+  EXPECT_NE(r.status().message().find("ens.unm"), std::string::npos);
+  ASSERT_TRUE(write_file_atomic(path, good.substr(0, good.size() - 100)).is_ok());
+  EXPECT_EQ(load_voice_detector(path).status().code(), StatusCode::kModel);
+  // Missing calibration in the ensemble header.
+  std::string no_cal = std::string(kVoiceEnsembleMagic) + "file_calibration platt -1 0\nmember " + std::to_string(file_bytes(a).size()) +
+                       "\n" + file_bytes(a);
+  no_cal += "sha256 " + sha256_hex(no_cal) + "\n";
+  ASSERT_TRUE(write_file_atomic(path, no_cal).is_ok());
+  EXPECT_EQ(load_voice_detector(path).status().code(), StatusCode::kModel);
+  // The writer refuses no member and missing scalings.
+  EXPECT_EQ(write_voice_ensemble(path, {}, cal).code(), StatusCode::kUsage);
+  EXPECT_EQ(write_voice_ensemble(path, {file_bytes(a)}, {{"calibration", "platt -1 0"}}).code(), StatusCode::kUsage);
+  // The old single-network file still loads.
+  EXPECT_TRUE(load_voice_detector(a).ok());
+}
+
+TEST(VoiceEnsemble, ValidationGroupsAreSeededFifteenPercent) {
+  const auto g1 = voice_validation_groups(1, 300), g1b = voice_validation_groups(1, 300), g2 = voice_validation_groups(2, 300);
+  EXPECT_EQ(g1, g1b);
+  EXPECT_EQ(g1.size(), 45u);
+  EXPECT_EQ(g2.size(), 45u);
+  EXPECT_NE(g1, g2);
+  for (int g : g1) {
+    EXPECT_GE(g, 0);
+    EXPECT_LT(g, 300);
+  }
+  EXPECT_EQ(voice_validation_groups(3, 4).size(), 1u);
+  EXPECT_TRUE(voice_validation_groups(3, 0).empty());
 }
 
 TEST(Voice, LossyCodecRoundTripKeepsTheSoundInPlace) {
