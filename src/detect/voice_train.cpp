@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -874,6 +875,7 @@ Result<VoiceEnsembleFit> pack_voice_ensemble(const std::string& out_path, const 
   if (!fit.ok()) return fit.status();
   std::vector<std::string> bytes;
   nlohmann::json members = nlohmann::json::array();
+  std::optional<nlohmann::json> shared_data;
   std::string seeds;
   for (const auto& path : member_paths) {
     auto b = read_file(path);
@@ -892,6 +894,7 @@ Result<VoiceEnsembleFit> pack_voice_ensemble(const std::string& out_path, const 
         if (j.contains("metrics")) m["metrics"] = j["metrics"];
         if (j.contains("command")) m["command"] = j["command"];
         if (j.contains("epochs")) m["epochs"] = j["epochs"];
+        if (j.contains("data") && !shared_data) shared_data = j["data"];  // the members share one recipe
       }
     }
     members.push_back(std::move(m));
@@ -916,6 +919,7 @@ Result<VoiceEnsembleFit> pack_voice_ensemble(const std::string& out_path, const 
   j["features"] = kVoiceCnnFeatureVersion;
   j["ensemble"] = "mean of the members' window logits, then the file statistic (mean of the top quarter) and the scalings below";
   j["members"] = members;
+  if (shared_data) j["data"] = *shared_data;
   j["calibration"] = fit->calibration;
   j["file_calibration"] = fit->file_calibration;
   j["scaling_fit"] = {{"manifest", manifest_path},
