@@ -152,8 +152,10 @@ int fragile_block_px(int height_px);
 void fragile_embed(Image& image, uint64_t seed);
 // The pieces of fragile_embed, for a marker that applies the robust and the tamper layers in one
 // pass: the tamper layer's change for a frame whose luma is `gray`, rounded per pixel and added
-// into `delta` (int16, width x height, row-major) ...
-void fragile_delta(const uint8_t* gray, int width_px, int height_px, uint64_t seed, int16_t* delta);
+// into `delta` (int16, width x height, row-major); blocks with pixels at the feature clamp are set
+// in `recheck` (blocks_x x blocks_y, when given) for fragile_fix ...
+void fragile_delta(const uint8_t* gray, int width_px, int height_px, uint64_t seed, int16_t* delta,
+                   std::vector<uint8_t>* recheck = nullptr);
 // ... the change applied to B, G and R alike with clamping, flagging the blocks (blocks_x x
 // blocks_y of block_px, row-major) where a channel was clamped ...
 void apply_luma_delta(Image& image, const int16_t* delta, int block_px, int blocks_x, int blocks_y,

@@ -69,9 +69,9 @@ class FrameMarkerImpl final : public FrameMarker {
       total_[i] = static_cast<int16_t>(r);
       luma[i] = cv::saturate_cast<uint8_t>(luma[i] + r);
     }
-    if (options_.semi_fragile) fragile_delta(luma, width_, height_, seed_, total_.data());
     const int b = fragile_block_px(height_);
     clipped_.assign(static_cast<size_t>(std::max(1, (width_ / b) * (height_ / b))), 0);
+    if (options_.semi_fragile) fragile_delta(luma, width_, height_, seed_, total_.data(), &clipped_);
     apply_luma_delta(image, total_.data(), b, width_ / b, height_ / b, clipped_);
     if (options_.semi_fragile) fragile_fix(image, seed_, clipped_);
     return Status::ok();
@@ -151,7 +151,9 @@ class FrameVerifierImpl final : public FrameVerifier {
     // a calibrated z-score on static content (its noise repeats across frames), so it does not
     // lower this bound.
     v.confidence = 1.0 - kMaxDecodes * std::ldexp(1.0, -24);
-    if (options_.tamper && geometry_is_original(r)) {
+    // The tamper layer is read only as this version writes it: an older layer read with today's
+    // features would show blocks as altered that are not.
+    if (options_.tamper && geometry_is_original(r) && v.payload.version == kPayloadVersion) {
       v.tamper_checked = true;
       int n_tampered = 0;
       double sum = 0;

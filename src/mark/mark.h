@@ -50,9 +50,10 @@ namespace unmask::mark {
 
 // The public default key: anyone with unmask can read the mark. Private deployments pass their own.
 inline constexpr const char* kDefaultKey = "unmask-public-watermark-key-v1";
-// 2: the tamper layer carries 3 bits per block in the 3 lowest DCT coefficients (version 1: 8
-// bits in 8). Version-1 files still decode their payload; their tamper layer reads as unreadable.
-inline constexpr int kPayloadVersion = 2;
+// 3: the tamper layer reads blocks through a clamp at 4 / 251 levels and marks only blocks with
+// half their pixels inside it (version 2: plain luma; version 1: 8 bits in 8 coefficients).
+// Older files still decode their payload; their tamper layer is not checked (tamper_checked false).
+inline constexpr int kPayloadVersion = 3;
 
 // The 64 payload bits: issuer (32) | synthetic (1) | version (3) | sequence (28).
 struct Payload {
