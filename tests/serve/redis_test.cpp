@@ -73,30 +73,6 @@ class RedisProcess {
   bool ready_ = false;
 };
 
-#define REQUIRE_REDIS(redis) \
-  if (!(redis).ready()) GTEST_SKIP() << "redis-server is not installed (scripts/install-deps.sh installs it)"
-
-ServeOptions queue_options(const std::string& data_dir, const RedisProcess& redis) {
-  ServeOptions o = test_options(data_dir);
-  o.queue_url = redis.url();
-  o.workers = 0;  // remote workers only
-  o.reap_interval_s = 0.2;
-  return o;
-}
-
-// Runs `unmask worker`'s loop in a thread until it has run `jobs` jobs.
-std::thread start_worker(const RedisProcess& redis, const std::string& name, int jobs) {
-  WorkerOptions w;
-  w.queue_url = redis.url();
-  w.name = name;
-  w.detector_set = tiny_detectors();
-  w.max_jobs = jobs;
-  return std::thread([w] {
-    Status s = run_worker(w);
-    EXPECT_TRUE(s.is_ok()) << s.message();
-  });
-}
-
 std::string post_clip(httplib::Client& client, const std::string& clip) {
   auto res = post_form(client, "/v1/scans", {file_part(clip), {"fast", "1", ""}});
   if (!res || res->status != 202) {
@@ -106,99 +82,113 @@ std::string post_clip(httplib::Client& client, const std::string& clip) {
   return nlohmann::json::parse(res->body)["id"];
 }
 
-TEST(ServeRedis, ARemoteWorkerRunsTheJob) {
-  RedisProcess redis;
-  REQUIRE_REDIS(redis);
-  TempDir data, media;
-  auto server = Server::start(queue_options(data.path().string(), redis));
-  ASSERT_TRUE(server.ok()) << server.status().message();
-  httplib::Client client("127.0.0.1", (*server)->port());
-  const std::string id = post_clip(client, write_test_clip(media));
-  std::thread worker = start_worker(redis, "far-away-1", 1);
-  const nlohmann::json job = wait_for_job(client, id);
-  worker.join();
+// A redis-server, a server queueing on it with remote workers only, and a client.
+class ServeRedis : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!redis_.ready()) GTEST_SKIP() << "redis-server is not installed (scripts/install-deps.sh installs it)";
+    start_server();
+  }
+
+  void start_server(int max_queued = 64) {
+    client_.reset();
+    server_.reset();
+    ServeOptions o = test_options(data_.path().string());
+    o.queue_url = redis_.url();
+    o.workers = 0;
+    o.reap_interval_s = 0.2;
+    o.max_queued = max_queued;
+    auto s = Server::start(o);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    server_ = std::move(*s);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+  }
+
+  std::string submit() { return post_clip(*client_, write_test_clip(media_)); }
+
+  // Runs `unmask worker`'s loop for one job in a thread and waits for job `id` to end.
+  nlohmann::json run_with_worker(const std::string& id, const std::string& name) {
+    WorkerOptions w;
+    w.queue_url = redis_.url();
+    w.name = name;
+    w.detector_set = tiny_detectors();
+    w.max_jobs = 1;
+    std::thread worker([w] {
+      Status s = run_worker(w);
+      EXPECT_TRUE(s.is_ok()) << s.message();
+    });
+    nlohmann::json job = wait_for_job(*client_, id);
+    worker.join();
+    return job;
+  }
+
+  std::unique_ptr<RedisClient> connect() {
+    auto c = RedisClient::connect(redis_.address());
+    if (!c.ok()) ADD_FAILURE() << c.status().message();
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+
+  RedisProcess redis_;
+  TempDir data_, media_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(ServeRedis, ARemoteWorkerRunsTheJob) {
+  const std::string id = submit();
+  const nlohmann::json job = run_with_worker(id, "far-away-1");
   EXPECT_EQ(job.value("status", ""), "done") << job.dump();
   EXPECT_EQ(job.value("worker", ""), "far-away-1");
   EXPECT_EQ(job["report"]["schema"], "unmask.report/1");
-  auto html = client.Get(("/v1/scans/" + id + "/report.html").c_str());
+  auto html = client_->Get(("/v1/scans/" + id + "/report.html").c_str());
   ASSERT_TRUE(html);
   EXPECT_EQ(html->status, 200);
   // The job's bytes and report do not linger in Redis.
-  auto c = RedisClient::connect(redis.address());
-  ASSERT_TRUE(c.ok());
-  auto left = (*c)->command({"EXISTS", "unmask:job:" + id});
+  auto c = connect();
+  ASSERT_NE(c, nullptr);
+  auto left = c->command({"EXISTS", "unmask:job:" + id});
   ASSERT_TRUE(left.ok());
   EXPECT_EQ(left->integer, 0);
 }
 
-TEST(ServeRedis, AJobWhoseWorkerDiedIsQueuedAgain) {
-  RedisProcess redis;
-  REQUIRE_REDIS(redis);
-  TempDir data, media;
-  auto server = Server::start(queue_options(data.path().string(), redis));
-  ASSERT_TRUE(server.ok()) << server.status().message();
-  httplib::Client client("127.0.0.1", (*server)->port());
-  const std::string id = post_clip(client, write_test_clip(media));
+TEST_F(ServeRedis, AJobWhoseWorkerDiedIsQueuedAgain) {
+  const std::string id = submit();
   // A worker takes the job, claims it for one second, and is never heard of again.
-  auto c = RedisClient::connect(redis.address());
-  ASSERT_TRUE(c.ok());
-  auto popped = (*c)->blocking_command({"BLPOP", "unmask:queue", "5"}, 5.0);
+  auto c = connect();
+  ASSERT_NE(c, nullptr);
+  auto popped = c->blocking_command({"BLPOP", "unmask:queue", "5"}, 5.0);
   ASSERT_TRUE(popped.ok());
   ASSERT_EQ(popped->elements.size(), 2u);
   EXPECT_EQ(popped->elements[1].str, id);
-  ASSERT_TRUE((*c)->command({"SET", claim_key(id), "doomed", "NX", "EX", "1"}).ok());
+  ASSERT_TRUE(c->command({"SET", claim_key(id), "doomed", "NX", "EX", "1"}).ok());
   // Once the claim expired, the server queues it again and a live worker finishes it.
-  std::thread worker = start_worker(redis, "survivor", 1);
-  const nlohmann::json job = wait_for_job(client, id);
-  worker.join();
+  const nlohmann::json job = run_with_worker(id, "survivor");
   EXPECT_EQ(job.value("status", ""), "done") << job.dump();
   EXPECT_EQ(job.value("worker", ""), "survivor");
 }
 
-TEST(ServeRedis, AFullQueueAnswers503) {
-  RedisProcess redis;
-  REQUIRE_REDIS(redis);
-  TempDir data, media;
-  ServeOptions o = queue_options(data.path().string(), redis);
-  o.max_queued = 1;
-  auto server = Server::start(o);
-  ASSERT_TRUE(server.ok()) << server.status().message();
-  httplib::Client client("127.0.0.1", (*server)->port());
-  const std::string clip = write_test_clip(media);
-  EXPECT_FALSE(post_clip(client, clip).empty());
-  auto second = post_form(client, "/v1/scans", {file_part(clip)});
+TEST_F(ServeRedis, AFullQueueAnswers503) {
+  start_server(/*max_queued=*/1);
+  EXPECT_FALSE(submit().empty());
+  auto second = post_form(*client_, "/v1/scans", {file_part(write_test_clip(media_, "second.mp4"))});
   ASSERT_TRUE(second);
   EXPECT_EQ(second->status, 503);
   EXPECT_EQ(second->get_header_value("Retry-After"), "30");
 }
 
-TEST(ServeRedis, QueuedJobsSurviveARestartOfTheServerWithoutRunningTwice) {
-  RedisProcess redis;
-  REQUIRE_REDIS(redis);
-  TempDir data, media;
-  std::string id;
-  {
-    auto server = Server::start(queue_options(data.path().string(), redis));
-    ASSERT_TRUE(server.ok()) << server.status().message();
-    httplib::Client client("127.0.0.1", (*server)->port());
-    id = post_clip(client, write_test_clip(media));
-  }  // stopped with the job still queued
-  auto server = Server::start(queue_options(data.path().string(), redis));
-  ASSERT_TRUE(server.ok()) << server.status().message();
+TEST_F(ServeRedis, QueuedJobsSurviveARestartOfTheServerWithoutRunningTwice) {
+  const std::string id = submit();
+  start_server();  // the first server stops with the job still queued; a new one starts
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few reaps
-  auto c = RedisClient::connect(redis.address());
-  ASSERT_TRUE(c.ok());
-  auto queued = (*c)->command({"LLEN", "unmask:queue"});
+  auto c = connect();
+  ASSERT_NE(c, nullptr);
+  auto queued = c->command({"LLEN", "unmask:queue"});
   ASSERT_TRUE(queued.ok());
   EXPECT_EQ(queued->integer, 1);  // still there once, not pushed again
-  httplib::Client client("127.0.0.1", (*server)->port());
-  std::thread worker = start_worker(redis, "after-restart", 1);
-  const nlohmann::json job = wait_for_job(client, id);
-  worker.join();
-  EXPECT_EQ(job.value("status", ""), "done") << job.dump();
+  EXPECT_EQ(run_with_worker(id, "after-restart").value("status", ""), "done");
 }
 
-TEST(ServeRedis, AWorkerWithoutRedisSaysSo) {
+TEST(ServeWorker, WithoutRedisSaysSo) {
   WorkerOptions w;
   w.queue_url = "redis://127.0.0.1:" + std::to_string(free_port());
   w.detector_set = tiny_detectors();
