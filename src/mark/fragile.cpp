@@ -67,14 +67,11 @@ struct BlockCoefs {
   double stddev = 0;  // of the clamped block
   double motion = 0;  // mean absolute change of the clamped block from the previous frame (when given)
   double live = 1;    // share of pixels strictly inside the clamp
-  bool near_clamp = false;  // some pixel within kNearClamp levels of the clamp (or beyond)
   std::array<double, kFragileCoefs> coef{};
 };
 
-constexpr int kNearClamp = 3;
-
 inline float clamp_feature(uint8_t v) {
-  return static_cast<float>(std::clamp<int>(v, kFeatureLo, kFeatureHi));
+  return std::min(std::max(static_cast<float>(v), static_cast<float>(kFeatureLo)), static_cast<float>(kFeatureHi));
 }
 
 // Statistics of every block of one row of blocks (a strip of B rows), through column
@@ -89,30 +86,32 @@ class StripStats {
     for (auto& t : t_) t.assign(w, 0.f);
     sq_.assign(w, 0.f);
     live_.assign(w, 0);
-    safe_.assign(w, 0);
     if (previous != nullptr) motion_.assign(w, 0.f);
+    constexpr float lo = kFeatureLo, hi = kFeatureHi;
     for (int y = 0; y < b; ++y) {
-      const uint8_t* p = gray + static_cast<size_t>(y0 + y) * width_px;
+      const uint8_t* __restrict p = gray + static_cast<size_t>(y0 + y) * width_px;
       const float c0 = basis_.c[0][y], c1 = basis_.c[1][y], c2 = basis_.c[2][y];
-      float* t0 = t_[0].data();
-      float* t1 = t_[1].data();
-      float* t2 = t_[2].data();
-      float* q = sq_.data();
-      int* l = live_.data();
-      int* sf = safe_.data();
+      float* __restrict t0 = t_[0].data();
+      float* __restrict t1 = t_[1].data();
+      float* __restrict t2 = t_[2].data();
+      float* __restrict q = sq_.data();
       for (int x = 0; x < w; ++x) {
-        const float v = clamp_feature(p[x]);
+        const float v = std::min(std::max(static_cast<float>(p[x]), lo), hi);
         t0[x] += c0 * v;
         t1[x] += c1 * v;
         t2[x] += c2 * v;
         q[x] += v * v;
-        l[x] += (p[x] > kFeatureLo) & (p[x] < kFeatureHi);
-        sf[x] += (p[x] > kFeatureLo + kNearClamp) & (p[x] < kFeatureHi - kNearClamp);
       }
+      uint16_t* __restrict l = live_.data();
+      for (int x = 0; x < w; ++x) l[x] += static_cast<uint16_t>((p[x] > kFeatureLo) & (p[x] < kFeatureHi));
       if (previous != nullptr) {
-        const uint8_t* r = previous + static_cast<size_t>(y0 + y) * width_px;
-        float* m = motion_.data();
-        for (int x = 0; x < w; ++x) m[x] += std::abs(clamp_feature(p[x]) - clamp_feature(r[x]));
+        const uint8_t* __restrict r = previous + static_cast<size_t>(y0 + y) * width_px;
+        float* __restrict m = motion_.data();
+        for (int x = 0; x < w; ++x) {
+          const float a = std::min(std::max(static_cast<float>(p[x]), lo), hi);
+          const float c = std::min(std::max(static_cast<float>(r[x]), lo), hi);
+          m[x] += std::abs(a - c);
+        }
       }
     }
     out.resize(nbx);
@@ -121,15 +120,13 @@ class StripStats {
       const int x0 = bx * b;
       BlockCoefs& bc = out[bx];
       double s0 = 0, s_sq = 0, s_m = 0;
-      int n_live = 0, n_safe = 0;
+      int n_live = 0;
       for (int x = 0; x < b; ++x) {
         s0 += t_[0][x0 + x];
         s_sq += sq_[x0 + x];
         n_live += live_[x0 + x];
-        n_safe += safe_[x0 + x];
       }
       bc.live = n_live / n;
-      bc.near_clamp = n_safe < b * b;
       if (previous != nullptr)
         for (int x = 0; x < b; ++x) s_m += motion_[x0 + x];
       bc.mean = s0 * basis_.c[0][0] / b;  // sum_y c_0(y) g = sum g / sqrt(b)
@@ -150,7 +147,7 @@ class StripStats {
   const Basis& basis_;
   std::array<std::vector<float>, 3> t_;
   std::vector<float> sq_, motion_;
-  std::vector<int> live_, safe_;
+  std::vector<uint16_t> live_;  // per column of the strip (at most 32 rows per block)
 };
 
 // Keyed dither (fixed per block) and bits (per block and coarse-mean bin).
@@ -186,14 +183,15 @@ double block_score(const BlockCoefs& bc, const std::array<double, kFragileCoefs>
 // they are (they cannot move the feature); the live pixels get the least change that moves the 3
 // coefficients by m and keeps the block mean (so the bits' mean bin), from the 4x4 Gram matrix of
 // the basis restricted to them.
-// `key_by` (when >= 0) is the block row for the key, `by` then the row in `delta`.
+// (bx, by) is the block's position (for the key); `gray` and `delta` point at its first pixel,
+// both with row stride `stride`.
 void add_block_delta(const BlockCoefs& bc, const uint8_t* gray, int bx, int by, uint64_t seed, const Basis& basis,
-                     int width_px, int16_t* delta, std::array<std::vector<float>, 3>& prof, int key_by = -1) {
+                     int stride, int16_t* delta, std::array<std::vector<float>, 3>& prof) {
   const int b = basis.block_px;
   const double step = kStepPerBlockPx * b;
-  const int kby = key_by >= 0 ? key_by : by;
-  const uint32_t bits = bits_for(seed, bx, kby, static_cast<int>(std::floor(bc.mean / kMeanBin)));
-  const auto d = dither(seed, bx, kby, step);
+  const int width_px = stride;
+  const uint32_t bits = bits_for(seed, bx, by, static_cast<int>(std::floor(bc.mean / kMeanBin)));
+  const auto d = dither(seed, bx, by, step);
   std::array<double, kNCoefs> m{};
   for (int k = 0; k < kNCoefs; ++k) m[k] = -qim_offset(bc.coef[k], d[k], (bits >> k) & 1, step) * step;
   if (bc.live >= 1.0) {
@@ -204,7 +202,7 @@ void add_block_delta(const BlockCoefs& bc, const uint8_t* gray, int bx, int by, 
     }
     for (int y = 0; y < b; ++y) {
       const float c0 = basis.c[0][y], c1 = basis.c[1][y], c2 = basis.c[2][y];
-      int16_t* row = delta + static_cast<size_t>(by * b + y) * width_px + bx * b;
+      int16_t* row = delta + static_cast<size_t>(y) * width_px;
       for (int x = 0; x < b; ++x) {
         const float v = c0 * prof[0][x] + c1 * prof[1][x] + c2 * prof[2][x];
         row[x] = static_cast<int16_t>(row[x] + cvRound(v));
@@ -212,23 +210,28 @@ void add_block_delta(const BlockCoefs& bc, const uint8_t* gray, int bx, int by, 
     }
     return;
   }
-  // Basis 0 is the DC (target change 0), 1..3 the coefficients.
+  // Basis 0 is the DC (target change 0), 1..3 the coefficients: phi = cx_a(x) cy_c(y) with
+  // (a, c) = (0, 0), (1, 0), (0, 1), (1, 1). The Gram matrix over the live pixels is separable:
+  // per row, the masked sums of cx0^2, cx0 cx1 and cx1^2.
   constexpr int kN = kNCoefs + 1;
-  auto phi = [&](int i, int x, int y) -> double {
-    if (i == 0) return basis.c[0][x] * basis.c[0][y];
-    const auto [u, v] = kCoefs[i - 1];
-    return basis.c[u][x] * basis.c[v][y];
-  };
+  static_assert(kCoefs[0] == std::pair{1, 0} && kCoefs[1] == std::pair{0, 1} && kCoefs[2] == std::pair{1, 1});
+  const float* cx0 = basis.c[0].data();
+  const float* cx1 = basis.c[1].data();
+  constexpr int kA[kN] = {0, 1, 0, 1}, kC[kN] = {0, 0, 1, 1};
   cv::Matx<double, kN, kN> g = cv::Matx<double, kN, kN>::zeros();
   for (int y = 0; y < b; ++y) {
     const uint8_t* p = gray + static_cast<size_t>(y) * width_px;
+    double r[2][2] = {{0, 0}, {0, 0}};
     for (int x = 0; x < b; ++x) {
       if (p[x] <= kFeatureLo || p[x] >= kFeatureHi) continue;
-      double f[kN];
-      for (int i = 0; i < kN; ++i) f[i] = phi(i, x, y);
-      for (int i = 0; i < kN; ++i)
-        for (int j = i; j < kN; ++j) g(i, j) += f[i] * f[j];
+      r[0][0] += cx0[x] * cx0[x];
+      r[0][1] += cx0[x] * cx1[x];
+      r[1][1] += cx1[x] * cx1[x];
     }
+    r[1][0] = r[0][1];
+    const double cy[2] = {cx0[y], cx1[y]};
+    for (int i = 0; i < kN; ++i)
+      for (int j = i; j < kN; ++j) g(i, j) += r[kA[i]][kA[j]] * cy[kC[i]] * cy[kC[j]];
   }
   for (int i = 0; i < kN; ++i)
     for (int j = 0; j < i; ++j) g(i, j) = g(j, i);
@@ -236,15 +239,17 @@ void add_block_delta(const BlockCoefs& bc, const uint8_t* gray, int bx, int by, 
   cv::Vec<double, kN> a;
   if (!cv::solve(g, target, a, cv::DECOMP_CHOLESKY)) return;  // too few live pixels to move
   // Ill-conditioned masks (live pixels in a thin strip) would need large changes: capped.
-  constexpr double kMaxChange = 16.0;
+  constexpr float kMaxChange = 16.0f;
   for (int y = 0; y < b; ++y) {
     const uint8_t* p = gray + static_cast<size_t>(y) * width_px;
-    int16_t* row = delta + static_cast<size_t>(by * b + y) * width_px + bx * b;
+    int16_t* row = delta + static_cast<size_t>(y) * width_px;
+    // sum_i a_i phi_i = cx0(x) (a0 cy0 + a2 cy1) + cx1(x) (a1 cy0 + a3 cy1)
+    const float k0 = static_cast<float>(a[0] * cx0[y] + a[2] * cx1[y]);
+    const float k1 = static_cast<float>(a[1] * cx0[y] + a[3] * cx1[y]);
     for (int x = 0; x < b; ++x) {
       if (p[x] <= kFeatureLo || p[x] >= kFeatureHi) continue;
-      double v = 0;
-      for (int i = 0; i < kN; ++i) v += a[i] * phi(i, x, y);
-      row[x] = static_cast<int16_t>(row[x] + cvRound(std::clamp(v, -kMaxChange, kMaxChange)));
+      const float v = std::clamp(k0 * cx0[x] + k1 * cx1[x], -kMaxChange, kMaxChange);
+      row[x] = static_cast<int16_t>(row[x] + cvRound(v));
     }
   }
 }
@@ -312,10 +317,10 @@ void fragile_delta(const uint8_t* gray, int width_px, int height_px, uint64_t se
     stats.compute(gray, width_px, by * b, nbx, nullptr, strip);
     for (int bx = 0; bx < nbx; ++bx) {
       if (!carries_bits(strip[bx])) continue;
-      add_block_delta(strip[bx], gray + static_cast<size_t>(by) * b * width_px + bx * b, bx, by, seed, basis, width_px,
-                      delta, prof);
-      // Pixels near the clamp may cross it under the change: checked again on the final image.
-      if (strip[bx].near_clamp && recheck != nullptr) (*recheck)[static_cast<size_t>(by) * nbx + bx] = 1;
+      const size_t at = static_cast<size_t>(by) * b * width_px + static_cast<size_t>(bx) * b;
+      add_block_delta(strip[bx], gray + at, bx, by, seed, basis, width_px, delta + at, prof);
+      // Pixels at the clamp did not take their share of the change: checked again on the final image.
+      if (strip[bx].live < 1.0 && recheck != nullptr) (*recheck)[static_cast<size_t>(by) * nbx + bx] = 1;
     }
   }
 }
@@ -327,37 +332,32 @@ void fragile_fix(Image& image, uint64_t seed, const std::vector<uint8_t>& blocks
   const double step = kStepPerBlockPx * b;
   // A pass moves a block onto its lattice as far as the pixels let it; pixels that clamp (a
   // channel at 0 or 255, a luma crossing the feature clamp) take part of the move away, and the
-  // next pass, with the pixels as they now are, moves the rest.
+  // next pass, with the pixels as they now are, moves the rest. Each block is read on its own.
   constexpr int kPasses = 3;
   constexpr double kGoodEnough = 0.03;  // rounding alone leaves ~0.005
   StripStats stats(basis);
-  std::vector<BlockCoefs> strip;
+  std::vector<BlockCoefs> one;
   std::array<std::vector<float>, 3> prof;
-  std::vector<int16_t> delta(static_cast<size_t>(w) * b);
-  for (int by = 0; by < nby; ++by) {
-    if (!std::any_of(blocks.begin() + by * nbx, blocks.begin() + (by + 1) * nbx, [](uint8_t f) { return f != 0; })) continue;
-    for (int pass = 0; pass < kPasses; ++pass) {
-      cv::Mat bgr(b, w, CV_8UC3, image.at(0, by * b), static_cast<size_t>(w) * 3), gray;
-      cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
-      stats.compute(gray.data, w, 0, nbx, nullptr, strip);
-      bool moved = false;
-      for (int bx = 0; bx < nbx; ++bx) {
-        if (!blocks[by * nbx + bx] || !carries_bits(strip[bx])) continue;
-        if (best_score(strip[bx], seed, bx, by, step) <= kGoodEnough) continue;
-        // The block's own change, in a strip-local buffer (row 0 = the strip's first row).
-        for (int y = 0; y < b; ++y) std::fill_n(&delta[static_cast<size_t>(y) * w + bx * b], b, int16_t{0});
-        add_block_delta(strip[bx], gray.data + bx * b, bx, 0, seed, basis, w, delta.data(), prof, by);
+  std::vector<int16_t> delta(static_cast<size_t>(b) * b);
+  cv::Mat gray(b, b, CV_8U);
+  for (int by = 0; by < nby; ++by)
+    for (int bx = 0; bx < nbx; ++bx) {
+      if (!blocks[static_cast<size_t>(by) * nbx + bx]) continue;
+      cv::Mat bgr(b, b, CV_8UC3, image.at(bx * b, by * b), static_cast<size_t>(w) * 3);
+      for (int pass = 0; pass < kPasses; ++pass) {
+        cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+        stats.compute(gray.data, b, 0, 1, nullptr, one);
+        if (!carries_bits(one[0]) || best_score(one[0], seed, bx, by, step) <= kGoodEnough) break;
+        std::fill(delta.begin(), delta.end(), int16_t{0});
+        add_block_delta(one[0], gray.data, bx, by, seed, basis, b, delta.data(), prof);
         for (int y = 0; y < b; ++y) {
           uint8_t* p = image.at(bx * b, by * b + y);
-          const int16_t* d = &delta[static_cast<size_t>(y) * w + bx * b];
+          const int16_t* d = &delta[static_cast<size_t>(y) * b];
           for (int x = 0; x < b; ++x)
             for (int ch = 0; ch < 3; ++ch) p[3 * x + ch] = cv::saturate_cast<uint8_t>(p[3 * x + ch] + d[x]);
         }
-        moved = true;
       }
-      if (!moved) break;
     }
-  }
 }
 
 void fragile_embed(Image& image, uint64_t seed) {

@@ -2,6 +2,7 @@
 // that need no encoder (resize, crop, paste).
 #include <gtest/gtest.h>
 
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "mark/internal.h"
@@ -234,6 +235,64 @@ TEST_F(MarkPhotos, TamperLayerSurvivesClampingInBrightFrames) {
   // The unmarked frame is off the lattice: the check is not vacuous.
   cv::cvtColor(cv::Mat(360, 640, CV_8UC3, const_cast<uint8_t*>(original.data())), gray, cv::COLOR_BGR2GRAY);
   EXPECT_LT(detail::tamper_map(detail::fragile_scores(gray.data, 640, 360, detail::key_seed(kDefaultKey))).healthy_fraction, 0.5);
+}
+
+// Blocks across a black border carry their bits in their live pixels (the black ones are at the
+// feature clamp and are left alone) and keep them through a JPEG round trip, whose ringing along
+// the border the decoder clips at 0.
+TEST_F(MarkPhotos, TamperLayerIgnoresClippedNoiseAlongBlackBorders) {
+  auto img = media::read_image(photos_[4]);
+  ASSERT_TRUE(img.ok());
+  Image frame = cover(*img, 640, 360);
+  cv::Mat bgr(360, 640, CV_8UC3, frame.data());
+  // Letterbox bands ending inside the block rows 3 (y 96..127) and 8 (y 256..287): a quarter of
+  // those blocks is black.
+  bgr(cv::Rect(0, 0, 640, 104)).setTo(cv::Scalar::all(0));
+  bgr(cv::Rect(0, 280, 640, 80)).setTo(cv::Scalar::all(0));
+  auto marker = FrameMarker::create(640, 360, options_for(5));
+  ASSERT_TRUE(marker.ok());
+  ASSERT_TRUE((*marker)->mark(frame).is_ok());
+  // A JPEG round trip rings along the border; its decoder clips YCbCr -> RGB at 0.
+  std::vector<uint8_t> jpeg;
+  ASSERT_TRUE(cv::imencode(".jpg", bgr, jpeg, {cv::IMWRITE_JPEG_QUALITY, 80}));
+  const cv::Mat decoded = cv::imdecode(jpeg, cv::IMREAD_COLOR);
+  cv::Mat gray;
+  cv::cvtColor(decoded, gray, cv::COLOR_BGR2GRAY);
+  const detail::FragileScores scores = detail::fragile_scores(gray.data, 640, 360, detail::key_seed(kDefaultKey));
+  int border_checked = 0, border_flagged = 0;
+  for (int by : {3, 8})
+    for (int bx = 0; bx < scores.blocks_x; ++bx) {
+      const float v = scores.score[by * scores.blocks_x + bx];
+      if (v <= 0.f) continue;
+      ++border_checked;
+      border_flagged += v > detail::kFragileThreshold;
+    }
+  EXPECT_GE(border_checked, 12);
+  EXPECT_LE(border_flagged * 10, border_checked) << border_flagged << " of " << border_checked;
+  const detail::TamperMap map = detail::tamper_map(scores);
+  EXPECT_TRUE(map.readable());
+  EXPECT_TRUE(map.regions.empty());
+}
+
+// A region's side reaches a quarter block into a neighbouring row or column that was not checked
+// (there the altered area may go on), and stays on the block edge where the neighbours were
+// checked and intact or at the frame edge.
+TEST(MarkTamperMap, RegionReachesIntoUncheckedNeighboursOnly) {
+  detail::FragileScores s;
+  s.blocks_x = 10;
+  s.blocks_y = 8;
+  s.block_px = 32;
+  s.score.assign(80, 0.05f);  // checked, intact
+  for (int y = 2; y <= 4; ++y)
+    for (int x = 3; x <= 5; ++x) s.score[y * 10 + x] = 0.3f;  // altered: blocks 3..5 x 2..4
+  for (int y = 0; y < 8; ++y) s.score[y * 10 + 2] = 0.f;       // column 2 unchecked (moving)
+  const detail::TamperMap m = detail::tamper_map(s);
+  ASSERT_EQ(m.regions.size(), 1u);
+  const Box& r = m.regions[0];
+  EXPECT_DOUBLE_EQ(r.x, 3 * 32 - 8.0);  // a quarter block into the unchecked column
+  EXPECT_DOUBLE_EQ(r.w, 3 * 32 + 8.0);  // the right side stays on its block edge
+  EXPECT_DOUBLE_EQ(r.y, 2 * 32.0);
+  EXPECT_DOUBLE_EQ(r.h, 3 * 32.0);
 }
 
 // The robust layer spreads its energy by the host's activity: flatter chips get more of it
