@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # Rebuilds the noise detector (models/noise.unm + card) from ../shared/data at run time:
-#   1. the real videos and the seed-1 landmark swaps of scripts/train-temporal.sh (its manifest,
-#      made with SKIP_TRAIN=1 when missing: the swaps are decoded, swapped, watermarked and
+#   1. the real videos and N_SWAPS landmark swaps of scripts/train-temporal.sh's seed-1 pairing
+#      (run with SKIP_TRAIN=1 into SWAP_CACHE: the swaps are decoded, swapped, watermarked and
 #      re-encoded at x264 CRF 18 by unmask synth swap),
 #   2. every real video put through the same processing without the swap (scripts/lib/mark-reals.sh:
 #      unmask mark embed, issuer 0, CRF 18, mark-preserving x264 options), so that the two classes
-#      differ by the face manipulation only and not by the mark or a second encode,
+#      differ by the face manipulation only and not by the mark or a second encode. Swaps and
+#      marked reals must come from the same unmask build: the mark has changed between versions
+#      and the mark alone moves the noise features (docs/detectors.md, noise). The build is
+#      recorded in CACHE/made-with.txt; a different one gets a warning (use a fresh cache),
 #   3. `unmask train --detector noise` on the marked reals + swaps -> models/noise.unm + card.
 # Nothing derived from the data is committed: manifests, marked copies and row caches go to CACHE.
 #
-# Usage: scripts/train-noise.sh [DATA_DIR] [CACHE_DIR] [TEMPORAL_CACHE_DIR]
-#   (defaults ../shared/data, /work/cache/cues/noise, /work/cache/spectral/temporal)
+# Usage: scripts/train-noise.sh [DATA_DIR] [CACHE_DIR] [SWAP_CACHE_DIR]
+#   (defaults ../shared/data, /work/cache/cues/noise, CACHE_DIR/swaps-seed1)  N_SWAPS=16
 #   UNMASK=path/to/unmask  SEED=1  SKIP_INSTALL=1 (train into CACHE/run only)  SKIP_TRAIN=1 (install CACHE/run)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="$(cd "${1:-$ROOT/../shared/data}" && pwd)"
 CACHE="${2:-/work/cache/cues/noise}"
-TEMPORAL_CACHE="${3:-/work/cache/spectral/temporal}"
+TEMPORAL_CACHE="${3:-$CACHE/swaps-seed1}"
+N_SWAPS="${N_SWAPS:-16}"
 UNMASK="${UNMASK:-$ROOT/build/unmask}"
 [[ -x "$UNMASK" ]] || UNMASK="$ROOT/build/src/cli/unmask"
 [[ -x "$UNMASK" ]] || { echo "no unmask binary: build it or set UNMASK" >&2; exit 3; }
@@ -25,8 +29,13 @@ SEED="${SEED:-1}"
 mkdir -p "$CACHE/run"
 source "$ROOT/scripts/lib/mark-reals.sh"
 
+built="$(sha256sum "$UNMASK" | cut -c1-16)"
+if [[ -s "$CACHE/made-with.txt" && "$(cat "$CACHE/made-with.txt")" != "$built" ]]; then
+  echo "warning: $CACHE was filled by another unmask build ($(cat "$CACHE/made-with.txt")); new marked clips or swaps would mix mark versions: use a fresh cache" >&2
+fi
+[[ -s "$CACHE/made-with.txt" ]] || echo "$built" > "$CACHE/made-with.txt"
 if [[ ! -s "$TEMPORAL_CACHE/train_manifest.csv" ]]; then
-  UNMASK="$UNMASK" SEED="$SEED" SKIP_TRAIN=1 "$ROOT/scripts/train-temporal.sh" "$DATA" "$TEMPORAL_CACHE"
+  UNMASK="$UNMASK" SEED="$SEED" N_SWAPS="$N_SWAPS" SKIP_TRAIN=1 nice -n 10 "$ROOT/scripts/train-temporal.sh" "$DATA" "$TEMPORAL_CACHE"
 fi
 
 # The temporal manifest's columns: path,label,source_repo,method; reals are DATA paths.
@@ -59,8 +68,9 @@ card["data"]["manifest"] = "built by scripts/train-noise.sh (the manifest of SKI
 card["data"]["real"] = ("real videos >= 2.5 s of rizkiarm/LipNet, smeetrs/deep_avsr, KwaiVGI/LivePortrait, "
     "AliaksandrSiarohin/first-order-model, yoyo-nb/Thin-Plate-Spline-Motion-Model, each watermarked and re-encoded "
     "as unmask synth does (unmask mark embed --issuer 0: x264 CRF 18, mark-preserving options)")
-card["data"]["fake"] = ("the 30 landmark face swaps (unmask synth swap, poisson/alpha blend, reinhard/histogram colour) "
-    "between those clips that scripts/train-temporal.sh makes with seed 1")
+card["data"]["fake"] = (f"{card['data']['n_videos']['fake']} landmark face swaps (unmask synth swap, poisson/alpha blend, "
+    "reinhard/histogram colour) between those clips, the first of scripts/train-temporal.sh's seed-1 pairing, made by the "
+    "same unmask build as the marked reals")
 card["data"]["held_out_sources"] = ["GipalLee/Deepfake_detection", "ai-forever/ghost", "OpenTalker/SadTalker",
     "Zz-ww/SadTalker-Video-Lip-Sync", "OpenTalker/video-retalking", "Hangz-nju-cuhk/Talking-Face_PC-AVS", "jixinya/EAMM"]
 card["command"] = "scripts/train-noise.sh (" + card.get("command", "") + ")"
