@@ -3,6 +3,7 @@
 // The watermark comes from mark, the signed manifest from sign; this file only joins them: the
 // manifest records what mark::embed_file reports, and verify compares what mark::verify_file
 // measures with what the manifest says (CONTRACT.md "mark verify --json").
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -194,6 +195,21 @@ int run_verify(const VerifyCliOptions& o) {
     std::snprintf(line, sizeof line, "tamper: %zu of %d readable frames have altered regions",
                   v->tamper_frames.size(), v->tamper_frames_readable);
     print_line(line);
+    // Where: the first few frames with regions (all of them are in --json).
+    constexpr size_t kShown = 3;
+    for (size_t i = 0; i < std::min(kShown, v->tamper_frames.size()); ++i) {
+      const mark::TamperFrame& f = v->tamper_frames[i];
+      std::string where = "  t=" + std::to_string(f.t_s).substr(0, std::to_string(f.t_s).find('.') + 3) + " s:";
+      for (const Box& b : f.regions) {
+        std::snprintf(line, sizeof line, " [x %.0f, y %.0f, %.0fx%.0f]", b.x, b.y, b.w, b.h);
+        where += line;
+      }
+      print_line(where);
+    }
+    if (v->tamper_frames.size() > kShown) print_line("  ... (all frames with --json)");
+  } else if (v->found && v->payload.version != mark::kPayloadVersion) {
+    print_line("tamper: not checked (mark version " + std::to_string(v->payload.version) + "; this build reads the tamper layer of version " +
+               std::to_string(mark::kPayloadVersion) + ")");
   } else if (v->found) {
     print_line("tamper: not checked (the frame geometry changed since marking)");
   }
