@@ -109,6 +109,64 @@ Result<std::vector<Face>> FaceDetector::detect(const Image& image) {
   return faces;
 }
 
+Result<std::vector<Face>> FaceDetector::detect_in(const Image& image, const Box& region) {
+  if (image.empty()) return Status::input("face detection", "empty image");
+  if (image.channels() != 3 && image.channels() != 1) {
+    return Status::input("face detection", "expected a BGR or gray image");
+  }
+  State& s = *state_;
+  const double scale = detect_scale(image.width_px(), image.height_px(), options_);
+  std::vector<Face> faces;
+  try {
+    // The whole frame as detect() prepares it (a few ms): the window's pixels are then exactly
+    // those detect() scans.
+    cv::Mat src = as_mat(image);
+    if (image.channels() == 3) {
+      cv::cvtColor(src, s.gray, cv::COLOR_BGR2GRAY);
+    } else {
+      s.gray = src;
+    }
+    cv::Mat* work = &s.gray;
+    if (std::abs(scale - 1.0) > 1e-6) {
+      cv::resize(s.gray, s.scaled, cv::Size(), scale, scale,
+                 scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
+      work = &s.scaled;
+    }
+    constexpr int kCell = 8;     // dlib's HOG cell: the window starts on detect()'s cell grid
+    constexpr int kMinSide = 96; // the 80 px HOG window plus a cell of context
+    int x0 = static_cast<int>(std::floor(region.x * scale / kCell)) * kCell;
+    int y0 = static_cast<int>(std::floor(region.y * scale / kCell)) * kCell;
+    int x1 = static_cast<int>(std::ceil((region.x + region.w) * scale));
+    int y1 = static_cast<int>(std::ceil((region.y + region.h) * scale));
+    if (x1 - x0 < kMinSide) x1 = x0 + kMinSide;
+    if (y1 - y0 < kMinSide) y1 = y0 + kMinSide;
+    x0 = std::max(0, x0);
+    y0 = std::max(0, y0);
+    x1 = std::min(work->cols, x1);
+    y1 = std::min(work->rows, y1);
+    if (x1 - x0 < 80 || y1 - y0 < 80) return faces;  // smaller than the HOG window
+    cv::Mat window = (*work)(cv::Rect(x0, y0, x1 - x0, y1 - y0));
+    std::vector<dlib::rect_detection> dets;
+    {
+      dlib::cv_image<unsigned char> dimg(window);
+      s.frontal(dimg, dets, options_.min_confidence);
+    }
+    for (const auto& d : dets) {
+      Face f;
+      const Box b = from_dlib(d.rect);
+      f.box = {(x0 + b.x) / scale, (y0 + b.y) / scale, b.w / scale, b.h / scale};
+      f.confidence = d.detection_confidence;
+      f.detected = true;
+      faces.push_back(f);
+    }
+  } catch (const cv::Exception& e) {
+    return Status::internal("face detection", e.what());
+  }
+  std::stable_sort(faces.begin(), faces.end(),
+                   [](const Face& a, const Face& b) { return a.confidence > b.confidence; });
+  return faces;
+}
+
 Result<std::vector<Face>> FaceDetector::detect_faces(const Image& image) {
   auto faces = detect(image);
   if (!faces.ok()) return faces;

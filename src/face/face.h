@@ -145,6 +145,10 @@ class FaceDetector {
   // of near's size is about 100 px for the detector, with its own SVM threshold (lower than
   // detect()'s to re-find a known face that the full-frame pass missed). Cheap: a few ms.
   Result<std::vector<Face>> detect_near(const Image& image, const Box& near, double min_confidence);
+  // detect() within `region` only (clipped to the frame): the same resized gray frame, scale and
+  // threshold, the window's origin on detect()'s HOG cell grid, so that a face inside gives about
+  // the box detect() gives it. What the tracker runs around its faces between full-frame passes.
+  Result<std::vector<Face>> detect_in(const Image& image, const Box& region);
 
   const DetectOptions& options() const { return options_; }
 
@@ -195,9 +199,16 @@ Image unwarp_to_frame(const Image& crop_space, const Affine2& crop_to_frame, int
 struct TrackerOptions {
   DetectOptions detect;
   // Run the full-frame detector every N frames and follow faces (landmark re-fit on the predicted
-  // box) in between. 0 = adaptive: every kStableDetectInterval frames while all tracks are found,
-  // every other frame with no track, and on the very next frame after a scene cut or a miss.
+  // box) in between. 0 = adaptive: while tracks are followed, every kStableDetectInterval frames
+  // each track is looked for again in a window twice its size around its predicted box (FaceDetector::
+  // detect_in, a few ms) and the full frame is searched (for new faces) every full_detect_every_n
+  // frames; every other frame with no track, and on the very next frame after a scene cut or a
+  // miss.
   int detect_every_n = 0;
+  // The adaptive schedule's full-frame interval while tracks are followed: a face that enters
+  // beside a followed one is found within this many frames. <= kStableDetectInterval: the full
+  // frame every kStableDetectInterval frames (the schedule before local re-detection).
+  int full_detect_every_n = 15;
   // Tracks seen in fewer frames than this are dropped (unless the whole input is shorter).
   // Results are held back min_track_frames - 1 frames so that ids are only given to kept tracks.
   int min_track_frames = 3;
@@ -216,6 +227,8 @@ struct TrackerOptions {
   double smooth_beta = 4.0;
 };
 inline constexpr int kStableDetectInterval = 5;
+// The full-frame interval of the adaptive schedule: full_detect_every_n, at least kStableDetectInterval.
+int full_detect_interval(const TrackerOptions& options);
 
 // Faces of one frame, once final. `image` is the frame given to push(), handed back so callers
 // can crop or draw without keeping their own copy.
@@ -258,7 +271,8 @@ class FaceTracker {
 
   struct Stats {
     int64_t n_frames = 0;
-    int64_t n_detector_runs = 0;
+    int64_t n_detector_runs = 0;        // full-frame passes
+    int64_t n_local_detector_runs = 0;  // frames where the tracks were re-detected locally only
     int64_t n_scene_cuts = 0;
     int n_tracks = 0;  // ids given so far
   };
@@ -271,7 +285,7 @@ class FaceTracker {
 
 // Produces FrameAnalysis for a tracker's frames, in order, on any one thread: the scene cut of
 // every frame, and the full-frame detections on a fixed grid of frames (every detect_every_n-th,
-// or every kStableDetectInterval-th with the adaptive schedule), where a tracker following its
+// or every full_detect_interval()-th with the adaptive schedule), where a tracker following its
 // faces wants them; the tracker still runs the detector itself when it needs it in between (no
 // face yet, a miss, a cut). The grid depends on nothing but the frame count, so the results do
 // not depend on the threads' timing.

@@ -52,6 +52,7 @@ struct FaceTracker::Impl {
   bool has_last_pts = false;
   int64_t last_pts_us = 0;
   int frames_since_detect = 1 << 20;
+  int frames_since_full = 1 << 20;  // frames since the last full-frame pass
   bool force_detect = true;
   int next_internal_id = 0;
   std::vector<TrackState> tracks;     // alive tracks
@@ -149,18 +150,42 @@ struct FaceTracker::Impl {
     for (TrackState& t : tracks) t.detected_now = t.hidden = false;
 
     ++frames_since_detect;
+    ++frames_since_full;
     const bool run_detector = analysis.detections || force_detect || frames_since_detect >= detect_interval();
+    // Adaptive schedule between full-frame passes: only the followed faces are looked for, each
+    // by the full-frame detector in a window twice its size around its predicted box.
+    const bool local_only = run_detector && !analysis.detections && !force_detect &&
+                            options.detect_every_n <= 0 && !tracks.empty() &&
+                            frames_since_full < full_detect_interval(options);
     force_detect = false;
     if (run_detector) {
       frames_since_detect = 0;
-      ++stats.n_detector_runs;
-      out.detector_ran = true;
-      if (!analysis.detections) {
-        auto own = detector.detect(image);
-        if (!own.ok()) return own.status();
-        analysis.detections = std::move(*own);
+      std::vector<Face> local;
+      if (local_only) {
+        ++stats.n_local_detector_runs;
+        for (const TrackState& t : tracks) {
+          const Box p = shifted(t.box, t.velocity);
+          const double side = 2.0 * std::max(p.w, p.h);
+          auto found = detector.detect_in(image, {p.x + p.w / 2 - side / 2, p.y + p.h / 2 - side / 2, side, side});
+          if (!found.ok()) return found.status();
+          for (const Face& f : *found) {
+            // Windows of faces close together overlap: one face, once.
+            if (std::none_of(local.begin(), local.end(), [&](const Face& g) { return iou(f.box, g.box) > 0.5; })) {
+              local.push_back(f);
+            }
+          }
+        }
+      } else {
+        frames_since_full = 0;
+        ++stats.n_detector_runs;
+        out.detector_ran = true;
+        if (!analysis.detections) {
+          auto own = detector.detect(image);
+          if (!own.ok()) return own.status();
+          analysis.detections = std::move(*own);
+        }
       }
-      const std::vector<Face>* dets = &*analysis.detections;
+      const std::vector<Face>* dets = local_only ? &local : &*analysis.detections;
       // Greedy association: best IoU pairs first, between the predicted track boxes and detections.
       struct Pair {
         double iou;
@@ -281,6 +306,7 @@ struct FaceTracker::Impl {
     width_px = height_px = 0;
     has_last_pts = false;
     frames_since_detect = 1 << 20;
+    frames_since_full = 1 << 20;
     force_detect = true;
     tracks.clear();
     public_id_of.clear();
@@ -341,6 +367,10 @@ std::vector<FrameFaces> FaceTracker::finish() {
   return ready;
 }
 
+int full_detect_interval(const TrackerOptions& options) {
+  return std::max(kStableDetectInterval, options.full_detect_every_n);
+}
+
 struct FrameAnalyzer::Impl {
   Impl(std::shared_ptr<const FaceModels> models, const TrackerOptions& o)
       : options(o), detector(std::move(models), o.detect) {}
@@ -350,7 +380,7 @@ struct FrameAnalyzer::Impl {
   int64_t n = 0;  // frames analysed
 
   bool detection_wanted(int64_t i) const {
-    return i % (options.detect_every_n > 0 ? options.detect_every_n : kStableDetectInterval) == 0;
+    return i % (options.detect_every_n > 0 ? options.detect_every_n : full_detect_interval(options)) == 0;
   }
 };
 

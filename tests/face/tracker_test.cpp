@@ -106,7 +106,10 @@ TEST(FaceTracker, OneMovingFaceIsOneTrackFollowingItsPath) {
   }
   // The box (detector convention, which comes in ~20% size steps) within a few pixels of the
   // path; the landmarks, which the tracker follows, closer still. The face is 125 px wide.
-  EXPECT_LT(sum_err / track.frames.size(), 4.0);
+  // Measured: box 4.70 px mean, 6.64 max, landmarks 1.50 px; with the full frame searched every
+  // 5th frame instead of windows around the face (full_detect_every_n = 5): 3.79, 5.11, 1.46 (the
+  // windows' HOG pyramids are cut at other pixels, so their boxes fall on other steps).
+  EXPECT_LT(sum_err / track.frames.size(), 5.0);
   EXPECT_LT(max_err, 8.0);
   EXPECT_LT(sum_landmark_err / track.frames.size(), 2.5);
 }
@@ -215,10 +218,11 @@ TEST(FaceTracker, WorkDoneAheadByTheAnalyzerGivesTheSameTracks) {
 }
 
 TEST(FaceTracker, AnalyzerDetectsOnAFixedGridAndTheTrackerFillsIn) {
-  // The analyzer's detections fall every kStableDetectInterval-th frame whatever happens, so a
+  // The analyzer's detections fall every full_detect_interval()-th frame whatever happens, so a
   // run gives the same tracks however the threads are scheduled; while no face is followed the
   // tracker still runs the detector itself at least every other frame, and a face that appears
-  // between grid frames is found at once.
+  // between grid frames is found at once. While it is followed, the frames between full passes
+  // re-detect it locally every kStableDetectInterval frames.
   testing::FaceClipSpec spec;
   spec.n_frames = 40;
   testing::Sprite tom = moving_tom();
@@ -240,16 +244,103 @@ TEST(FaceTracker, AnalyzerDetectsOnAFixedGridAndTheTrackerFillsIn) {
       for (auto& f : *ready) out.push_back(std::move(f));
     }
     for (auto& f : tracker.finish()) out.push_back(std::move(f));
-    EXPECT_EQ(analysed_at, (std::vector<int>{0, 5, 10, 15, 20, 25, 30, 35}));
+    EXPECT_EQ(analysed_at, (std::vector<int>{0, 15, 30}));
     ASSERT_EQ(out.size(), 40u);
-    std::vector<int> detected_at;
+    std::vector<int> detected_at, face_detected_at;
     for (const FrameFaces& f : out) {
       if (f.detector_ran) detected_at.push_back(static_cast<int>(f.index));
       EXPECT_EQ(f.faces.size(), f.index >= 17 ? 1u : 0u) << "frame " << f.index;
+      if (!f.faces.empty() && f.faces[0].detected) face_detected_at.push_back(static_cast<int>(f.index));
     }
-    // No face: every other frame and the grid; then the grid only.
-    EXPECT_EQ(detected_at, (std::vector<int>{0, 2, 4, 5, 7, 9, 10, 12, 14, 15, 17, 20, 25, 30, 35}));
+    // No face: every other frame and the grid; then the grid only, full frame ...
+    EXPECT_EQ(detected_at, (std::vector<int>{0, 2, 4, 6, 8, 10, 12, 14, 15, 17, 30}));
+    // ... and the followed face re-found around its box every kStableDetectInterval frames.
+    EXPECT_EQ(face_detected_at, (std::vector<int>{17, 22, 27, 30, 35}));
+    EXPECT_EQ(tracker.stats().n_local_detector_runs, 3);  // 22, 27, 35
   }
+}
+
+// Frames at which each track is first reported, by track id.
+std::map<int, int> first_frames(const std::vector<FrameFaces>& frames) {
+  std::map<int, int> first;
+  for (const FrameFaces& f : frames) {
+    for (const Face& face : f.faces) first.emplace(face.track_id, static_cast<int>(f.index));
+  }
+  return first;
+}
+
+TEST(FaceTracker, AFaceEnteringBesideAFollowedOneIsFoundWithinTheFullFrameInterval) {
+  // While one face is followed the full frame is searched only every full_detect_interval()
+  // frames: a second face that appears just after a full pass must still be found within 15.
+  testing::FaceClipSpec spec;
+  spec.n_frames = 50;
+  testing::Sprite tom = moving_tom();
+  tom.top_left = testing::linear_path(0, 20, 200, 40, spec.n_frames);
+  testing::Sprite girl;
+  girl.image = testing::face_photo("girl", 150);
+  girl.top_left = [](int) { return std::pair<int, int>{kW - 170, 150}; };
+  girl.first_frame = 16;  // one frame after the analyzer's full pass at 15
+  spec.sprites = {tom, girl};
+  ASSERT_EQ(full_detect_interval({}), 15);
+
+  FaceTracker tracker(test::models());
+  FrameAnalyzer analyzer(test::models(), {});
+  const auto frames = run_analyzed(tracker, analyzer, spec);
+  ASSERT_EQ(frames.size(), 50u);
+  const auto first = first_frames(frames);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first.at(0), 0);
+  EXPECT_GE(first.at(1), 16);
+  EXPECT_LE(first.at(1), 16 + 15);
+  // And kept from then on, as the tracker on its own finds it too.
+  for (const FrameFaces& f : frames) {
+    if (f.index >= first.at(1)) EXPECT_EQ(f.faces.size(), 2u) << "frame " << f.index;
+  }
+  FaceTracker own(test::models());
+  const auto first_own = first_frames(run(own, spec));
+  ASSERT_EQ(first_own.size(), 2u);
+  EXPECT_LE(first_own.at(1), 16 + 15);
+  EXPECT_GT(own.stats().n_local_detector_runs, 0);
+}
+
+TEST(FaceTracker, ASmallFaceFoundWithFullFramePassesIsStillFoundWithLocalOnes) {
+  // 1280x720 frames are searched at 640x360. The photo at 150 px wide (a face box of ~146 px) is
+  // about the smallest face the full-frame pass finds in every frame (at 140 px in 34 of these
+  // 40 frames, at 135 px in none). The windows around the face between full passes must keep
+  // every frame the full-frame-every-5th schedule kept.
+  constexpr int kBigW = 1280, kBigH = 720;
+  testing::FaceClipSpec spec;
+  spec.width_px = kBigW;
+  spec.height_px = kBigH;
+  spec.n_frames = 40;
+  testing::Sprite tom;
+  tom.image = testing::face_photo("tom", 150);
+  tom.top_left = testing::linear_path(100, 200, 700, 260, spec.n_frames);
+  spec.sprites = {tom};
+  spec.background = [](int) { return testing::make_textured_background(kBigW, kBigH, 1); };
+
+  TrackerOptions full_every_5;
+  full_every_5.full_detect_every_n = kStableDetectInterval;  // the schedule before local passes
+  FaceTracker before(test::models(), full_every_5);
+  const auto old_frames = run(before, spec);
+  FaceTracker after(test::models());
+  const auto new_frames = run(after, spec);
+  EXPECT_EQ(before.stats().n_local_detector_runs, 0);
+  EXPECT_GT(after.stats().n_local_detector_runs, 0);
+  ASSERT_EQ(old_frames.size(), new_frames.size());
+  int n_old = 0, n_new = 0;
+  for (size_t i = 0; i < old_frames.size(); ++i) {
+    n_old += !old_frames[i].faces.empty();
+    n_new += !new_frames[i].faces.empty();
+    if (!old_frames[i].faces.empty()) {
+      EXPECT_EQ(new_frames[i].faces.size(), 1u) << "frame " << i;
+    }
+  }
+  // The fixture is a face the full-frame pass does find (small, not invisible).
+  EXPECT_GE(n_old, spec.n_frames * 9 / 10);
+  EXPECT_GE(n_new, n_old);
+  // At this size the face is lost once and found again as a new track, by both schedules alike.
+  EXPECT_EQ(after.stats().n_tracks, before.stats().n_tracks);
 }
 
 TEST(FaceTracker, NoFaceGivesNoTracksAndNoError) {
