@@ -168,6 +168,7 @@ void fragile_fix(Image& image, uint64_t seed, const std::vector<uint8_t>& blocks
 struct FragileScores {
   int blocks_x = 0, blocks_y = 0, block_px = 0;
   std::vector<float> score;
+  std::vector<uint8_t> moving;  // 1: not checked because its content moved (empty: none known)
 };
 // `previous_gray` (optional, same size): the frame decoded just before. Blocks whose content moved
 // since then are not checked: encoders carry moving content with its old bits (see TamperMap).

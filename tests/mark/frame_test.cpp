@@ -274,10 +274,10 @@ TEST_F(MarkPhotos, TamperLayerIgnoresClippedNoiseAlongBlackBorders) {
   EXPECT_TRUE(map.regions.empty());
 }
 
-// A region's side reaches a quarter block into a neighbouring row or column that was not checked
-// (there the altered area may go on), and stays on the block edge where the neighbours were
-// checked and intact or at the frame edge.
-TEST(MarkTamperMap, RegionReachesIntoUncheckedNeighboursOnly) {
+// A region's side reaches a quarter block into a neighbouring row or column left out because its
+// content moved (there the altered area may go on), and stays on the block edge where the
+// neighbours were checked and intact, flat (unchecked, not moving) or outside the frame.
+TEST(MarkTamperMap, RegionReachesIntoMovingNeighboursOnly) {
   detail::FragileScores s;
   s.blocks_x = 10;
   s.blocks_y = 8;
@@ -285,7 +285,12 @@ TEST(MarkTamperMap, RegionReachesIntoUncheckedNeighboursOnly) {
   s.score.assign(80, 0.05f);  // checked, intact
   for (int y = 2; y <= 4; ++y)
     for (int x = 3; x <= 5; ++x) s.score[y * 10 + x] = 0.3f;  // altered: blocks 3..5 x 2..4
-  for (int y = 0; y < 8; ++y) s.score[y * 10 + 2] = 0.f;       // column 2 unchecked (moving)
+  s.moving.assign(80, 0);
+  for (int y = 0; y < 8; ++y) {
+    s.score[y * 10 + 2] = 0.f;  // column 2 unchecked: moving
+    s.moving[y * 10 + 2] = 1;
+    s.score[y * 10 + 6] = 0.f;  // column 6 unchecked: flat
+  }
   const detail::TamperMap m = detail::tamper_map(s);
   ASSERT_EQ(m.regions.size(), 1u);
   const Box& r = m.regions[0];
