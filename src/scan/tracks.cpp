@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 
 #include "detect/detect.h"
 #include "scan/tracks.h"
@@ -48,12 +49,22 @@ std::string fixed2(double v) {
 
 struct TrackCollector::Track {
   int track_id = 0;
+  int64_t n_frames = 0;       // frames with this face so far (k of the next one)
+  // The series for the track detectors: every frame while the track is short, whole chunks of
+  // chunk_frames frames (chunk j kept when j % chunk_stride == 0) once it is long.
   detect::TrackSeries series;
+  std::vector<int64_t> series_k;  // the track's frame counter of each frame in series
+  int64_t chunk_frames = 1;
+  int64_t chunk_stride = 1;
+  // Every frame, for the outcome (lip-sync): time and mouth opening, 16 bytes a frame.
+  std::vector<int64_t> pts_us;
+  std::vector<double> mouth_opening;
   int64_t last_pos = 0;       // frame_pos_ of the last frame with this face
   int64_t stride = 1;
   struct Candidate {
-    size_t series_index = 0;  // position in series
     int64_t k = 0;            // the track's frame counter at this frame
+    int64_t pts_us = 0;
+    Box box;
     std::vector<Image> crops; // one per alignment
   };
   std::vector<Candidate> candidates;
@@ -82,8 +93,22 @@ TrackCollector::TrackCollector(std::shared_ptr<const detect::DetectorSet> detect
 
 TrackCollector::~TrackCollector() = default;
 
+int64_t TrackCollector::open_series_frames() const {
+  int64_t n = 0;
+  for (const auto& [id, t] : open_) n += static_cast<int64_t>(t->series.pts_us.size());
+  return n;
+}
+
+int64_t TrackCollector::open_candidates() const {
+  int64_t n = 0;
+  for (const auto& [id, t] : open_) n += static_cast<int64_t>(t->candidates.size());
+  return n;
+}
+
 Status TrackCollector::add_frame(const face::FrameFaces& frame) {
   const int64_t pos = frame_pos_++;
+  const int64_t max_series = std::max<int64_t>(1, options_.max_series_frames);
+  std::vector<std::optional<face::Landmarks>> one(1);
   for (const face::Face& f : frame.faces) {
     auto it = open_.find(f.track_id);
     if (it == open_.end()) {
@@ -91,19 +116,51 @@ Status TrackCollector::add_frame(const face::FrameFaces& frame) {
       t->track_id = f.track_id;
       t->series.fps = options_.processed_fps;
       t->stride = initial_stride_;
+      t->chunk_frames = std::clamp<int64_t>(std::llround(options_.series_chunk_s * options_.processed_fps), 1, max_series);
       it = open_.emplace(f.track_id, std::move(t)).first;
     }
     Track& t = *it->second;
-    const int64_t k = static_cast<int64_t>(t.series.pts_us.size());
-    t.series.pts_us.push_back(frame.pts_us);
-    t.series.landmarks.push_back(f.landmarks);
-    t.series.boxes.push_back(f.box);
-    t.series.detected.push_back(f.detected);
+    const int64_t k = t.n_frames++;
+    t.pts_us.push_back(frame.pts_us);
+    one[0] = f.landmarks;
+    t.mouth_opening.push_back(detect::mouth_opening(one)[0]);
+    if ((k / t.chunk_frames) % t.chunk_stride == 0) {
+      t.series.pts_us.push_back(frame.pts_us);
+      t.series.landmarks.push_back(f.landmarks);
+      t.series.boxes.push_back(f.box);
+      t.series.detected.push_back(f.detected);
+      t.series_k.push_back(k);
+      // Full: keep every other chunk of those held (always the first), as the candidates are thinned.
+      while (static_cast<int64_t>(t.series_k.size()) > max_series) {
+        t.chunk_stride *= 2;
+        size_t w = 0;
+        for (size_t r = 0; r < t.series_k.size(); ++r) {
+          if ((t.series_k[r] / t.chunk_frames) % t.chunk_stride != 0) continue;
+          t.series_k[w] = t.series_k[r];
+          t.series.pts_us[w] = t.series.pts_us[r];
+          t.series.landmarks[w] = t.series.landmarks[r];
+          t.series.boxes[w] = t.series.boxes[r];
+          t.series.detected[w] = t.series.detected[r];
+          ++w;
+        }
+        t.series_k.resize(w);
+        t.series.pts_us.resize(w);
+        t.series.landmarks.resize(w);
+        t.series.boxes.resize(w);
+        t.series.detected.resize(w);
+        t.series_k.shrink_to_fit();
+        t.series.pts_us.shrink_to_fit();
+        t.series.landmarks.shrink_to_fit();
+        t.series.boxes.shrink_to_fit();
+        t.series.detected.shrink_to_fit();
+      }
+    }
     t.last_pos = pos;
     if (alignments_.empty() || k % t.stride != 0) continue;
     Track::Candidate c;
-    c.series_index = static_cast<size_t>(k);
     c.k = k;
+    c.pts_us = frame.pts_us;
+    c.box = f.box;
     for (const face::AlignOptions& a : alignments_) {
       auto aligned = face::align_face(frame.image, f.landmarks, a);
       if (!aligned.ok()) return aligned.status();
@@ -149,9 +206,9 @@ Status TrackCollector::close_track(Track& t) {
   const auto started = std::chrono::steady_clock::now();
   TrackOutcome o;
   o.track_id = t.track_id;
-  o.n_frames = static_cast<int>(t.series.pts_us.size());
-  o.start_s = t.series.pts_us.front() / 1e6;
-  o.end_s = t.series.pts_us.back() / 1e6;
+  o.n_frames = static_cast<int>(t.n_frames);
+  o.start_s = t.pts_us.front() / 1e6;
+  o.end_s = t.pts_us.back() / 1e6;
 
   // Crop detectors, in one or two passes over the candidates.
   const size_t n_cand = t.candidates.size();
@@ -215,8 +272,7 @@ Status TrackCollector::close_track(Track& t) {
     if (!scored[i]) continue;
     double s = 0.0;
     for (size_t d = 0; d < n_crop; ++d) s = std::max(s, frame_scores[d][i]);
-    const size_t si = t.candidates[i].series_index;
-    o.frames.push_back({t.series.pts_us[si] / 1e6, s, t.series.boxes[si]});
+    o.frames.push_back({t.candidates[i].pts_us / 1e6, s, t.candidates[i].box});
     if (best_frame < 0 || s > o.frames[static_cast<size_t>(best_frame)].score) best_frame = static_cast<int>(o.frames.size()) - 1;
     ++o.n_scored_frames;
   }
@@ -230,7 +286,7 @@ Status TrackCollector::close_track(Track& t) {
     double first_t = -1, last_t = -1;
     for (size_t i = 0; i < n_cand; ++i) {
       if (!scored[i] || frame_scores[d][i] < kSuspiciousThreshold) continue;
-      const double ts = t.series.pts_us[t.candidates[i].series_index] / 1e6;
+      const double ts = t.candidates[i].pts_us / 1e6;
       if (first_t < 0) first_t = ts;
       last_t = ts;
     }
@@ -250,8 +306,11 @@ Status TrackCollector::close_track(Track& t) {
     series.boxes = std::move(t.series.boxes);
     series.detected = std::move(t.series.detected);
     for (const Track::Candidate& c : t.candidates) {
+      // A candidate in a chunk the series no longer holds has no frame to go with.
+      const auto at = std::lower_bound(t.series_k.begin(), t.series_k.end(), c.k);
+      if (at == t.series_k.end() || *at != c.k) continue;
       series.crops.push_back(c.crops[track_alignment_[d]]);
-      series.crop_index.push_back(c.series_index);
+      series.crop_index.push_back(static_cast<size_t>(at - t.series_k.begin()));
     }
     auto result = detectors_->track[d]->score(series);
     t.series.pts_us = std::move(series.pts_us);
@@ -295,14 +354,11 @@ Status TrackCollector::close_track(Track& t) {
   }
 
   // What lip-sync needs of every frame; the series itself is freed with the track.
-  o.mouth_opening.reserve(t.series.landmarks.size());
-  std::vector<std::optional<face::Landmarks>> one(1);
-  for (const face::Landmarks& lm : t.series.landmarks) {
-    one[0] = lm;
-    o.mouth_opening.push_back(detect::mouth_opening(one)[0]);
-  }
-  o.pts_us = std::move(t.series.pts_us);
+  o.mouth_opening = std::move(t.mouth_opening);
+  o.pts_us = std::move(t.pts_us);
   t.series = detect::TrackSeries();
+  t.series_k.clear();
+  t.series_k.shrink_to_fit();
   outcomes_.push_back(std::move(o));
   t.candidates.clear();
   t.candidates.shrink_to_fit();
