@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "mark/mark.h"
 #include "media/media.h"
+#include "serve/provenance.h"
 #include "sign/sign.h"
 
 namespace unmask::cli {
@@ -108,21 +109,18 @@ int run_verify(const VerifyCliOptions& o) {
     manifest = *m;
   }
   TerminalProgress progress(global_options().quiet);
-  mark::VerifyOptions vo;
-  vo.max_frames = o.max_frames;
-  vo.render_tamper_map = !o.tamper_map.empty();
-  vo.fingerprints = manifest.has_value();
-  vo.progress = progress.as_fn();
-  auto v = mark::verify_file(o.path, vo);
+  serve::ProvenanceRequest request;
+  request.media_path = o.path;
+  request.manifest = manifest;
+  request.expected_signer = pub;
+  request.max_frames = o.max_frames;
+  request.render_tamper_map = !o.tamper_map.empty();
+  request.progress = progress.as_fn();
+  auto result = serve::check_provenance(request);
   progress.finish();
-  if (!v.ok()) return fail(v.status());
-
-  std::optional<sign::CheckResult> check;
-  if (manifest) {
-    auto sha = sha256_file(o.path);
-    if (!sha.ok()) return fail(sha.status());
-    check = sign::check(*manifest, pub ? &*pub : nullptr, *sha, v->fingerprints);
-  }
+  if (!result.ok()) return fail(result.status());
+  const mark::VerifyResult* v = &result->verify;
+  const std::optional<sign::CheckResult>& check = result->check;
   if (!o.tamper_map.empty()) {
     if (v->tamper_map.empty()) {
       log_warning("no tamper map: " + std::string(!v->found ? "no watermark found"
@@ -132,49 +130,8 @@ int run_verify(const VerifyCliOptions& o) {
       if (!s.is_ok()) return fail(s);
     }
   }
-
-  nlohmann::ordered_json j;
-  auto& w = j["watermark"];
-  w["found"] = v->found;
-  if (v->found) {
-    w["issuer"] = v->payload.issuer;
-    w["synthetic"] = v->payload.synthetic;
-    w["sequence"] = v->payload.sequence;
-    w["confidence"] = v->confidence;
-    w["bit_error_rate"] = v->bit_error_rate;
-  }
-  w["frames_checked"] = v->frames_checked;
-  auto& sg = j["signature"];
-  sg["present"] = manifest.has_value();
-  if (check) {
-    sg["valid"] = check->valid;
-    sg["public_key"] = check->public_key_hex;
-    if (pub) sg["key_matches"] = check->key_matches;
-    if (check->valid) {
-      sg["content"] = sign::content_match_name(check->content);
-      sg["issuer"] = manifest->manifest.issuer;
-      sg["signed_utc"] = manifest->manifest.created_utc;
-      sg["issuer_matches_watermark"] = v->found && v->payload.issuer == manifest->manifest.issuer;
-    }
-    sg["reason"] = check->reason;
-  } else {
-    sg["valid"] = false;
-  }
-  auto& t = j["tamper"];
-  t["checked"] = v->tamper_checked;
-  t["frames_readable"] = v->tamper_frames_readable;
-  t["fraction_frames"] = v->tamper_fraction_frames;
-  t["frames"] = nlohmann::ordered_json::array();
-  for (const mark::TamperFrame& f : v->tamper_frames) {
-    nlohmann::ordered_json fj;
-    fj["t_s"] = f.t_s;
-    fj["fraction_blocks"] = f.fraction_blocks;
-    fj["regions"] = nlohmann::ordered_json::array();
-    for (const Box& b : f.regions) fj["regions"].push_back({b.x, b.y, b.w, b.h});
-    t["frames"].push_back(fj);
-  }
   if (o.json) {
-    print_line(j.dump(2));
+    print_line(serve::provenance_json(request, *result));
     return 0;
   }
   char line[256];

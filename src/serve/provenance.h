@@ -1,6 +1,6 @@
-// The provenance check behind POST /v1/marks/verify (and `mark verify`'s JSON, CONTRACT.md
-// "mark verify --json"): the watermark and tamper map of a file, and, when its signed manifest
-// is given, whether the signature holds and the content is still what was signed.
+// The provenance check behind `unmask mark verify` and POST /v1/marks/verify (CONTRACT.md "mark
+// verify --json"): the watermark and tamper map of a file, and, when its signed manifest is
+// given, whether the signature holds and the content is still what was signed.
 #pragma once
 
 #include <optional>

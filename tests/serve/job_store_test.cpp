@@ -115,7 +115,9 @@ TEST(RedisUrl, ParsesHostPortAndDatabase) {
   for (const char* bad : {"http://x:1", "redis://", "redis://x:0", "redis://x:99999", "redis://x:1/y", "redis://x:abc"}) {
     auto r = parse_redis_url(bad);
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) EXPECT_EQ(r.status().code(), StatusCode::kUsage) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kUsage) << bad;
+    }
   }
 }
 
