@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuilds the noise detector (models/noise.unm + card) from ../shared/data at run time:
+# Rebuilds the noise detector (models/off/noise.unm + card; see step 3) from ../shared/data at run time:
 #   1. the real videos and N_SWAPS landmark swaps of scripts/train-temporal.sh's seed-1 pairing
 #      (run with SKIP_TRAIN=1 into SWAP_CACHE: the swaps are decoded, swapped, watermarked and
 #      re-encoded at x264 CRF 18 by unmask synth swap),
