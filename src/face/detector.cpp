@@ -39,42 +39,59 @@ double detect_scale(int width_px, int height_px, const DetectOptions& o) {
   return scale * std::pow(2.0, std::max(0, o.upsample));
 }
 
-}  // namespace
-
-Result<std::vector<Face>> FaceDetector::detect(const Image& image) {
+Status check_image(const Image& image) {
   if (image.empty()) return Status::input("face detection", "empty image");
   if (image.channels() != 3 && image.channels() != 1) {
     return Status::input("face detection", "expected a BGR or gray image");
   }
+  return Status::ok();
+}
+
+// The gray frame at the detector's scale, in scratch buffers reused between calls.
+cv::Mat& detector_frame(const Image& image, double scale, cv::Mat& gray, cv::Mat& scaled) {
+  cv::Mat src = as_mat(image);
+  if (image.channels() == 3) {
+    cv::cvtColor(src, gray, cv::COLOR_BGR2GRAY);
+  } else {
+    gray = src;
+  }
+  if (std::abs(scale - 1.0) <= 1e-6) return gray;
+  cv::resize(gray, scaled, cv::Size(), scale, scale, scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return scaled;
+}
+
+// Appends the faces dlib's frontal detector finds in `view`, whose top-left corner is (x0, y0) of
+// the detector frame, with boxes in full-resolution pixels.
+void append_frontal(dlib::frontal_face_detector& frontal, const cv::Mat& view, int x0, int y0, double scale,
+                    double min_confidence, std::vector<Face>& faces) {
+  std::vector<dlib::rect_detection> dets;
+  dlib::cv_image<unsigned char> dimg(view);
+  frontal(dimg, dets, min_confidence);
+  for (const auto& d : dets) {
+    Face f;
+    const Box b = from_dlib(d.rect);
+    f.box = {(x0 + b.x) / scale, (y0 + b.y) / scale, b.w / scale, b.h / scale};
+    f.confidence = d.detection_confidence;
+    f.detected = true;
+    faces.push_back(f);
+  }
+}
+
+void sort_by_confidence(std::vector<Face>& faces) {
+  std::stable_sort(faces.begin(), faces.end(),
+                   [](const Face& a, const Face& b) { return a.confidence > b.confidence; });
+}
+
+}  // namespace
+
+Result<std::vector<Face>> FaceDetector::detect(const Image& image) {
+  UNMASK_RETURN_IF_ERROR(check_image(image));
   State& s = *state_;
   const double scale = detect_scale(image.width_px(), image.height_px(), options_);
   std::vector<Face> faces;
   try {
-    cv::Mat src = as_mat(image);
-    if (image.channels() == 3) {
-      cv::cvtColor(src, s.gray, cv::COLOR_BGR2GRAY);
-    } else {
-      s.gray = src;
-    }
-    cv::Mat* work = &s.gray;
-    if (std::abs(scale - 1.0) > 1e-6) {
-      cv::resize(s.gray, s.scaled, cv::Size(), scale, scale,
-                 scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
-      work = &s.scaled;
-    }
-    std::vector<dlib::rect_detection> dets;
-    {
-      dlib::cv_image<unsigned char> dimg(*work);
-      s.frontal(dimg, dets, options_.min_confidence);
-    }
-    for (const auto& d : dets) {
-      Face f;
-      Box b = from_dlib(d.rect);
-      f.box = {b.x / scale, b.y / scale, b.w / scale, b.h / scale};
-      f.confidence = d.detection_confidence;
-      f.detected = true;
-      faces.push_back(f);
-    }
+    cv::Mat* work = &detector_frame(image, scale, s.gray, s.scaled);
+    append_frontal(s.frontal, *work, 0, 0, scale, options_.min_confidence, faces);
     if (s.profile) {
       // The cascade finds faces turned to the image left; the mirrored image gives the others.
       for (int flip = 0; flip < 2; ++flip) {
@@ -104,34 +121,19 @@ Result<std::vector<Face>> FaceDetector::detect(const Image& image) {
   } catch (const cv::Exception& e) {
     return Status::internal("face detection", e.what());
   }
-  std::stable_sort(faces.begin(), faces.end(),
-                   [](const Face& a, const Face& b) { return a.confidence > b.confidence; });
+  sort_by_confidence(faces);
   return faces;
 }
 
 Result<std::vector<Face>> FaceDetector::detect_in(const Image& image, const Box& region) {
-  if (image.empty()) return Status::input("face detection", "empty image");
-  if (image.channels() != 3 && image.channels() != 1) {
-    return Status::input("face detection", "expected a BGR or gray image");
-  }
+  UNMASK_RETURN_IF_ERROR(check_image(image));
   State& s = *state_;
   const double scale = detect_scale(image.width_px(), image.height_px(), options_);
   std::vector<Face> faces;
   try {
     // The whole frame as detect() prepares it (a few ms): the window's pixels are then exactly
     // those detect() scans.
-    cv::Mat src = as_mat(image);
-    if (image.channels() == 3) {
-      cv::cvtColor(src, s.gray, cv::COLOR_BGR2GRAY);
-    } else {
-      s.gray = src;
-    }
-    cv::Mat* work = &s.gray;
-    if (std::abs(scale - 1.0) > 1e-6) {
-      cv::resize(s.gray, s.scaled, cv::Size(), scale, scale,
-                 scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
-      work = &s.scaled;
-    }
+    cv::Mat* work = &detector_frame(image, scale, s.gray, s.scaled);
     constexpr int kCell = 8;     // dlib's HOG cell: the window starts on detect()'s cell grid
     constexpr int kMinSide = 96; // the 80 px HOG window plus a cell of context
     int x0 = static_cast<int>(std::floor(region.x * scale / kCell)) * kCell;
@@ -145,25 +147,12 @@ Result<std::vector<Face>> FaceDetector::detect_in(const Image& image, const Box&
     x1 = std::min(work->cols, x1);
     y1 = std::min(work->rows, y1);
     if (x1 - x0 < 80 || y1 - y0 < 80) return faces;  // smaller than the HOG window
-    cv::Mat window = (*work)(cv::Rect(x0, y0, x1 - x0, y1 - y0));
-    std::vector<dlib::rect_detection> dets;
-    {
-      dlib::cv_image<unsigned char> dimg(window);
-      s.frontal(dimg, dets, options_.min_confidence);
-    }
-    for (const auto& d : dets) {
-      Face f;
-      const Box b = from_dlib(d.rect);
-      f.box = {(x0 + b.x) / scale, (y0 + b.y) / scale, b.w / scale, b.h / scale};
-      f.confidence = d.detection_confidence;
-      f.detected = true;
-      faces.push_back(f);
-    }
+    const cv::Mat window = (*work)(cv::Rect(x0, y0, x1 - x0, y1 - y0));
+    append_frontal(s.frontal, window, x0, y0, scale, options_.min_confidence, faces);
   } catch (const cv::Exception& e) {
     return Status::internal("face detection", e.what());
   }
-  std::stable_sort(faces.begin(), faces.end(),
-                   [](const Face& a, const Face& b) { return a.confidence > b.confidence; });
+  sort_by_confidence(faces);
   return faces;
 }
 
@@ -214,8 +203,7 @@ Result<std::vector<Face>> FaceDetector::detect_near(const Image& image, const Bo
   } catch (const cv::Exception& e) {
     return Status::internal("face detection", e.what());
   }
-  std::stable_sort(faces.begin(), faces.end(),
-                   [](const Face& a, const Face& b) { return a.confidence > b.confidence; });
+  sort_by_confidence(faces);
   return faces;
 }
 
