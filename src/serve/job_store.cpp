@@ -240,10 +240,6 @@ std::vector<Job> JobStore::unfinished() const {
   return impl_->query("status IN ('queued', 'running')", "");
 }
 
-std::vector<Job> JobStore::with_status(JobStatus status) const {
-  return impl_->query("status = ?", std::string(job_status_name(status)));
-}
-
 Status JobStore::mark_running(const std::string& id, const std::string& worker) {
   return impl_->update("status = 'running', progress = 0, stage = '', worker = ?", id, {worker}, {});
 }

@@ -51,8 +51,6 @@ class JobStore {
   int count(JobStatus status) const;
   // Jobs queued or running, oldest first (to hand to the queue again after a restart).
   std::vector<Job> unfinished() const;
-  // Jobs with this status, oldest first.
-  std::vector<Job> with_status(JobStatus status) const;
 
   Status mark_running(const std::string& id, const std::string& worker);
   Status set_progress(const std::string& id, double progress, const std::string& stage);

@@ -44,7 +44,6 @@ class RedisClient {
   // For blocking commands (BLPOP with a timeout of t s): the socket timeout is raised above t.
   Result<RedisReply> blocking_command(const std::vector<std::string_view>& args, double block_s);
   bool broken() const { return broken_; }
-  const RedisAddress& address() const { return address_; }
 
  private:
   RedisClient(void* context, RedisAddress address, double timeout_s);
