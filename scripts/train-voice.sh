@@ -9,7 +9,8 @@
 # CorentinJ/Real-Time-Voice-Cloning reals; the espeak-ng voices of voice_heldout_espeak_voices().
 #
 # The shipped model is an ensemble: the recipe trained with seeds 1, 2 and 3 (one network each,
-# $cache/run/seed<S>/voice.unm), packed into one file by bench_voice --pack, whose window and file
+# $cache/run/seed<S>/voice.unm, by bench_voice --train with --spec-augment: SpecAugment-style band
+# and frame masks on the training patches), packed into one file by bench_voice --pack, whose window and file
 # scalings are fitted on the training manifest's files that some member held out for validation,
 # each scored only by the members that held it out (docs/voice.md). --seed S trains one network
 # instead (the model format before the ensemble; still loadable).
@@ -49,8 +50,8 @@ else
   members=()
   for s in ${seeds//,/ }; do
     mkdir -p "$cache/run/seed$s"
-    "$unmask" -v train --detector voice --manifest "$cache/voice_train.csv" --out "$cache/run/seed$s/voice.unm" \
-      --epochs "$epochs" --seed "$s" --threads 2 $resume
+    "$bench_voice" --train "$cache/voice_train.csv" --out "$cache/run/seed$s/voice.unm" \
+      --epochs "$epochs" --seed "$s" --model-kind cnn --spec-augment $resume
     members+=("$cache/run/seed$s/voice.unm")
   done
   "$bench_voice" --pack "$cache/run/voice.unm" --members "$(IFS=,; echo "${members[*]}")" \

@@ -1,8 +1,10 @@
 // bench_voice: the voice detector on held-out speech, and its training driver.
 //
-//   bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp]
+//   bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] [--spec-augment] [--resume]
 //       runs the voice trainer (detect::train_voice_model; `unmask train --detector voice` is the
-//       default kind, cnn) and prints its progress, one line per stage.
+//       default kind, cnn, without masking) and prints its progress, one line per stage;
+//       --spec-augment masks bands and frames of the training patches (VoiceTrainOptions);
+//       --resume continues from MODEL.ckpt when it exists.
 //   bench_voice --eval MANIFEST --model MODEL
 //       scores every row of MANIFEST (the held-out split of make_manifests.sh), plus espeak-ng
 //       speech in the held-out voices (never used in training) and in the training voices, and
@@ -39,7 +41,7 @@ struct Scored {
 };
 
 int train(const std::string& manifest, const std::string& out, int epochs, uint64_t seed, const std::string& command,
-          const std::string& kind) {
+          const std::string& kind, bool spec_augment, bool resume) {
   {
     detect::TrainRequest req;
     req.manifest_path = manifest;
@@ -47,6 +49,7 @@ int train(const std::string& manifest, const std::string& out, int epochs, uint6
     req.epochs = epochs;
     req.seed = seed;
     req.threads = 2;
+    req.resume = resume;
     req.command_line = command;
     std::string last;
     req.progress = [&](double f, std::string_view stage) {
@@ -55,7 +58,9 @@ int train(const std::string& manifest, const std::string& out, int epochs, uint6
       std::printf("[%5.1f%%] %s\n", 100 * f, last.c_str());
       std::fflush(stdout);
     };
-    auto summary = detect::train_voice_model(req, kind);
+    detect::VoiceTrainOptions options;
+    options.spec_augment = spec_augment;
+    auto summary = detect::train_voice_model(req, kind, options);
     if (!summary.ok()) {
       std::fprintf(stderr, "%s\n", summary.status().message().c_str());
       return 3;
@@ -233,6 +238,7 @@ int main(int argc, char** argv) {
   int epochs = 0;
   uint64_t seed = 1;
   std::string command, kind = "cnn";
+  bool spec_augment = false, resume = false;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -246,15 +252,17 @@ int main(int argc, char** argv) {
     else if (a == "--scaling-manifest") scaling_manifest = next();
     else if (a == "--epochs") epochs = std::atoi(next().c_str());
     else if (a == "--model-kind") kind = next();
+    else if (a == "--spec-augment") spec_augment = true;
+    else if (a == "--resume") resume = true;
     else if (a == "--seed") seed = std::strtoull(next().c_str(), nullptr, 10);
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
     }
   }
-  if (!train_manifest.empty() && !out.empty()) return train(train_manifest, out, epochs, seed, command, kind);
+  if (!train_manifest.empty() && !out.empty()) return train(train_manifest, out, epochs, seed, command, kind, spec_augment, resume);
   if (!eval_manifest.empty() && !model.empty()) return eval(eval_manifest, model);
   if (!pack_out.empty() && !members.empty() && !scaling_manifest.empty()) return pack(pack_out, members, scaling_manifest, command);
-  std::fprintf(stderr, "usage: bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] | --eval MANIFEST --model MODEL | --pack OUT --members A.unm,B.unm,... --scaling-manifest MANIFEST\n");
+  std::fprintf(stderr, "usage: bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] [--spec-augment] [--resume] | --eval MANIFEST --model MODEL | --pack OUT --members A.unm,B.unm,... --scaling-manifest MANIFEST\n");
   return 2;
 }

@@ -71,6 +71,34 @@ struct VoicePatches {
 // speech. patch_step_frames must divide 150 (30 when scoring; training may use a coarser grid).
 VoicePatches voice_patches(const Audio& audio, int patch_step_frames = 30);
 
+// SpecAugment-style masking of a training patch (voice_patches' layout, [band][frame]): 1 or 2
+// frequency masks, each 1 to max_freq_width adjacent bands, and 1 or 2 time masks, each 1 to
+// max_time_width adjacent frames (masks may overlap), every masked value set to its band's
+// `band_fill` (the band mean; 0 in the standardised patches the network sees). Counts, widths and
+// positions are drawn from `seed` alone. Scoring never masks.
+struct VoiceMaskOptions {
+  int max_freq_masks = 2;
+  int max_freq_width = 8;
+  int max_time_masks = 2;
+  int max_time_width = 8;
+};
+void voice_mask_patch(std::vector<float>& patch, const std::vector<float>& band_fill, uint64_t seed,
+                      const VoiceMaskOptions& options = {});
+
+// A training set that hands out the examples of `base` (standardised patches) masked by
+// voice_mask_patch with fill 0 and the example's augmentation seed (new masks every epoch,
+// reproducible in (index, seed) as learn::Dataset asks). `base` must outlive it.
+class VoiceMaskedDataset : public learn::Dataset {
+ public:
+  explicit VoiceMaskedDataset(const learn::Dataset& base, VoiceMaskOptions options = {}) : base_(base), options_(options) {}
+  size_t size() const override { return base_.size(); }
+  Result<learn::Example> get(size_t index, uint64_t seed) const override;
+
+ private:
+  const learn::Dataset& base_;
+  VoiceMaskOptions options_;
+};
+
 // voice_patches in bounded memory, scored as it goes (voice_stream.cpp): `source` (16 kHz, read
 // five times from its start) gives the same windows, whose logit is the mean of their patches'
 // logits; `score_patches` gets the patches (voice_patches' layout) of a few windows at a time and
@@ -165,8 +193,14 @@ Result<VoiceEnsembleFit> pack_voice_ensemble(const std::string& out_path, const 
                                              const std::function<void(double, const std::string&)>& progress = {});
 
 // The trainer behind `unmask train --detector voice` with a choice of model: "cnn" (version 2, the
-// default) or "mlp" (version 1, feature statistics).
-Result<TrainSummary> train_voice_model(const TrainRequest& request, const std::string& model_kind);
+// default) or "mlp" (version 1, feature statistics). spec_augment (cnn only; off by default, as
+// `unmask train` runs it) masks every training patch each time it is drawn (VoiceMaskedDataset);
+// validation patches are never masked. The model's metadata and card record it.
+struct VoiceTrainOptions {
+  bool spec_augment = false;
+};
+Result<TrainSummary> train_voice_model(const TrainRequest& request, const std::string& model_kind,
+                                       const VoiceTrainOptions& options = {});
 
 // Vocoder-style resynthesis of real speech (a training and test source of "synthetic" speech):
 // the magnitude STFT (512-point, hop 128) is squeezed through an `n_mels`-band mel spectrogram

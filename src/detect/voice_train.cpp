@@ -421,12 +421,45 @@ Result<TrainSummary> write_voice_model(const TrainRequest& req, const learn::Tra
   return summary;
 }
 
+}  // namespace
+
+void voice_mask_patch(std::vector<float>& patch, const std::vector<float>& band_fill, uint64_t seed,
+                      const VoiceMaskOptions& options) {
+  if (patch.size() != static_cast<size_t>(kVoicePatchBands) * kVoicePatchFrames || band_fill.size() != kVoicePatchBands) return;
+  std::mt19937_64 rng(seed);
+  auto stretches = [&](int max_masks, int max_width, int extent, auto&& mask_one) {
+    if (max_masks < 1 || max_width < 1) return;
+    const int n = std::uniform_int_distribution<int>(1, max_masks)(rng);
+    for (int m = 0; m < n; ++m) {
+      const int width = std::uniform_int_distribution<int>(1, std::min(max_width, extent))(rng);
+      const int start = std::uniform_int_distribution<int>(0, extent - width)(rng);
+      for (int k = start; k < start + width; ++k) mask_one(k);
+    }
+  };
+  stretches(options.max_freq_masks, options.max_freq_width, kVoicePatchBands, [&](int b) {
+    std::fill_n(patch.begin() + static_cast<std::ptrdiff_t>(b) * kVoicePatchFrames, kVoicePatchFrames, band_fill[b]);
+  });
+  stretches(options.max_time_masks, options.max_time_width, kVoicePatchFrames, [&](int t) {
+    for (int b = 0; b < kVoicePatchBands; ++b) patch[static_cast<size_t>(b) * kVoicePatchFrames + t] = band_fill[b];
+  });
+}
+
+Result<learn::Example> VoiceMaskedDataset::get(size_t index, uint64_t seed) const {
+  auto ex = base_.get(index, seed);
+  if (!ex.ok()) return ex.status();
+  static const std::vector<float> zeros(kVoicePatchBands, 0.0f);
+  voice_mask_patch(ex->input, zeros, seed, options_);
+  return ex;
+}
+
+namespace {
+
 // Version 2: trains the CNN on every patch of the training clips, validates on the clips of 15 %
 // of the source groups (window logit = mean of its patches' logits; file logit = top quarter of
 // the window logits), fits both Platt scalings there and writes model and card.
 Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<LabelledClip>& clips, int n_groups,
                                    std::chrono::steady_clock::time_point t0, const VoiceDataCounts& counts,
-                                   const std::array<int64_t, kVocoderFamilies>& n_vocoded) {
+                                   const std::array<int64_t, kVocoderFamilies>& n_vocoded, const VoiceTrainOptions& options) {
   auto progress = [&](double f, const std::string& stage) {
     if (req.progress) req.progress(f, stage);
   };
@@ -485,7 +518,8 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
     }
   }
   const learn::TrainConfig cfg = voice_train_config(req, kCnnDefaultEpochs, 2e-3, 1e-4);
-  auto result = learn::train_binary(*spec, train, &val, cfg);
+  const VoiceMaskedDataset masked(train);
+  auto result = learn::train_binary(*spec, options.spec_augment ? static_cast<const learn::Dataset&>(masked) : train, &val, cfg);
   if (!result.ok()) return result.status();
 
   auto val_probs = learn::predict_dataset(result->model, val);
@@ -546,11 +580,14 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
   out.metadata = {{"band_mean", join(band_mean)},
                   {"band_std", join(band_std)},
                   {"n_real_patches", std::to_string(n_real)},
-                  {"n_fake_patches", std::to_string(n_fake)}};
+                  {"n_fake_patches", std::to_string(n_fake)},
+                  {"train_spec_augment", options.spec_augment ? "1" : "0"}};
   out.data = {{"griffin_lim_settings", "per file: 64/80/128 mel bands, 16/32/64 iterations (seeded)"},
               {"second_resynthesis_per_real_file", vocoded},
               {"file_calibration_fit", "validation files of the manifest only (real vs manifest synthetic), not the project-made fakes"},
               {"augmentation", "one copy of every clip: 1/3 mp3 32-96 kbit/s, 1/6 AAC, 1/2 low-pass 3.4/5.5/7 kHz or none plus noise 20-45 dB down"},
+              {"patch_masking", options.spec_augment ? "SpecAugment-style, every training patch each time drawn: 1-2 frequency masks of 1-8 of the 64 bands and 1-2 time masks of 1-8 of the 64 frames, at the band mean"
+                                                     : "none"},
               {"real_patches", n_real},
               {"fake_patches", n_fake},
               {"train_patches", n_train_patches}};
@@ -567,8 +604,9 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
 
 Result<TrainSummary> train_voice(const TrainRequest& req) { return train_voice_model(req, "cnn"); }
 
-Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::string& model_kind) {
+Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::string& model_kind, const VoiceTrainOptions& options) {
   if (model_kind != "cnn" && model_kind != "mlp") return Status::usage("voice model kind", "must be cnn or mlp, not '" + model_kind + "'");
+  if (options.spec_augment && model_kind != "cnn") return Status::usage("voice spec augment", "patch masking needs the cnn model kind");
   const bool cnn = model_kind == "cnn";
   const auto t0 = std::chrono::steady_clock::now();
   auto items = learn::read_manifest(req.manifest_path);
@@ -663,7 +701,7 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
     }
   }
   if (cnn) {
-    return fit_voice_cnn(req, clips, group, t0, counts, n_vocoded);
+    return fit_voice_cnn(req, clips, group, t0, counts, n_vocoded, options);
   }
   int64_t n_real = 0, n_fake = 0;
   for (const auto& d : data) (d.label ? n_fake : n_real) += 1;

@@ -5,12 +5,14 @@
 #include <filesystem>
 #include <numbers>
 #include <random>
+#include <set>
 #include <sstream>
 #include <tuple>
 
 #include "detect/audio_features.h"
 #include "detect/registry_table.h"
 #include "detect/voice.h"
+#include "learn/learn.h"
 #include "nn/nn.h"
 #include "support/fixtures.h"
 
@@ -495,6 +497,130 @@ TEST(VoiceEnsemble, ValidationGroupsAreSeededFifteenPercent) {
   }
   EXPECT_EQ(voice_validation_groups(3, 4).size(), 1u);
   EXPECT_TRUE(voice_validation_groups(3, 0).empty());
+}
+
+// The bands and frames a mask covers: those whose every value equals the band's fill.
+std::pair<std::vector<int>, std::vector<int>> masked_bands_and_frames(const std::vector<float>& patch,
+                                                                     const std::vector<float>& fill) {
+  std::vector<int> bands, frames;
+  for (int b = 0; b < kVoicePatchBands; ++b) {
+    bool all = true;
+    for (int t = 0; t < kVoicePatchFrames; ++t) all = all && patch[static_cast<size_t>(b) * kVoicePatchFrames + t] == fill[b];
+    if (all) bands.push_back(b);
+  }
+  for (int t = 0; t < kVoicePatchFrames; ++t) {
+    bool all = true;
+    for (int b = 0; b < kVoicePatchBands; ++b) all = all && patch[static_cast<size_t>(b) * kVoicePatchFrames + t] == fill[b];
+    if (all) frames.push_back(t);
+  }
+  return {bands, frames};
+}
+
+// Every band and frame is covered by at most two stretches of at most `width` (so at most two runs
+// of adjacent indices, 2 * width in all), and at least one.
+void expect_stretches(const std::vector<int>& idx, int width, const std::string& what) {
+  ASSERT_FALSE(idx.empty()) << what;
+  EXPECT_LE(static_cast<int>(idx.size()), 2 * width) << what;
+  int runs = 1;
+  for (size_t i = 1; i < idx.size(); ++i) runs += idx[i] != idx[i - 1] + 1;
+  EXPECT_LE(runs, 2) << what;
+}
+
+TEST(VoiceMasking, MaskedBandsAndFramesSitAtTheBandMeanAndTheRestIsUntouched) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> n(0, 1);
+  std::vector<float> fill(kVoicePatchBands), patch(static_cast<size_t>(kVoicePatchBands) * kVoicePatchFrames);
+  for (int b = 0; b < kVoicePatchBands; ++b) fill[b] = -3.0f + 0.1f * b;  // a distinct mean per band
+  for (auto& v : patch) v = n(rng) + 10.0f;                                // never equal to a fill
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    std::vector<float> masked = patch;
+    voice_mask_patch(masked, fill, seed);
+    const auto [bands, frames] = masked_bands_and_frames(masked, fill);
+    expect_stretches(bands, 8, "bands, seed " + std::to_string(seed));
+    expect_stretches(frames, 8, "frames, seed " + std::to_string(seed));
+    // Outside the masked bands and frames every value is the original.
+    for (int b = 0; b < kVoicePatchBands; ++b) {
+      if (std::find(bands.begin(), bands.end(), b) != bands.end()) continue;
+      for (int t = 0; t < kVoicePatchFrames; ++t) {
+        if (std::find(frames.begin(), frames.end(), t) != frames.end()) continue;
+        const size_t k = static_cast<size_t>(b) * kVoicePatchFrames + t;
+        ASSERT_EQ(masked[k], patch[k]) << "band " << b << " frame " << t << " seed " << seed;
+      }
+    }
+  }
+}
+
+TEST(VoiceMasking, TheMaskIsAFunctionOfTheSeed) {
+  std::vector<float> fill(kVoicePatchBands, 0.0f), patch(static_cast<size_t>(kVoicePatchBands) * kVoicePatchFrames, 1.0f);
+  std::set<std::pair<std::vector<int>, std::vector<int>>> distinct;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::vector<float> a = patch, b = patch;
+    voice_mask_patch(a, fill, seed);
+    voice_mask_patch(b, fill, seed);
+    EXPECT_EQ(a, b) << "seed " << seed;
+    distinct.insert(masked_bands_and_frames(a, fill));
+  }
+  EXPECT_GE(distinct.size(), 15u);  // 20 seeds: (nearly) all masks differ
+  // With no masks asked for, nothing changes.
+  std::vector<float> c = patch;
+  voice_mask_patch(c, fill, 3, VoiceMaskOptions{0, 8, 0, 8});
+  EXPECT_EQ(c, patch);
+}
+
+// A toy set of standardised patches: synthetic ones carry a +1.5 ridge over bands 20-43 (wider
+// than any two masks), real ones a -1.5 ridge, both over noise.
+learn::InMemoryDataset ridge_patches(int n, uint32_t seed) {
+  learn::InMemoryDataset set({1, kVoicePatchBands, kVoicePatchFrames});
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> noise(0, 1);
+  for (int i = 0; i < n; ++i) {
+    const int label = i % 2;
+    std::vector<float> p(static_cast<size_t>(kVoicePatchBands) * kVoicePatchFrames);
+    for (int b = 0; b < kVoicePatchBands; ++b) {
+      for (int t = 0; t < kVoicePatchFrames; ++t) {
+        p[static_cast<size_t>(b) * kVoicePatchFrames + t] = noise(rng) + ((b >= 20 && b < 44) ? (label ? 1.5f : -1.5f) : 0.0f);
+      }
+    }
+    EXPECT_TRUE(set.add(std::move(p), static_cast<float>(label)).is_ok());
+  }
+  return set;
+}
+
+TEST(VoiceMasking, MaskedDatasetMasksEachDrawAndTrainingOnItStillLearns) {
+  const learn::InMemoryDataset base = ridge_patches(96, 4);
+  const VoiceMaskedDataset masked(base);
+  ASSERT_EQ(masked.size(), base.size());
+  const std::vector<float> zeros(kVoicePatchBands, 0.0f);
+  auto plain = base.get(5, 0);
+  auto a = masked.get(5, 77), b = masked.get(5, 77), c = masked.get(5, 78);
+  ASSERT_TRUE(plain.ok() && a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a->input, b->input);  // reproducible in (index, seed)
+  EXPECT_NE(a->input, c->input);  // another draw, another mask
+  EXPECT_EQ(a->label, plain->label);
+  const auto [bands, frames] = masked_bands_and_frames(a->input, zeros);
+  expect_stretches(bands, 8, "bands");
+  expect_stretches(frames, 8, "frames");
+  int changed = 0;
+  for (size_t k = 0; k < a->input.size(); ++k) changed += a->input[k] != plain->input[k];
+  EXPECT_GE(changed, kVoicePatchFrames + kVoicePatchBands - 1);  // at least one band and one frame
+
+  auto spec = nn::default_spec("blend_cnn_tiny");
+  ASSERT_TRUE(spec.ok());
+  spec->in_channels = 1;
+  spec->input_size_px = kVoicePatchFrames;
+  spec->boundary_head = false;
+  spec->widths = {4, 4, 8, 8, 8, 8};
+  learn::TrainConfig cfg;
+  cfg.epochs = 5;
+  cfg.batch_size = 16;
+  cfg.seed = 2;
+  cfg.optimizer.learning_rate = 3e-3;
+  const learn::InMemoryDataset val = ridge_patches(32, 9);
+  auto result = learn::train_binary(*spec, masked, &val, cfg);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  ASSERT_EQ(result->history.size(), 5u);
+  EXPECT_LT(result->history.back().train_loss, 0.8 * result->history.front().train_loss);
+  EXPECT_GT(result->history.back().val_auc, 0.9);
 }
 
 TEST(Voice, LossyCodecRoundTripKeepsTheSoundInPlace) {
