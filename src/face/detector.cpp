@@ -211,15 +211,28 @@ Landmarks fit_landmarks(const FaceModels& models, const Image& image, const Box&
   // The shape predictor only samples a few hundred pixels per cascade stage, so it reads the BGR
   // frame directly (dlib converts the sampled pixels to intensity) instead of converting it all.
   cv::Mat mat = as_mat(image);
+  const FaceModels::Impl& m = models.impl();
+  Landmarks out{};
+  if (!m.flat_landmarks.empty()) {
+    thread_local std::vector<dlib::point> parts;
+    if (image.channels() == 3) {
+      m.flat_landmarks.fit(dlib::cv_image<dlib::bgr_pixel>(mat), to_dlib(box), parts);
+    } else {
+      m.flat_landmarks.fit(dlib::cv_image<unsigned char>(mat), to_dlib(box), parts);
+    }
+    for (int i = 0; i < kNumLandmarks; ++i) {
+      out[i] = {static_cast<double>(parts[i].x()), static_cast<double>(parts[i].y())};
+    }
+    return out;
+  }
   dlib::full_object_detection shape;
   if (image.channels() == 3) {
     dlib::cv_image<dlib::bgr_pixel> dimg(mat);
-    shape = models.impl().landmarks(dimg, to_dlib(box));
+    shape = m.landmarks(dimg, to_dlib(box));
   } else {
     dlib::cv_image<unsigned char> dimg(mat);
-    shape = models.impl().landmarks(dimg, to_dlib(box));
+    shape = m.landmarks(dimg, to_dlib(box));
   }
-  Landmarks out{};
   for (int i = 0; i < kNumLandmarks; ++i) {
     out[i] = {static_cast<double>(shape.part(i).x()), static_cast<double>(shape.part(i).y())};
   }

@@ -8,6 +8,7 @@
 
 #include "face/landmark_file.h"
 #include "face/models_impl.h"
+#include "face/shape_fit.h"
 #include "face/stages.h"
 
 namespace unmask::face {
@@ -175,6 +176,92 @@ std::optional<dlib::shape_predictor> read_shape_predictor_fast(std::string bytes
 
 }  // namespace
 
+bool FlatShapePredictor::read(std::string_view bytes) {
+  PackedReader in(bytes);
+  if (in.integer<int>() != 1) return false;  // format version
+  dlib::matrix<float, 0, 1> initial_shape;
+  if (!in.column(initial_shape) || initial_shape.size() == 0 || initial_shape.size() % 2 != 0) return false;
+  const auto dim = static_cast<uint32_t>(initial_shape.size());
+  std::vector<Cascade> cascades(in.count());
+  uint32_t n_splits = 0, n_leaves = 0;
+  bool first = true;
+  for (Cascade& c : cascades) {
+    c.n_trees = static_cast<uint32_t>(in.count());
+    for (uint32_t t = 0; t < c.n_trees && in.ok(); ++t) {
+      const unsigned long ns = in.count();
+      if (first) {
+        // A full tree: leaves = splits + 1, a power of two (what regression_tree requires).
+        n_splits = static_cast<uint32_t>(ns);
+        n_leaves = n_splits + 1;
+        if ((n_leaves & (n_leaves - 1)) != 0 || n_splits > (1u << 20)) return false;
+        first = false;
+      }
+      if (ns != n_splits) return false;
+      if (c.splits.empty()) {
+        c.splits.reserve(static_cast<size_t>(c.n_trees) * n_splits);
+        c.leaves.reserve(static_cast<size_t>(c.n_trees) * n_leaves * dim);
+      }
+      for (unsigned long i = 0; i < ns; ++i) {
+        Split sp;
+        const auto a = in.integer<unsigned long>(), b = in.integer<unsigned long>();
+        sp.thresh = in.real();
+        if (a > UINT32_MAX || b > UINT32_MAX) return false;
+        sp.idx1 = static_cast<uint32_t>(a);
+        sp.idx2 = static_cast<uint32_t>(b);
+        c.splits.push_back(sp);
+      }
+      if (in.count() != n_leaves) return false;
+      for (uint32_t l = 0; l < n_leaves; ++l) {
+        long nr = in.integer<long>(), nc = in.integer<long>();
+        if (!in.ok() || std::abs(nc) != 1 || std::abs(nr) != static_cast<long>(dim)) return false;
+        for (uint32_t k = 0; k < dim; ++k) c.leaves.push_back(in.real());
+      }
+    }
+    if (!in.ok()) return false;
+  }
+  if (in.count() != cascades.size()) return false;
+  for (Cascade& c : cascades) {
+    c.anchor_idx.resize(in.count());
+    for (auto& i : c.anchor_idx) {
+      i = in.integer<unsigned long>();
+      if (i >= dim / 2) return false;
+    }
+  }
+  if (in.count() != cascades.size()) return false;
+  for (Cascade& c : cascades) {
+    c.deltas.resize(in.count());
+    for (auto& v : c.deltas) {
+      v.x() = in.real();
+      v.y() = in.real();
+    }
+    if (c.deltas.size() != c.anchor_idx.size()) return false;
+    for (const Split& sp : c.splits) {
+      if (sp.idx1 >= c.deltas.size() || sp.idx2 >= c.deltas.size()) return false;
+    }
+  }
+  if (!in.ok() || cascades.empty()) return false;
+  initial_shape_ = std::move(initial_shape);
+  cascades_ = std::move(cascades);
+  n_splits_ = n_splits;
+  n_leaves_ = n_leaves;
+  dim_ = dim;
+  return true;
+}
+
+bool read_landmark_model_flat(const std::string& path, FlatShapePredictor& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return false;
+  std::string bytes(size, '\0');
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return false;
+  FlatShapePredictor model;
+  if (!model.read(bytes)) return false;
+  out = std::move(model);
+  return true;
+}
+
 bool read_landmark_model_fast(const std::string& path, dlib::shape_predictor& out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
@@ -206,7 +293,8 @@ Result<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelOptions& o
   std::shared_ptr<FaceModels> models(new FaceModels());
   models->landmark_model_path_ = path;
   try {
-    if (!detail::read_landmark_model_fast(path, models->impl_->landmarks)) {
+    if (!detail::read_landmark_model_flat(path, models->impl_->flat_landmarks) &&
+        !detail::read_landmark_model_fast(path, models->impl_->landmarks)) {
       std::ifstream in(path, std::ios::binary);
       if (!in) return Status::model(path, "cannot open landmark model");
       dlib::deserialize(models->impl_->landmarks, in);
@@ -214,9 +302,9 @@ Result<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelOptions& o
   } catch (const std::exception& e) {
     return Status::model(path, std::string("not a dlib shape predictor: ") + e.what());
   }
-  if (models->impl_->landmarks.num_parts() != static_cast<unsigned long>(kNumLandmarks)) {
+  if (models->impl_->landmark_parts() != static_cast<unsigned long>(kNumLandmarks)) {
     return Status::model(path, "expected a 68-point shape predictor, got " +
-                                   std::to_string(models->impl_->landmarks.num_parts()) + " points");
+                                   std::to_string(models->impl_->landmark_parts()) + " points");
   }
   // dlib's frontal detector from its plain serialized form (~5 ms; dlib's own compressed copy
   // takes ~0.6 s to decode). Same filters, bit for bit (tests/face checks).

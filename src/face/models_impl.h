@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "face/face.h"
+#include "face/shape_fit.h"
 
 namespace unmask::face {
 
@@ -19,7 +20,11 @@ struct FaceModels::Impl {
   // The prototype detector. dlib's object_detector::operator() is not const (it keeps scratch
   // buffers), so every FaceDetector works on its own copy of this one.
   dlib::frontal_face_detector frontal;
-  dlib::shape_predictor landmarks;  // operator() is const: shared by all threads
+  // The landmark model: flat (detail::FlatShapePredictor, same landmarks in less time) when the
+  // file is in the format it reads, else dlib's own predictor. Both are const: shared by all threads.
+  detail::FlatShapePredictor flat_landmarks;
+  dlib::shape_predictor landmarks;
+  unsigned long landmark_parts() const { return flat_landmarks.empty() ? landmarks.num_parts() : flat_landmarks.num_parts(); }
   // Loaded cascade file contents are copied into each detector (CascadeClassifier is not const).
   std::string profile_cascade_path;
 };

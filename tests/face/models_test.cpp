@@ -3,8 +3,11 @@
 #include <thread>
 
 #include <dlib/image_processing/frontal_face_detector.h>
+#include <opencv2/imgproc.hpp>
 
 #include "face/landmark_file.h"
+#include "face/models_impl.h"
+#include "face/shape_fit.h"
 #include "face/stages.h"
 #include "face_test_util.h"
 #include "media/media.h"
@@ -46,6 +49,68 @@ TEST(FaceModels, FastLandmarkReaderBuildsDlibsModelExactly) {
   EXPECT_FALSE(detail::read_landmark_model_fast(dir.file("junk.dat"), untouched));
   EXPECT_FALSE(detail::read_landmark_model_fast(dir.file("missing.dat"), untouched));
   EXPECT_EQ(untouched.num_parts(), 0u);
+}
+
+TEST(FaceModels, FlatLandmarkModelFitsExactlyWhatDlibFits) {
+  // The tracker fits landmarks with detail::FlatShapePredictor (dlib's trees in a flat layout):
+  // on real photos, in colour and gray, with boxes on the face, shifted, scaled, cut by the frame
+  // edge and outside it, every point must be the one dlib's own predictor gives.
+  const std::string path = kDefaultLandmarkModelPath;
+  detail::FlatShapePredictor flat;
+  ASSERT_TRUE(detail::read_landmark_model_flat(path, flat));
+  EXPECT_EQ(flat.num_parts(), 68u);
+  dlib::shape_predictor dlibs;
+  {
+    std::ifstream in(path, std::ios::binary);
+    dlib::deserialize(dlibs, in);
+  }
+  const std::string dir = "/usr/share/doc/libdlib19.1/examples/faces/";
+  int n_fits = 0;
+  for (const char* name : {"Tom_Cruise_avp_2014_4.jpg", "2008_001009.jpg", "2009_004587.jpg"}) {
+    auto image = media::read_image(dir + name);
+    ASSERT_TRUE(image.ok()) << image.status().message();
+    FaceDetector detector(test::models());
+    auto faces = detector.detect(*image);
+    ASSERT_TRUE(faces.ok());
+    ASSERT_FALSE(faces->empty()) << name;
+    cv::Mat bgr = as_mat(*image), gray;
+    cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+    const double w = image->width_px(), h = image->height_px();
+    std::vector<Box> boxes;
+    for (const Face& f : *faces) {
+      const Box& b = f.box;
+      for (double dx : {-0.3, -0.1, 0.0, 0.07, 0.2}) {
+        for (double s : {0.8, 1.0, 1.15}) {
+          boxes.push_back({b.x + dx * b.w, b.y - dx * b.h, b.w * s, b.h * s});
+        }
+      }
+    }
+    boxes.push_back({-40, -30, 120, 120});          // cut by the top-left corner
+    boxes.push_back({w - 60, h - 50, 140, 140});    // cut by the bottom-right corner
+    boxes.push_back({w + 10, 10, 80, 80});          // outside the frame
+    for (const Box& box : boxes) {
+      std::vector<dlib::point> parts;
+      const dlib::rectangle r = to_dlib(box);
+      const dlib::cv_image<dlib::bgr_pixel> cimg(bgr);
+      flat.fit(cimg, r, parts);
+      const dlib::full_object_detection want = dlibs(cimg, r);
+      ASSERT_EQ(parts.size(), want.num_parts());
+      for (unsigned long i = 0; i < want.num_parts(); ++i) ASSERT_EQ(parts[i], want.part(i)) << name << " point " << i;
+      const dlib::cv_image<unsigned char> gimg(gray);
+      flat.fit(gimg, r, parts);
+      const dlib::full_object_detection want_gray = dlibs(gimg, r);
+      for (unsigned long i = 0; i < want_gray.num_parts(); ++i) ASSERT_EQ(parts[i], want_gray.part(i)) << name << " gray point " << i;
+      n_fits += 2;
+    }
+  }
+  EXPECT_GE(n_fits, 90);
+  // And what it is not built for, it declines (FaceModels then uses dlib's reader).
+  testing::TempDir tmp;
+  ASSERT_TRUE(write_file_atomic(tmp.file("junk.dat"), "junk").is_ok());
+  detail::FlatShapePredictor untouched;
+  EXPECT_FALSE(detail::read_landmark_model_flat(tmp.file("junk.dat"), untouched));
+  EXPECT_FALSE(detail::read_landmark_model_flat(tmp.file("missing.dat"), untouched));
+  EXPECT_TRUE(untouched.empty());
 }
 
 TEST(FaceModels, MissingLandmarkModelIsAModelError) {
