@@ -5,12 +5,21 @@
 // of aligned vs each kind of mismatch, and the offset error in ms on the shifted versions.
 //
 //   bench_lipsync --data DIR [--max N] [--cache DIR] [--fit] [--legacy]    or    bench_lipsync FILE...
+//   bench_lipsync --scan DIR [--models DIR] [--dump SCORES.csv]
 //
 // --cache keeps each clip's landmarks and dubbed audio (default /tmp/unmask-lipsync-cache) so
 // reruns skip face tracking. --fit fits lipsync_mismatch_score's logistic weights on the rows
 // (features aligned_correlation and aligned_z; aligned = 0, shifted/dubbed = 1) and reports their
 // AUC under 2-fold cross-validation by clip. --legacy scores the first version's signals (mouth
-// opening vs broadband RMS) with the same score, for comparison.
+// opening vs broadband RMS) with the same score, for comparison. Each row also shows the evidence
+// the abstention rules look at (speech seconds with the face, mouth motion, speech modulation,
+// voice-active fraction); a summary gives their extremes over the aligned clips, from which the
+// thresholds in lipsync.cpp are set.
+//
+// --scan runs scan::scan_file (the same code path as `unmask scan`, with the voice detector that
+// gates lip-sync in scan and no crop/track detectors, no watermark check) on every video of
+// DIR/MANIFEST.csv and prints each one's lip-sync score or why it was not judged, then the AUC,
+// the reals at 0.5 or more and the abstentions; --dump writes path,source,label,lipsync,note rows.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -22,6 +31,9 @@
 #include <string>
 
 #include "detect/detect.h"
+#include "detect/detector.h"
+#include "report/report.h"
+#include "scan/scan.h"
 #include "detect/voice.h"
 #include "face/face.h"
 #include "learn/learn.h"
@@ -81,6 +93,7 @@ Audio shifted(const Audio& a, int shift_ms) {
 
 struct Row {
   std::string clip;
+  double media_s = 0;
   std::string version;  // "aligned", "+300", "-300", "+500", "-500", "dub"
   int shift_ms = 0;
   detect::AvOffset o;
@@ -160,10 +173,85 @@ double auc_of(const std::vector<Row>& rows, const std::string& which) {
   return learn::roc_auc(s, y);
 }
 
+// --scan: every video of the manifest through scan::scan_file with the voice detector only (in
+// scan, lip-sync runs when the voice detector heard speech, or when no audio detector is loaded).
+int scan_manifest(const std::string& data, const std::string& models_dir, const std::string& dump) {
+  auto items = learn::read_manifest(data + "/MANIFEST.csv");
+  if (!items.ok()) {
+    std::fprintf(stderr, "%s\n", items.status().message().c_str());
+    return 3;
+  }
+  const std::string dir = models_dir.empty() ? detect::default_models_dir() : models_dir;
+  auto set = detect::load_detectors(dir, {"voice"});
+  if (!set.ok()) {
+    std::fprintf(stderr, "%s\n", set.status().message().c_str());
+    return 4;
+  }
+  auto faces = face::FaceModels::load();
+  if (!faces.ok()) {
+    std::fprintf(stderr, "%s\n", faces.status().message().c_str());
+    return 4;
+  }
+  scan::ScanOptions o;
+  o.detector_set = std::make_shared<const detect::DetectorSet>(std::move(*set));
+  o.face_models = *faces;
+  o.check_watermark = false;
+  o.thumbnails = false;
+  std::ofstream out;
+  if (!dump.empty()) {
+    out.open(dump);
+    out << "path,source,label,lipsync,note\n";
+  }
+  std::printf("| video | source | label | lip-sync | offset ms | note |\n|---|---|---|---|---|---|\n");
+  std::vector<double> scores;
+  std::vector<int> labels;
+  int n_real = 0, n_fake = 0, abstain_real = 0, abstain_fake = 0, real_high = 0, fake_high = 0, failed = 0;
+  for (const auto& item : *items) {
+    auto kind = item.columns.find("kind");
+    if (kind == item.columns.end() || kind->second != "video") continue;
+    const std::string source = item.columns.count("source_repo") ? item.columns.at("source_repo") : "?";
+    auto r = scan::scan_file(item.path, o);
+    if (!r.ok()) {
+      ++failed;
+      std::fprintf(stderr, "failed: %s: %s\n", item.path.c_str(), r.status().message().c_str());
+      continue;
+    }
+    (item.label ? n_fake : n_real) += 1;
+    std::optional<double> score;
+    int offset = 0;
+    std::string note;
+    if (r->audio && r->audio->lipsync) {
+      score = r->audio->lipsync->score;
+      offset = r->audio->lipsync->offset_ms;
+    } else {
+      note = r->audio ? r->audio->note : "no audio section";
+      for (char& c : note) if (c == ',' || c == '\n') c = ';';
+      (item.label ? abstain_fake : abstain_real) += 1;
+    }
+    if (score) {
+      scores.push_back(*score);
+      labels.push_back(item.label);
+      (item.label ? fake_high : real_high) += *score >= 0.5;
+    }
+    const std::string shown = score ? std::to_string(*score).substr(0, 5) : "-";
+    std::printf("| %s | %s | %s | %s | %s | %s |\n", item.path.substr(data.size() + 1).c_str(), source.c_str(), item.label ? "fake" : "real",
+                shown.c_str(), score ? std::to_string(offset).c_str() : "-", note.c_str());
+    std::fflush(stdout);
+    if (out.is_open()) {
+      out << '"' << item.path << "\"," << source << "," << (item.label ? "fake" : "real") << "," << (score ? std::to_string(*score) : "")
+          << "," << note << "\n" << std::flush;
+    }
+  }
+  std::printf("\n%d real and %d fake videos (%d failed to scan). Lip-sync judged %zu: AUC %.3f over the judged; reals at 0.5 or more "
+              "%d; fakes at 0.5 or more %d; not judged: %d reals, %d fakes\n",
+              n_real, n_fake, failed, scores.size(), learn::roc_auc(scores, labels), real_high, fake_high, abstain_real, abstain_fake);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data, cache = "/tmp/unmask-lipsync-cache";
+  std::string data, cache = "/tmp/unmask-lipsync-cache", scan_data, models_dir, dump;
   int max_clips = 40;
   bool fit = false, legacy = false;
   std::vector<std::string> files;
@@ -174,8 +262,12 @@ int main(int argc, char** argv) {
     else if (a == "--cache" && i + 1 < argc) cache = argv[++i];
     else if (a == "--fit") fit = true;
     else if (a == "--legacy") legacy = true;
+    else if (a == "--scan" && i + 1 < argc) scan_data = argv[++i];
+    else if (a == "--models" && i + 1 < argc) models_dir = argv[++i];
+    else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
     else files.push_back(a);
   }
+  if (!scan_data.empty()) return scan_manifest(scan_data, models_dir, dump);
   if (!data.empty()) {
     std::ifstream manifest(data + "/MANIFEST.csv");
     for (std::string line; std::getline(manifest, line);) {
@@ -189,8 +281,12 @@ int main(int argc, char** argv) {
   }
   fs::create_directories(cache);
   std::shared_ptr<const face::FaceModels> models;
-  std::printf("| clip | version | best offset ms | corr | corr near 0 | z near 0 | speech corr | confidence | mismatch score |\n|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| clip | version | best offset ms | corr | corr near 0 | z near 0 | speech corr | confidence | speech s | mouth motion | "
+              "modulation dB | voice fraction | mismatch score |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   std::vector<Row> rows;
+  std::vector<std::pair<std::string, detect::LipsyncEstimate>> aligned_evidence;  // every aligned version, judged or not
+  std::vector<double> aligned_media_s;
+  int abstained_aligned = 0, abstained_mismatch = 0;
   double lipsync_s = 0, media_s = 0;
   int n_clips = 0;
   for (size_t ci = 0; ci < files.size(); ++ci) {
@@ -259,14 +355,22 @@ int main(int argc, char** argv) {
       }
       lipsync_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       media_s += a.duration_s();
+      if (version == "aligned") {
+        aligned_evidence.push_back({clip.name, est});
+        aligned_media_s.push_back(a.duration_s());
+      }
       if (!est.score) {
-        std::printf("| %s | %s | - | - | - | - | - | - | (%s) |\n", clip.name.c_str(), version.c_str(), est.note.c_str());
+        (version == "aligned" ? abstained_aligned : abstained_mismatch) += 1;
+        std::printf("| %s | %s | - | - | - | - | - | - | %.1f | %.4f | %.2f | %.2f | (%s) |\n", clip.name.c_str(), version.c_str(),
+                    est.speech_s, est.mouth_motion, est.speech_modulation, est.voice_fraction, est.note.c_str());
         continue;
       }
       row.o = est.offset;
       row.score = *est.score;
-      std::printf("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.3f |\n", clip.name.c_str(), version.c_str(), row.o.offset_ms,
-                  row.o.correlation, row.o.aligned_correlation, row.o.aligned_z, row.o.speech_correlation, row.o.confidence, row.score);
+      std::printf("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.4f | %.2f | %.2f | %.3f |\n", clip.name.c_str(),
+                  version.c_str(), row.o.offset_ms, row.o.correlation, row.o.aligned_correlation, row.o.aligned_z,
+                  row.o.speech_correlation, row.o.confidence, est.speech_s, est.mouth_motion, est.speech_modulation,
+                  est.voice_fraction, row.score);
       rows.push_back(row);
     }
     std::fflush(stdout);
@@ -282,6 +386,29 @@ int main(int argc, char** argv) {
   }
   std::printf("at score 0.5: %d of %d aligned versions flagged, %d of %d mismatched versions flagged\n", aligned_flagged,
               n_aligned, mismatch_flagged, n_mismatch);
+  std::printf("not judged (abstained): %d aligned versions, %d mismatched versions\n", abstained_aligned, abstained_mismatch);
+  // The evidence over the aligned clips (real talking heads, judged or not): what the thresholds
+  // in lipsync.cpp are set from.
+  {
+    double min_motion = 1e9, min_mod = 1e9, max_fraction_long = 0;
+    std::string at_motion, at_mod, at_fraction;
+    for (size_t i = 0; i < aligned_evidence.size(); ++i) {
+      const auto& [name, e] = aligned_evidence[i];
+      if (e.speech_s < detect::kLipsyncMinSpeechSeconds) continue;
+      if (e.mouth_motion < min_motion) { min_motion = e.mouth_motion; at_motion = name; }
+      if (e.speech_modulation < min_mod) { min_mod = e.speech_modulation; at_mod = name; }
+      if (aligned_media_s[i] >= detect::kLipsyncPauseCheckSeconds && e.voice_fraction > max_fraction_long) {
+        max_fraction_long = e.voice_fraction;
+        at_fraction = name;
+      }
+    }
+    std::printf("aligned clips with %.1f s of speech or more: lowest mouth motion %.4f (%s), lowest speech modulation %.2f dB (%s), "
+                "highest voice-active fraction among those of %.0f s or more %.2f (%s); thresholds in use: motion %.4f, modulation %.2f, "
+                "fraction %.2f\n",
+                detect::kLipsyncMinSpeechSeconds, min_motion, at_motion.c_str(), min_mod, at_mod.c_str(), detect::kLipsyncPauseCheckSeconds,
+                max_fraction_long, at_fraction.c_str(), detect::kLipsyncMinMouthMotion, detect::kLipsyncMinSpeechModulation,
+                detect::kLipsyncMaxVoiceFraction);
+  }
   // Offset error on the shifted versions, and on the aligned ones (true offset 0).
   std::vector<double> err_shift, err_aligned;
   int n_conf = 0;

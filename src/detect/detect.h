@@ -93,12 +93,34 @@ double speech_correlation(const std::vector<double>& mouth, const std::vector<do
 double lipsync_mismatch_score(const AvOffset& offset);
 
 struct LipsyncEstimate {
-  // P(lips and voice do not belong together); nullopt when there is nothing to judge (under 2 s
-  // of face with audio, a still mouth, no varying speech): `note` says which.
+  // P(lips and voice do not belong together); nullopt when there is nothing to judge: `note`
+  // says which rule refused (docs/lipsync.md, "When lip-sync judges"): under 1.5 s of speech with
+  // the face in view, a mouth that barely moves while the voice speaks, sound that does not vary
+  // like speech or never pauses, a still mouth or no varying sound at all.
   std::optional<double> score;
   AvOffset offset;   // meaningful when score is set
   std::string note;
+  // The evidence the rules look at (set whenever the mouth and the sound could be measured):
+  double speech_s = 0.0;           // voice-active seconds with the mouth measured
+  double mouth_motion = 0.0;       // RMS of the opening around its 0.6 s trend over those frames (eye distances)
+  double speech_modulation = 0.0;  // RMS of the 1-7 kHz envelope around its 1 s trend over voice-active frames (dB)
+  double voice_fraction = 0.0;     // voice-active share of the recording's 10 ms frames
 };
+
+// The thresholds of those rules. kLipsyncMinMouthMotion and kLipsyncMinSpeechModulation are half
+// the lowest value among the aligned real talking heads of bench_lipsync; kLipsyncMaxVoiceFraction
+// is applied to recordings of kLipsyncPauseCheckSeconds or more.
+inline constexpr double kLipsyncMinSpeechSeconds = 1.5;
+extern const double kLipsyncMinMouthMotion;
+extern const double kLipsyncMinSpeechModulation;
+extern const double kLipsyncMaxVoiceFraction;
+inline constexpr double kLipsyncPauseCheckSeconds = 8.0;
+
+// Of two judged estimates for different faces of one video, whether `a` matches the voice better
+// (a lower mismatch score): the face judged is the one that best matches the voice, since a
+// listener's or a second person's mouth says nothing about a dub. A judged estimate beats one that
+// abstained; between two that abstained, the one with more speech seconds (its note is the telling one).
+bool better_lipsync_match(const LipsyncEstimate& a, const LipsyncEstimate& b);
 
 // The lip-sync detector in one call: mouth_opening of one face track (landmarks per video frame,
 // nullopt where the face is missing) against band_envelope of `audio` (any rate, mono),
@@ -122,5 +144,14 @@ Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Land
 // And from the mouth_opening series of the track (what score_lipsync measures on the landmarks).
 Result<LipsyncEstimate> score_lipsync(const std::vector<double>& mouth_opening_per_frame, double fps,
                                       const LipsyncAudio& audio);
+// Several face tracks (mouth_opening per frame each, on the same frame grid as the audio): each is
+// scored and the best match (better_lipsync_match) is returned, `track` set to its index. What
+// scan does one track at a time.
+struct TrackLipsync {
+  LipsyncEstimate estimate;
+  size_t track = 0;
+};
+Result<TrackLipsync> score_lipsync_tracks(const std::vector<std::vector<double>>& mouth_openings, double fps,
+                                          const LipsyncAudio& audio);
 
 }  // namespace unmask::detect

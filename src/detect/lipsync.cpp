@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <cstdio>
+#include <string>
 
 #include "detect/audio_features.h"
 #include "detect/detect.h"
@@ -59,17 +61,18 @@ std::pair<double, int> correlation_at(const std::vector<double>& a, const std::v
   return {ab / std::sqrt(aa * bb), n};
 }
 
-// lipsync_mismatch_score's logistic weights, fitted by bench_lipsync --fit on 30 real talking
-// heads (PC-AVS/VoxCeleb2, LRS2, GRID, MEAD) against their audio shifted by +-300/+-500 ms and
-// dubbed (152 mismatched versions, 30 aligned). The bias is the fitted one (9.321) minus
-// log(152 / 30), so that the score assumes even odds of a mismatch, not the fitting set's 5:1.
+// lipsync_mismatch_score's logistic weights, fitted by bench_lipsync --fit on the real talking
+// heads it judges (PC-AVS/VoxCeleb2, LRS2, GRID, MEAD: 27 aligned clips that pass the rules of
+// score_lipsync) against the project's versions of them with the audio shifted by +-300/+-500 ms
+// and dubbed with espeak-ng (147 that pass). The bias is the fitted one (9.042) minus
+// log(147 / 27), so that the score assumes even odds of a mismatch, not the fitting set's 5:1.
 // Given the correlation inside the speech, a high whole-clip correlation counts towards a
 // mismatch: speech stretches that line up with the mouth while the syllables inside them do not
 // are what a dub looks like.
-constexpr double kMismatchBias = 7.698;
-constexpr double kMismatchCorr = 3.808;
-constexpr double kMismatchZ = -3.761;
-constexpr double kMismatchSpeech = -12.193;
+constexpr double kMismatchBias = 7.348;
+constexpr double kMismatchCorr = 3.372;
+constexpr double kMismatchZ = -3.398;
+constexpr double kMismatchSpeech = -12.277;
 
 }  // namespace
 
@@ -353,27 +356,110 @@ Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Land
   return score_lipsync(mouth_opening(landmarks_per_frame), fps, audio);
 }
 
+namespace {
+
+// RMS of x around its centred `window`-frame trend, both over the frames where `keep` is set and x
+// is finite only (the trend of a speech stretch is not pulled by the silence around it); 0 when
+// fewer than 2 such frames.
+double rms_around_trend(const std::vector<double>& x, const std::vector<bool>& keep, int window) {
+  const int n = static_cast<int>(std::min(x.size(), keep.size()));
+  auto kept = [&](int t) { return keep[static_cast<size_t>(t)] && std::isfinite(x[static_cast<size_t>(t)]); };
+  double sq = 0;
+  int count = 0;
+  for (int t = 0; t < n; ++t) {
+    if (!kept(t)) continue;
+    double sum = 0;
+    int c = 0;
+    for (int k = std::max(0, t - window / 2); k <= std::min(n - 1, t + window / 2); ++k) {
+      if (kept(k)) { sum += x[static_cast<size_t>(k)]; ++c; }
+    }
+    const double d = x[static_cast<size_t>(t)] - sum / c;
+    sq += d * d;
+    ++count;
+  }
+  return count >= 2 ? std::sqrt(sq / count) : 0.0;
+}
+
+std::string one_decimal(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+}  // namespace
+
+// Set from bench_lipsync's aligned real talking heads (docs/lipsync.md, "When lip-sync judges"):
+// half the lowest mouth motion and speech modulation among those with 1.5 s of speech or more,
+// and the highest voice-active fraction among those of 8 s or more plus 0.05.
+const double kLipsyncMinMouthMotion = 0.0048;   // lowest 0.0097 (VoxCeleb2 Input_00098)
+const double kLipsyncMinSpeechModulation = 2.1;  // lowest 4.22 dB (VoxCeleb2 Pose_Source_517600055)
+const double kLipsyncMaxVoiceFraction = 0.90;    // highest 0.85 (VoxCeleb2 Input_00098) + 0.05
+
 Result<LipsyncEstimate> score_lipsync(const std::vector<double>& mouth, double fps, const LipsyncAudio& audio) {
   if (!(fps > 0)) return Status::usage("lipsync", "frame rate must be positive");
   LipsyncEstimate est;
   auto envelope = envelope_from_band(audio.band_power, audio.duration_s, fps);
   envelope.resize(mouth.size(), std::nan(""));  // audio shorter than the video: no pairs there
+  // Voice activity per video frame (the 10 ms VAD frame nearest each frame's time).
+  const auto vad = voice_activity_from_energies(audio.energy_db);
+  std::vector<bool> speech(mouth.size(), false), speech_with_face(mouth.size(), false);
+  int n_speech_face = 0;
+  for (size_t i = 0; i < speech.size(); ++i) {
+    const long k = std::lround((i / fps - 0.0125) / 0.01);
+    speech[i] = k >= 0 && k < static_cast<long>(vad.size()) && vad[static_cast<size_t>(k)];
+    speech_with_face[i] = speech[i] && std::isfinite(mouth[i]) && std::isfinite(envelope[i]);
+    n_speech_face += speech_with_face[i];
+  }
+  // The evidence the rules look at.
+  est.speech_s = n_speech_face / fps;
+  est.mouth_motion = rms_around_trend(mouth, speech_with_face, std::max(3, static_cast<int>(std::lround(0.6 * fps))));
+  est.speech_modulation = rms_around_trend(envelope, speech, std::max(3, static_cast<int>(std::lround(fps))));
+  est.voice_fraction = vad.empty() ? 0.0 : static_cast<double>(std::count(vad.begin(), vad.end(), true)) / vad.size();
   auto offset = estimate_av_offset(mouth, envelope, fps);
   if (!offset.ok()) {
     est.note = offset.status().message();
     return est;
   }
   est.offset = *offset;
-  // Voice activity per video frame (the 10 ms VAD frame nearest each frame's time).
-  const auto vad = voice_activity_from_energies(audio.energy_db);
-  std::vector<bool> speech(mouth.size(), false);
-  for (size_t i = 0; i < speech.size(); ++i) {
-    const long k = std::lround((i / fps - 0.0125) / 0.01);
-    speech[i] = k >= 0 && k < static_cast<long>(vad.size()) && vad[static_cast<size_t>(k)];
-  }
   est.offset.speech_correlation = speech_correlation(mouth, envelope, speech, fps);
+  // Nothing to judge is not evidence either way (docs/lipsync.md, "When lip-sync judges").
+  if (est.speech_s < kLipsyncMinSpeechSeconds) {
+    est.note = "under " + one_decimal(kLipsyncMinSpeechSeconds) + " s of speech with the face in view (" + one_decimal(est.speech_s) + " s)";
+    return est;
+  }
+  if (est.mouth_motion < kLipsyncMinMouthMotion) {
+    est.note = "the mouth barely moves while the voice speaks";
+    return est;
+  }
+  if (est.speech_modulation < kLipsyncMinSpeechModulation) {
+    est.note = "the sound does not vary like speech";
+    return est;
+  }
+  if (audio.duration_s >= kLipsyncPauseCheckSeconds && est.voice_fraction > kLipsyncMaxVoiceFraction) {
+    est.note = "the sound does not pause like speech (continuous sound: music, singing or noise)";
+    return est;
+  }
   est.score = lipsync_mismatch_score(est.offset);
   return est;
+}
+
+bool better_lipsync_match(const LipsyncEstimate& a, const LipsyncEstimate& b) {
+  if (a.score && b.score) return *a.score < *b.score;
+  if (a.score.has_value() != b.score.has_value()) return a.score.has_value();
+  return a.speech_s > b.speech_s;
+}
+
+Result<TrackLipsync> score_lipsync_tracks(const std::vector<std::vector<double>>& mouth_openings, double fps,
+                                          const LipsyncAudio& audio) {
+  if (!(fps > 0)) return Status::usage("lipsync", "frame rate must be positive");
+  TrackLipsync best;
+  best.estimate.note = "no face track";
+  for (size_t i = 0; i < mouth_openings.size(); ++i) {
+    auto est = score_lipsync(mouth_openings[i], fps, audio);
+    if (!est.ok()) return est.status();
+    if (i == 0 || better_lipsync_match(*est, best.estimate)) best = {std::move(*est), i};
+  }
+  return best;
 }
 
 }  // namespace unmask::detect

@@ -217,48 +217,41 @@ struct AudioOutcome {
   std::vector<std::string> notes;
 };
 
-// Lip-sync: the face that speaks (detect::speaking_track: the mouth that moves most) against the
-// voice, with detect::score_lipsync. Another visible face that does not speak is not evidence of a
-// dub. Tracks (their mouth opening per frame) are laid on the file's frame grid one pair at a time,
-// so memory stays at two series of 8 bytes a frame; the sound comes as LipsyncAudio (16 bytes per
-// 10 ms, read from the file in pieces).
+// Lip-sync: every face track of 2 s or more against the voice (detect::score_lipsync), and the
+// video gets the face that best matches it (detect::better_lipsync_match): "lips and voice do not
+// belong together" only when no visible speaking face matches the voice; a listener's or a second
+// person's mouth is not evidence of a dub. Tracks (their mouth opening per frame) are laid on the
+// file's frame grid one at a time, so memory stays at one series of 8 bytes a frame; the sound
+// comes as LipsyncAudio (16 bytes per 10 ms, read from the file in pieces).
 std::optional<report::LipsyncResult> judge_lipsync(const std::vector<internal::TrackOutcome>& tracks,
                                                    const detect::LipsyncAudio& audio, double fps, double duration_s,
                                                    std::string& note) {
   if (!(fps > 0)) return std::nullopt;
   const auto n = static_cast<size_t>(std::max(1.0, std::ceil(std::max(duration_s, audio.duration_s) * fps)));
-  auto on_grid = [&](const internal::TrackOutcome& t) {
+  std::optional<detect::LipsyncEstimate> best;
+  for (const auto& t : tracks) {
+    if (t.end_s - t.start_s < kLipsyncMinTrackSeconds) continue;
     std::vector<double> grid(n, std::numeric_limits<double>::quiet_NaN());
     for (size_t i = 0; i < t.pts_us.size(); ++i) {
       const auto pos = static_cast<size_t>(std::llround(t.pts_us[i] / 1e6 * fps));
       if (pos < n) grid[pos] = t.mouth_opening[i];
     }
-    return grid;
-  };
-  std::vector<double> best;
-  for (const auto& t : tracks) {
-    if (t.end_s - t.start_s < kLipsyncMinTrackSeconds) continue;
-    auto grid = on_grid(t);
-    if (best.empty()) {
-      best = std::move(grid);
-      continue;
+    auto estimate = detect::score_lipsync(grid, fps, audio);
+    if (!estimate.ok()) {
+      note = "lip-sync not judged: " + estimate.status().message();
+      return std::nullopt;
     }
-    std::vector<std::vector<double>> pair;
-    pair.push_back(std::move(best));
-    pair.push_back(std::move(grid));
-    const size_t speaker = detect::speaking_track_by_opening(pair, fps);
-    best = std::move(pair[speaker == 1 ? 1 : 0]);
+    if (!best || detect::better_lipsync_match(*estimate, *best)) best = std::move(*estimate);
   }
-  if (best.empty()) {
+  if (!best) {
     note = "lip-sync not judged: no face track of 2 s";
     return std::nullopt;
   }
-  auto estimate = detect::score_lipsync(best, fps, audio);
-  if (!estimate.ok() || !estimate->score) {
-    note = "lip-sync not judged: " + (estimate.ok() ? estimate->note : estimate.status().message());
+  if (!best->score) {
+    note = "lip-sync not judged: " + best->note;
     return std::nullopt;
   }
-  return report::LipsyncResult{*estimate->score, estimate->offset.offset_ms, estimate->offset.confidence};
+  return report::LipsyncResult{*best->score, best->offset.offset_ms, best->offset.confidence};
 }
 
 Status run_audio(const std::string& path, const detect::DetectorSet& set, const std::vector<internal::TrackOutcome>& tracks,

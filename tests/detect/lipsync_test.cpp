@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 
@@ -23,6 +25,16 @@ std::vector<double> syllables(int n_frames, uint32_t seed) {
     t += width + static_cast<int>(u(rng) * 6);
   }
   return x;
+}
+
+// Speech-like activity: syllables in phrases of 1-2 s with pauses of 0.5-1 s between them (a
+// speaker breathes; score_lipsync refuses sound that never pauses).
+std::vector<bool> phrases(int n_frames, uint32_t seed);
+std::vector<double> spoken(int n_frames, uint32_t seed) {
+  auto act = syllables(n_frames, seed);
+  const auto on = phrases(n_frames, seed + 1000);
+  for (size_t t = 0; t < act.size(); ++t) act[t] *= on[t] ? 1.0 : 0.0;
+  return act;
 }
 
 // Envelope in dB of the same activity, delayed by `lag` frames, with noise.
@@ -163,11 +175,11 @@ Audio voiced_audio(const std::vector<double>& act, double shift_s, uint32_t seed
 }
 
 TEST(ScoreLipsync, AudioShiftedByHalfASecondScoresHigherThanAligned) {
-  const auto act = syllables(300, 21);  // 12 s at 25 fps
+  const auto act = spoken(300, 21);  // 12 s at 25 fps
   const auto lms = talking_landmarks(act);
   auto aligned = score_lipsync(lms, kFps, voiced_audio(act, 0.0, 1));
   auto shifted = score_lipsync(lms, kFps, voiced_audio(act, 0.5, 1));
-  auto other = score_lipsync(lms, kFps, voiced_audio(syllables(300, 77), 0.0, 1));
+  auto other = score_lipsync(lms, kFps, voiced_audio(spoken(300, 77), 0.0, 1));
   ASSERT_TRUE(aligned.ok() && shifted.ok() && other.ok());
   ASSERT_TRUE(aligned->score && shifted->score && other->score) << aligned->note << shifted->note << other->note;
   EXPECT_NEAR(aligned->offset.offset_ms, 0, 40);
@@ -271,6 +283,113 @@ TEST(Signals, MouthAreaAndSpeakingTrack) {
   EXPECT_EQ(speaking_track({still, talking}, kFps), 1u);
   EXPECT_EQ(speaking_track({talking, still}, kFps), 0u);
   EXPECT_EQ(speaking_track({std::vector<std::optional<face::Landmarks>>(100)}, kFps), 1u);  // none: size()
+}
+
+// The rules for when lip-sync judges (docs/lipsync.md): nothing to judge is not evidence.
+
+TEST(LipsyncRules, AStillMouthAgainstSpeechAbstains) {
+  // Landmark jitter only: the mouth does not open while the voice speaks (a photo, a listener).
+  const auto act = spoken(300, 41);
+  const auto still = talking_landmarks(std::vector<double>(300, 0.1));
+  auto r = score_lipsync(still, kFps, voiced_audio(act, 0.0, 3));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->score.has_value()) << *r->score;
+  EXPECT_NE(r->note.find("barely moves"), std::string::npos) << r->note;
+  EXPECT_GT(r->speech_s, kLipsyncMinSpeechSeconds);
+  EXPECT_LT(r->mouth_motion, kLipsyncMinMouthMotion);
+  // The same voice with the mouth that speaks it is judged, and judged in sync.
+  auto talking = score_lipsync(talking_landmarks(act), kFps, voiced_audio(act, 0.0, 3));
+  ASSERT_TRUE(talking.ok() && talking->score) << talking->note;
+  EXPECT_GT(talking->mouth_motion, kLipsyncMinMouthMotion);
+  EXPECT_LT(*talking->score, 0.3);
+}
+
+TEST(LipsyncRules, TooLittleSpeechAbstains) {
+  // 12 s of a talking face, but the voice speaks for 1 s only.
+  const auto act = syllables(300, 42);
+  std::vector<double> short_speech(act);
+  for (size_t t = 25; t < short_speech.size(); ++t) short_speech[t] = 0.0;
+  auto r = score_lipsync(talking_landmarks(act), kFps, voiced_audio(short_speech, 0.0, 4));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->score.has_value());
+  EXPECT_LT(r->speech_s, kLipsyncMinSpeechSeconds);
+  EXPECT_NE(r->note.find("speech with the face"), std::string::npos) << r->note;
+}
+
+// Music-like sound: held chords of three tones (harmonics into the 1-7 kHz band), one every second,
+// cross-faded, no pauses; quiet for the first 2 s.
+Audio chords(double seconds, uint32_t seed) {
+  Audio a;
+  a.sample_rate_hz = 16000;
+  a.samples.assign(static_cast<size_t>(seconds * 16000), 0.0f);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> pitch(200, 500);
+  std::normal_distribution<double> noise(0, 0.002);
+  const int n_chords = static_cast<int>(seconds) + 1;
+  std::vector<std::array<double, 3>> f(static_cast<size_t>(n_chords));
+  for (auto& c : f) c = {pitch(rng), pitch(rng), pitch(rng)};
+  for (size_t i = 0; i < a.samples.size(); ++i) {
+    const double t = i / 16000.0;
+    double v = 0;
+    if (t >= 2.0) {
+      const auto k = static_cast<size_t>(t);
+      const double w = std::clamp((t - k - 0.9) / 0.1, 0.0, 1.0);  // 100 ms cross-fade into the next chord
+      for (int j = 0; j < 3; ++j) {
+        for (int h = 1; h <= 12; ++h) {
+          v += (1 - w) * std::sin(2 * M_PI * f[k][j] * h * t) / h + w * std::sin(2 * M_PI * f[k + 1][j] * h * t) / h;
+        }
+      }
+    }
+    a.samples[i] = static_cast<float>(0.05 * v + noise(rng));
+  }
+  return a;
+}
+
+TEST(LipsyncRules, MusicLikeSoundAbstains) {
+  const auto act = spoken(300, 43);  // a mouth that moves, over 10 s of held chords
+  auto r = score_lipsync(talking_landmarks(act), kFps, chords(12.0, 5));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->score.has_value()) << *r->score;
+  EXPECT_NE(r->note.find("like speech"), std::string::npos) << r->note;
+  // Silence: no score either (the estimator finds no varying sound).
+  Audio silence;
+  silence.sample_rate_hz = 16000;
+  silence.samples.assign(12 * 16000, 0.0f);
+  r = score_lipsync(talking_landmarks(act), kFps, silence);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->score.has_value());
+}
+
+TEST(LipsyncRules, TwoFacesAreJudgedByTheOneThatMatchesTheVoice) {
+  // The speaker's mouth follows the voice; a second face (a listener, someone reacting) moves its
+  // mouth more, to other syllables. The mouth that moves most is the second one, but the voice
+  // belongs to the first: lips and voice do belong together.
+  const auto act = spoken(300, 44);
+  const auto other = syllables(300, 45);  // moving on and on, not in the voice's phrases
+  const auto speaker = talking_landmarks(act);
+  std::vector<double> big(other);
+  for (double& v : big) v *= 2.0;
+  const auto listener = talking_landmarks(big);
+  ASSERT_EQ(speaking_track({speaker, listener}, kFps), 1u);  // what the old rule judged
+  const auto sound = lipsync_audio(voiced_audio(act, 0.0, 6));
+  auto alone = score_lipsync(listener, kFps, sound);
+  ASSERT_TRUE(alone.ok() && alone->score) << alone->note;
+  EXPECT_GT(*alone->score, 0.5);  // the listener's mouth alone does not match the voice
+  for (const auto& order : {std::vector<size_t>{0, 1}, std::vector<size_t>{1, 0}}) {
+    std::vector<std::vector<double>> openings;
+    for (size_t k : order) openings.push_back(mouth_opening(k == 0 ? speaker : listener));
+    auto r = score_lipsync_tracks(openings, kFps, sound);
+    ASSERT_TRUE(r.ok());
+    ASSERT_TRUE(r->estimate.score) << r->estimate.note;
+    EXPECT_EQ(order[r->track], 0u);
+    EXPECT_LT(*r->estimate.score, 0.3);
+  }
+  // And when the voice belongs to neither face, the best match still mismatches.
+  const auto stranger = lipsync_audio(voiced_audio(spoken(300, 46), 0.0, 7));
+  auto r = score_lipsync_tracks({mouth_opening(speaker), mouth_opening(listener)}, kFps, stranger);
+  ASSERT_TRUE(r.ok() && r->estimate.score) << r->estimate.note;
+  EXPECT_GT(*r->estimate.score, 0.5);
+  EXPECT_EQ(score_lipsync_tracks({}, kFps, stranger)->estimate.score, std::nullopt);
 }
 
 }  // namespace
