@@ -355,6 +355,24 @@ RobustResult RobustDetector::detect() const {
   struct Hyp { double kx, ky, ox, oy, z; };
   Hyp top{0, 0, 0, 0, -1e9};
   const int max_off = 48;
+  // The sync template's spectrum depends on the transform size alone: a few sizes serve all the
+  // hypotheses (computed once each instead of once per hypothesis; the same values).
+  std::vector<std::pair<cv::Size, cv::Mat>> template_spectra;
+  auto template_spectrum = [&](int dw, int dh) -> const cv::Mat& {
+    for (const auto& [size, spectrum] : template_spectra) {
+      if (size.width == dw && size.height == dh) return spectrum;
+    }
+    cv::Mat t = cv::Mat::zeros(dh, dw, CV_32F);
+    for (int j = 0; j < dh; ++j)
+      for (int i = 0; i < dw; ++i) {
+        const int c = virtual_index(i, j);
+        if (s.layout.coded_bit[c] < 0) t.at<float>(j, i) = s.layout.pn[c];
+      }
+    cv::Mat ft;
+    cv::dft(t, ft);
+    template_spectra.emplace_back(cv::Size(dw, dh), std::move(ft));
+    return template_spectra.back().second;
+  };
   // Sync template over the offset window.
   // Coarse: half-chip steps of the short side, 1% steps of the chip aspect, integer offsets.
   for (double k_short = kShortChips * 0.7; k_short <= kShortChips + 0.01; k_short += 0.5) {
@@ -368,18 +386,15 @@ RobustResult RobustDetector::detect() const {
       cv::Mat y = value.mul(weight).mul(v.mask);
       const double norm = std::sqrt(std::max(1e-12, cv::sum(y.mul(y))[0] / kSyncEvery));
       const int dw = cv::getOptimalDFTSize(v.nx + max_off), dh = cv::getOptimalDFTSize(v.ny + max_off);
-      cv::Mat a = cv::Mat::zeros(dh, dw, CV_32F), t = cv::Mat::zeros(dh, dw, CV_32F);
+      cv::Mat a = cv::Mat::zeros(dh, dw, CV_32F);
       y.copyTo(a(cv::Rect(0, 0, v.nx, v.ny)));
-      for (int j = 0; j < dh; ++j)
-        for (int i = 0; i < dw; ++i) {
-          const int c = virtual_index(i, j);
-          if (s.layout.coded_bit[c] < 0) t.at<float>(j, i) = s.layout.pn[c];
-        }
-      cv::Mat fa, ft, prod, corr;
-      cv::dft(a, fa);
-      cv::dft(t, ft);
+      const cv::Mat& ft = template_spectrum(dw, dh);
+      cv::Mat fa, prod, corr;
+      // Rows past v.ny are zero (their transforms are zeros: skipped), and only the first max_off
+      // rows of the correlation are read (the others are not computed).
+      cv::dft(a, fa, 0, v.ny);
       cv::mulSpectrums(ft, fa, prod, 0, true);  // corr(o) = sum_x t(x + o) a(x)
-      cv::idft(prod, corr, cv::DFT_SCALE | cv::DFT_REAL_OUTPUT);
+      cv::idft(prod, corr, cv::DFT_SCALE | cv::DFT_REAL_OUTPUT, max_off);
       for (int oy = 0; oy < max_off; ++oy)
         for (int ox = 0; ox < max_off; ++ox) {
           const double z = corr.at<float>(oy, ox) / norm;
