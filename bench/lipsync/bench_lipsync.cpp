@@ -397,17 +397,15 @@ int main(int argc, char** argv) {
       if (e.speech_s < detect::kLipsyncMinSpeechSeconds) continue;
       if (e.mouth_motion < min_motion) { min_motion = e.mouth_motion; at_motion = name; }
       if (e.speech_modulation < min_mod) { min_mod = e.speech_modulation; at_mod = name; }
-      if (aligned_media_s[i] >= detect::kLipsyncPauseCheckSeconds && e.voice_fraction > max_fraction_long) {
+      if (aligned_media_s[i] >= 8.0 && e.voice_fraction > max_fraction_long) {
         max_fraction_long = e.voice_fraction;
         at_fraction = name;
       }
     }
     std::printf("aligned clips with %.1f s of speech or more: lowest mouth motion %.4f (%s), lowest speech modulation %.2f dB (%s), "
-                "highest voice-active fraction among those of %.0f s or more %.2f (%s); thresholds in use: motion %.4f, modulation %.2f, "
-                "fraction %.2f\n",
-                detect::kLipsyncMinSpeechSeconds, min_motion, at_motion.c_str(), min_mod, at_mod.c_str(), detect::kLipsyncPauseCheckSeconds,
-                max_fraction_long, at_fraction.c_str(), detect::kLipsyncMinMouthMotion, detect::kLipsyncMinSpeechModulation,
-                detect::kLipsyncMaxVoiceFraction);
+                "highest voice-active fraction among those of 8 s or more %.2f (%s); thresholds in use: motion %.4f, modulation %.2f\n",
+                detect::kLipsyncMinSpeechSeconds, min_motion, at_motion.c_str(), min_mod, at_mod.c_str(), max_fraction_long,
+                at_fraction.c_str(), detect::kLipsyncMinMouthMotion, detect::kLipsyncMinSpeechModulation);
   }
   // Offset error on the shifted versions, and on the aligned ones (true offset 0).
   std::vector<double> err_shift, err_aligned;

@@ -96,7 +96,7 @@ struct LipsyncEstimate {
   // P(lips and voice do not belong together); nullopt when there is nothing to judge: `note`
   // says which rule refused (docs/lipsync.md, "When lip-sync judges"): under 1.5 s of speech with
   // the face in view, a mouth that barely moves while the voice speaks, sound that does not vary
-  // like speech or never pauses, a still mouth or no varying sound at all.
+  // like speech (by syllables), a still mouth or no varying sound at all.
   std::optional<double> score;
   AvOffset offset;   // meaningful when score is set
   std::string note;
@@ -104,17 +104,14 @@ struct LipsyncEstimate {
   double speech_s = 0.0;           // voice-active seconds with the mouth measured
   double mouth_motion = 0.0;       // RMS of the opening around its 0.6 s trend over those frames (eye distances)
   double speech_modulation = 0.0;  // RMS of the 1-7 kHz envelope around its 1 s trend over voice-active frames (dB)
-  double voice_fraction = 0.0;     // voice-active share of the recording's 10 ms frames
+  double voice_fraction = 0.0;     // voice-active share of the recording's 10 ms frames (reported, not a rule)
 };
 
 // The thresholds of those rules. kLipsyncMinMouthMotion and kLipsyncMinSpeechModulation are half
-// the lowest value among the aligned real talking heads of bench_lipsync; kLipsyncMaxVoiceFraction
-// is applied to recordings of kLipsyncPauseCheckSeconds or more.
+// the lowest value among the aligned real talking heads of bench_lipsync.
 inline constexpr double kLipsyncMinSpeechSeconds = 1.5;
 extern const double kLipsyncMinMouthMotion;
 extern const double kLipsyncMinSpeechModulation;
-extern const double kLipsyncMaxVoiceFraction;
-inline constexpr double kLipsyncPauseCheckSeconds = 8.0;
 
 // Of two judged estimates for different faces of one video, whether `a` matches the voice better
 // (a lower mismatch score): the face judged is the one that best matches the voice, since a

@@ -389,11 +389,11 @@ std::string one_decimal(double v) {
 }  // namespace
 
 // Set from bench_lipsync's aligned real talking heads (docs/lipsync.md, "When lip-sync judges"):
-// half the lowest mouth motion and speech modulation among those with 1.5 s of speech or more,
-// and the highest voice-active fraction among those of 8 s or more plus 0.05.
+// half the lowest mouth motion and speech modulation among those with 1.5 s of speech or more.
+// (A third rule, refusing recordings of 8 s or more whose voice-active share was above 0.90 as
+// "not pausing like speech", was dropped: fluent read speech goes above it, docs/lipsync.md.)
 const double kLipsyncMinMouthMotion = 0.0048;   // lowest 0.0097 (VoxCeleb2 Input_00098)
 const double kLipsyncMinSpeechModulation = 2.1;  // lowest 4.22 dB (VoxCeleb2 Pose_Source_517600055)
-const double kLipsyncMaxVoiceFraction = 0.90;    // highest 0.85 (VoxCeleb2 Input_00098) + 0.05
 
 Result<LipsyncEstimate> score_lipsync(const std::vector<double>& mouth, double fps, const LipsyncAudio& audio) {
   if (!(fps > 0)) return Status::usage("lipsync", "frame rate must be positive");
@@ -433,10 +433,6 @@ Result<LipsyncEstimate> score_lipsync(const std::vector<double>& mouth, double f
   }
   if (est.speech_modulation < kLipsyncMinSpeechModulation) {
     est.note = "the sound does not vary like speech";
-    return est;
-  }
-  if (audio.duration_s >= kLipsyncPauseCheckSeconds && est.voice_fraction > kLipsyncMaxVoiceFraction) {
-    est.note = "the sound does not pause like speech (continuous sound: music, singing or noise)";
     return est;
   }
   est.score = lipsync_mismatch_score(est.offset);
