@@ -1,4 +1,5 @@
 // FaceModels: loads the dlib models once.
+#include <bit>
 #include <cmath>
 #include <filesystem>
 #include <cstring>
@@ -61,6 +62,13 @@ class PackedReader {
     if (p_ >= end_ || (*p_ & 0x70) != 0) return fail<float>();  // dlib's old text format: not handled here
     const auto mantissa = integer<dlib::int64>();
     const auto exponent = integer<dlib::int16>();
+    // dlib's conversion is ldexp((float)mantissa, exponent). With a mantissa of at most 24 bits
+    // and a normal, finite result that is one exact multiplication by a power of two (the same
+    // value, without the library call); anything else goes through dlib.
+    if (mantissa > -(1 << 24) && mantissa < (1 << 24) && exponent >= -126 && exponent <= 103) {
+      const float pow2 = std::bit_cast<float>(static_cast<uint32_t>(exponent + 127) << 23);
+      return static_cast<float>(mantissa) * pow2;
+    }
     return static_cast<float>(dlib::float_details(mantissa, exponent));
   }
 

@@ -9,11 +9,50 @@
 
 namespace unmask::face::detail {
 
+bool area_thumbnail(const cv::Mat& src, int width, int height, cv::Mat& thumb) {
+  if (src.type() != CV_8UC3 || width < 1 || height < 1 || src.cols % width != 0 || src.rows % height != 0) return false;
+  const int sx = src.cols / width, sy = src.rows / height;
+  // (2x2 blocks are averaged by OpenCV's SIMD code, which rounds halves up: not done here.)
+  if (sx < 3 || sy < 3) return false;
+  // OpenCV's INTER_AREA for whole factors (resizeAreaFast_): the block's integer sum times the
+  // float 1 / area, rounded as saturate_cast rounds. Integer sums do not depend on their order.
+  const float scale = 1.f / static_cast<float>(sx * sy);
+  thumb.create(height, width, CV_8UC3);
+  // Column sums over the block's rows first (a plain loop the compiler vectorises), then the
+  // block's columns: the same integer sums.
+  const size_t row_len = static_cast<size_t>(src.cols) * 3;
+  std::vector<int32_t> column(row_len);
+  for (int ty = 0; ty < height; ++ty) {
+    std::fill(column.begin(), column.end(), 0);
+    for (int y = ty * sy; y < (ty + 1) * sy; ++y) {
+      const uint8_t* row = src.ptr<uint8_t>(y);
+      int32_t* c = column.data();
+      for (size_t i = 0; i < row_len; ++i) c[i] += row[i];
+    }
+    uint8_t* out = thumb.ptr<uint8_t>(ty);
+    for (int tx = 0; tx < width; ++tx) {
+      int32_t b = 0, g = 0, r = 0;
+      const int32_t* c = column.data() + static_cast<size_t>(tx) * sx * 3;
+      for (int x = 0; x < sx; ++x, c += 3) {
+        b += c[0];
+        g += c[1];
+        r += c[2];
+      }
+      out[3 * tx] = cv::saturate_cast<uint8_t>(static_cast<float>(b) * scale);
+      out[3 * tx + 1] = cv::saturate_cast<uint8_t>(static_cast<float>(g) * scale);
+      out[3 * tx + 2] = cv::saturate_cast<uint8_t>(static_cast<float>(r) * scale);
+    }
+  }
+  return true;
+}
+
 bool SceneCutDetector::update(const Image& frame) {
   cv::Mat thumb;
   cv::Mat src = as_mat(frame);
   if (frame.channels() == 1) cv::cvtColor(src, src, cv::COLOR_GRAY2BGR);
-  cv::resize(src, thumb, cv::Size(kW, kH), 0, 0, cv::INTER_AREA);
+  // Frames a whole multiple of the thumbnail (1280x720, 1920x1080, ...) by block sums, the rest
+  // by cv::resize: the same pixels either way (tests/face), the first ~4x cheaper.
+  if (!area_thumbnail(src, kW, kH, thumb)) cv::resize(src, thumb, cv::Size(kW, kH), 0, 0, cv::INTER_AREA);
   std::vector<uint8_t> pixels(thumb.datastart, thumb.dataend);
   std::vector<float> hist(3 * kBins, 0.f);
   const float inc = 1.f / (kW * kH);

@@ -7,6 +7,10 @@
 
 #include "face/face.h"
 
+namespace cv {
+class Mat;
+}
+
 namespace unmask::face::detail {
 
 // One-Euro filter (Casiez et al., CHI 2012): an exponential smoother whose cutoff rises with the
@@ -67,6 +71,10 @@ class SceneCutDetector {
   std::vector<float> previous_hist_;        // 3 * kBins, each channel sums to 1
   double hist_distance_ = 0, pixel_distance_ = 0;
 };
+
+// cv::resize(src, thumb, {width, height}, 0, 0, cv::INTER_AREA) for a BGR frame whose sides are
+// whole multiples (>= 3) of the thumbnail's, computed directly (same pixels); false otherwise.
+bool area_thumbnail(const cv::Mat& src, int width, int height, cv::Mat& thumb);
 
 // How a detector-style box sits relative to the landmarks: offset of its centre from the
 // landmark centroid and its size, both in units of the landmarks' RMS spread. Lets the tracker

@@ -75,6 +75,30 @@ class FrameQueue {
   Status status_;
 };
 
+// Frame buffers handed back by the tracking thread once a frame is done, for the decoder to
+// decode into again: a new frame buffer is a fresh allocation of a few MB (zero-filled, then
+// faulted in page by page), which cost more CPU than converting the frame into it.
+class FramePool {
+ public:
+  static constexpr size_t kMaxFree = FrameQueue::kQueueDepth + 4;
+  Image take() {
+    std::lock_guard lock(mutex_);
+    if (free_.empty()) return Image();
+    Image out = std::move(free_.back());
+    free_.pop_back();
+    return out;
+  }
+  void give(Image&& image) {
+    if (image.empty()) return;
+    std::lock_guard lock(mutex_);
+    if (free_.size() < kMaxFree) free_.push_back(std::move(image));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Image> free_;
+};
+
 double round2(double v) { return std::round(v * 100.0) / 100.0; }
 
 }  // namespace
@@ -106,10 +130,12 @@ Result<VideoFaces> track_file(const std::string& path, std::shared_ptr<const Fac
   FrameAnalyzer analyzer(std::move(models), tracker_options);
 
   FrameQueue queue;
-  std::thread decoder([&queue, &reader, &options, &analyzer] {
+  FramePool pool;
+  std::thread decoder([&queue, &reader, &options, &analyzer, &pool] {
     int64_t n = 0;
     while (options.max_frames < 0 || n < options.max_frames) {
       QueuedFrame item;
+      item.frame.image = pool.take();  // the reader converts into it when the size matches
       auto more = (*reader)->read(item.frame);
       if (!more.ok()) {
         queue.close(more.status());
@@ -140,6 +166,7 @@ Result<VideoFaces> track_file(const std::string& path, std::shared_ptr<const Fac
         result.tracks[it->second].frames.push_back({ff.index, ff.pts_us, f});
       }
       if (on_frame) UNMASK_RETURN_IF_ERROR(on_frame(ff));
+      pool.give(std::move(ff.image));
       if (progress && expected_frames > 0) {
         progress(std::min(1.0, static_cast<double>(result.n_frames) / expected_frames), "faces");
       }

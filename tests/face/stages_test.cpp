@@ -2,6 +2,8 @@
 #include <cmath>
 #include <random>
 
+#include <opencv2/imgproc.hpp>
+
 #include "face/stages.h"
 #include "face_test_util.h"
 #include "support/face_fixtures.h"
@@ -31,6 +33,29 @@ TEST(OneEuroFilter, FollowsFastMotionWithSmallLag) {
   double y = 0;
   for (int i = 0; i < 75; ++i) y = f.filter(10.0 * i, 1.0 / 25, 50.0);
   EXPECT_NEAR(y, 740.0, 10.0);
+}
+
+TEST(SceneCutDetector, ThumbnailIsOpenCvsAreaResizeExactly) {
+  // The scene-cut thumbnail of frames a whole multiple of 64x36 is summed directly instead of by
+  // cv::resize(INTER_AREA): the pixels must be OpenCV's, on noise (every rounding case) and on a
+  // smooth gradient, at 720p, 1080p, 640x360 and 192x108; other sizes are declined (cv::resize does them).
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (const auto& [w, h] : {std::pair{1280, 720}, std::pair{1920, 1080}, std::pair{640, 360}, std::pair{192, 108}}) {
+    for (int kind = 0; kind < 2; ++kind) {
+      cv::Mat src(h, w, CV_8UC3);
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w * 3; ++x) src.ptr<uint8_t>(y)[x] = kind == 0 ? byte(rng) : static_cast<uint8_t>((x / 3 + 2 * y + x % 3 * 50) % 256);
+      cv::Mat want, got;
+      cv::resize(src, want, cv::Size(64, 36), 0, 0, cv::INTER_AREA);
+      ASSERT_TRUE(area_thumbnail(src, 64, 36, got)) << w << "x" << h;
+      ASSERT_EQ(got.size(), want.size());
+      EXPECT_EQ(cv::norm(got, want, cv::NORM_INF), 0.0) << w << "x" << h << " kind " << kind;
+    }
+  }
+  cv::Mat odd(480, 854, CV_8UC3, cv::Scalar(1, 2, 3)), half(72, 128, CV_8UC3, cv::Scalar(1, 2, 3)), thumb;
+  EXPECT_FALSE(area_thumbnail(odd, 64, 36, thumb));
+  EXPECT_FALSE(area_thumbnail(half, 64, 36, thumb));  // 2x2: OpenCV's SIMD path rounds halves up
 }
 
 TEST(SceneCutDetector, CutBetweenShotsButNotWithinOne) {
