@@ -8,7 +8,12 @@
 //   OMP_WAIT_POLICY=passive blend_probe --model models/blend.unm --out DIR [--every 10]
 //                                       [--max 48] FILE...
 //
-// Output: DIR/frames.csv (file,frame,track,box_px,score,lap_var,mean_luma,sat,blockiness) and
+// The detector is loaded with its quality gate off, so every crop has a score; centre_luma and
+// centre_lap_var are the gate's own measures (detect::measure_blend_crop) and judged says whether
+// the default gate would score the crop.
+//
+// Output: DIR/frames.csv (file,frame,track,box_px,score,lap_var,mean_luma,sat,blockiness,
+// centre_luma,centre_lap_var,judged) and
 // DIR/<file stem>.png; a per-file summary table on stdout.
 #include <algorithm>
 #include <cmath>
@@ -93,6 +98,7 @@ struct Sample {
   Stats stats;
   double score = 0;
   Image heat;
+  detect::BlendCropQuality quality;
 };
 
 }  // namespace
@@ -124,7 +130,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   nn::set_num_threads(2);
-  auto det = detect::load_blend_detector(model_path);
+  detect::BlendGate no_gate;
+  no_gate.enabled = false;
+  const detect::BlendGate gate = detect::default_blend_gate();
+  auto det = detect::load_blend_detector(model_path, no_gate);
   if (!det.ok()) {
     std::fprintf(stderr, "blend_probe: %s\n", det.status().message().c_str());
     return 4;
@@ -136,7 +145,7 @@ int main(int argc, char** argv) {
   }
   fs::create_directories(out_dir);
   std::ofstream csv(fs::path(out_dir) / "frames.csv");
-  csv << "file,frame,track,box_px,score,lap_var,mean_luma,sat,blockiness\n";
+  csv << "file,frame,track,box_px,score,lap_var,mean_luma,sat,blockiness,centre_luma,centre_lap_var,judged\n";
   const face::AlignOptions align = (*det)->alignment();
   std::printf("| file | frames | median box px | median score | p90 score | median lap var | median luma | median blockiness |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
@@ -151,6 +160,7 @@ int main(int argc, char** argv) {
       s.box_px = std::max(f.box.w, f.box.h);
       s.crop = std::move(aligned->crop);
       s.stats = describe(s.crop, image, f.box);
+      s.quality = detect::measure_blend_crop(s.crop);
       samples.push_back(std::move(s));
     };
     if (media::has_image_extension(path)) {
@@ -196,7 +206,9 @@ int main(int argc, char** argv) {
     std::vector<double> sc, box, lap, luma, blk;
     for (const Sample& s : samples) {
       csv << '"' << path << '"' << ',' << s.frame << ',' << s.track << ',' << s.box_px << ',' << s.score << ','
-          << s.stats.lap_var << ',' << s.stats.mean_luma << ',' << s.stats.sat << ',' << s.stats.blockiness << '\n';
+          << s.stats.lap_var << ',' << s.stats.mean_luma << ',' << s.stats.sat << ',' << s.stats.blockiness << ','
+          << s.quality.mean_luma << ',' << s.quality.lap_var << ',' << (detect::blend_crop_judgeable(s.quality, gate) ? 1 : 0)
+          << '\n';
       sc.push_back(s.score);
       box.push_back(s.box_px);
       lap.push_back(s.stats.lap_var);

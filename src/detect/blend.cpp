@@ -2,7 +2,9 @@
 // network's boundary map (where it thinks two images were blended) as the heat map.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <opencv2/imgproc.hpp>
 
 #include "detect/blend.h"
@@ -15,10 +17,15 @@ namespace {
 
 constexpr size_t kMaxBatch = 32;
 
+cv::Mat as_mat(const Image& image) {
+  return cv::Mat(image.height_px(), image.width_px(), CV_8UC(image.channels()), const_cast<uint8_t*>(image.data()));
+}
+
 class BlendDetector : public CropDetector {
  public:
-  BlendDetector(nn::Model model, face::AlignOptions align, learn::PlattScaling platt, DetectorInfo info)
-      : model_(std::move(model)), align_(align), platt_(platt), info_(std::move(info)) {}
+  BlendDetector(nn::Model model, face::AlignOptions align, learn::PlattScaling platt, BlendGate gate,
+                DetectorInfo info)
+      : model_(std::move(model)), align_(align), platt_(platt), gate_(gate), info_(std::move(info)) {}
 
   const DetectorInfo& info() const override { return info_; }
   face::AlignOptions alignment() const override { return align_; }
@@ -37,6 +44,9 @@ class BlendDetector : public CropDetector {
       for (size_t i = 0; i < pred->logits.size(); ++i) {
         CropScore s;
         s.score = platt_.apply(pred->logits[i]);
+        if (gate_.enabled && !blend_crop_judgeable(measure_blend_crop(crops[begin + i]), gate_)) {
+          s.score = std::numeric_limits<double>::quiet_NaN();
+        }
         if (b > 0 && pred->boundary.n() == static_cast<int64_t>(end - begin)) {
           cv::Mat small(static_cast<int>(b), static_cast<int>(b), CV_32FC1);
           const float* src = pred->boundary.values.data() + i * b * b;
@@ -63,12 +73,49 @@ class BlendDetector : public CropDetector {
   nn::Model model_;
   face::AlignOptions align_;
   learn::PlattScaling platt_;
+  BlendGate gate_;
   DetectorInfo info_;
 };
 
 }  // namespace
 
+BlendCropQuality measure_blend_crop(const Image& crop) {
+  BlendCropQuality q;
+  if (crop.empty()) return q;
+  cv::Mat m = as_mat(crop), gray;
+  if (crop.channels() == 3) {
+    cv::cvtColor(m, gray, cv::COLOR_BGR2GRAY);
+  } else if (crop.channels() == 1) {
+    gray = m;
+  } else {
+    cv::cvtColor(m, gray, cv::COLOR_BGRA2GRAY);
+  }
+  const cv::Rect centre(gray.cols / 4, gray.rows / 4, std::max(1, gray.cols / 2), std::max(1, gray.rows / 2));
+  cv::Mat inner = gray(centre), lap;
+  q.mean_luma = cv::mean(inner)[0];
+  cv::Laplacian(inner, lap, CV_64F);
+  cv::Scalar mean, sd;
+  cv::meanStdDev(lap, mean, sd);
+  q.lap_var = sd[0] * sd[0];
+  return q;
+}
+
+BlendGate default_blend_gate() {
+  BlendGate gate;
+  gate.min_lap_var = kBlendMinLapVar;
+  if (const char* env = std::getenv("UNMASK_BLEND_GATE"); env && std::string(env) == "off") gate.enabled = false;
+  return gate;
+}
+
+bool blend_crop_judgeable(const BlendCropQuality& q, const BlendGate& gate) {
+  return q.mean_luma >= gate.min_luma && q.mean_luma <= gate.max_luma && q.lap_var >= gate.min_lap_var;
+}
+
 Result<std::shared_ptr<const CropDetector>> load_blend_detector(const std::string& model_path) {
+  return load_blend_detector(model_path, default_blend_gate());
+}
+
+Result<std::shared_ptr<const CropDetector>> load_blend_detector(const std::string& model_path, const BlendGate& gate) {
   auto model = nn::load_model(model_path, kBlendArch);
   if (!model.ok()) {
     // Tests and experiments may ship the toy architecture; anything else is an error.
@@ -110,7 +157,7 @@ Result<std::shared_ptr<const CropDetector>> load_blend_detector(const std::strin
   info.model_path = model_path;
   info.kind = DetectorKind::kCrop;
   return std::shared_ptr<const CropDetector>(
-      std::make_shared<BlendDetector>(std::move(*model), align, *platt, std::move(info)));
+      std::make_shared<BlendDetector>(std::move(*model), align, *platt, gate, std::move(info)));
 }
 
 Status load_blend(const std::string& models_dir, DetectorSet& set) {

@@ -35,10 +35,42 @@ inline constexpr const char* kBlendVersion = "1";
 inline constexpr const char* kBlendMetaSize = "blend.align_size_px";
 inline constexpr const char* kBlendMetaMargin = "blend.align_margin";
 inline constexpr const char* kBlendMetaCalibration = "blend.calibration";  // PlattScaling::serialize()
+// Least Laplacian variance of a judged crop (see BlendGate): the 5th percentile of the
+// training-source real crops of the project's fusion set (bench/blend/blend_probe, docs/detectors.md).
+inline constexpr double kBlendMinLapVar = 204;
+
+// ---------------------------------------------------------------------------------------------
+// Which crops blend can judge
+// ---------------------------------------------------------------------------------------------
+//
+// SBI's evidence is a blending seam and a colour/sharpness mismatch across it. On a crop that is
+// very dark, blown out or without fine detail (motion blur, a small face up-sampled by the
+// alignment, soft film) that evidence cannot be seen, and the network's output there is about
+// the crop's look rather than about blending. Such crops are not judged: the detector gives NaN
+// for them, aggregate_track leaves them out, and a track with no judged crop scores 0.5 (no
+// evidence either way). Measured on the aligned crop alone, over its central half (the inner
+// face; the margin holds background and out-of-frame fill).
+struct BlendCropQuality {
+  double mean_luma = 0;  // 0-255, grey level of the central half
+  double lap_var = 0;    // variance of the 3x3 Laplacian of the grey central half
+};
+BlendCropQuality measure_blend_crop(const Image& crop);
+
+struct BlendGate {
+  bool enabled = true;
+  double min_luma = 50;    // darker: low light, strong casts (training crops 85-145)
+  double max_luma = 210;   // brighter: blown out
+  double min_lap_var = 0;  // less detail: blur, up-sampled small faces
+};
+// The gate the detector uses: BlendGate's defaults with min_lap_var = kBlendMinLapVar;
+// UNMASK_BLEND_GATE=off turns it off (every crop judged, as version 1 did) for comparisons.
+BlendGate default_blend_gate();
+bool blend_crop_judgeable(const BlendCropQuality& q, const BlendGate& gate);
 
 // Loads models/blend.unm (or any path): Status::model naming the file when it is missing,
 // corrupt, of another architecture, or lacks the alignment/calibration metadata.
 Result<std::shared_ptr<const CropDetector>> load_blend_detector(const std::string& model_path);
+Result<std::shared_ptr<const CropDetector>> load_blend_detector(const std::string& model_path, const BlendGate& gate);
 
 // ---------------------------------------------------------------------------------------------
 // Training data

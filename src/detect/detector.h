@@ -50,7 +50,7 @@ struct DetectorInfo {
 // ---------------------------------------------------------------------------------------------
 
 struct CropScore {
-  double score = 0.0;  // P(fake) for this crop
+  double score = 0.0;  // P(fake) for this crop; NaN when the detector cannot judge the crop
   // Where the detector saw evidence: a single-channel image (0 = nothing, 255 = strong) in crop
   // coordinates at any size; empty when the detector has no spatial output.
   Image heatmap;
@@ -172,9 +172,21 @@ Result<DetectorSet> load_detectors(const std::string& models_dir, const std::vec
 // (build/unmask -> models/); else the source tree's models/ folder.
 std::string default_models_dir();
 
-// Track score from per-frame probabilities: not a plain mean, because a few strongly fake frames
-// in a track matter. The mean of the top quarter of frame logits (at least one frame), mapped back
-// to a probability; an empty input gives 0.5.
-double aggregate_track(std::span<const double> frame_probabilities);
+// How a track's frame scores become one score (the mean of a part of the sorted frame logits,
+// mapped back to a probability):
+//   kInterQuartileMean  the middle half (the lowest and highest quarters dropped). The default:
+//                       on footage unlike its training a crop detector's top frames are where it
+//                       misreads a hand, a microphone, a bad landmark fit or a colour cast as a
+//                       seam (docs/detectors.md, blend), so a track is judged on its typical frames.
+//                       A manipulation that covers less than a quarter of a track's frames moves
+//                       it little.
+//   kTopQuarter         the highest quarter (at least one frame): a few strongly fake frames
+//                       decide. Version 1 of blend's rule.
+enum class TrackAggregate { kInterQuartileMean, kTopQuarter };
+
+// Track score from per-frame probabilities. NaN entries (crops a detector did not judge, see
+// CropScore) are left out; an input with nothing else gives 0.5.
+double aggregate_track(std::span<const double> frame_probabilities,
+                       TrackAggregate how = TrackAggregate::kInterQuartileMean);
 
 }  // namespace unmask::detect

@@ -55,19 +55,27 @@ std::string default_models_dir() {
   return (fs::path(UNMASK_SOURCE_DIR) / "models").string();
 }
 
-double aggregate_track(std::span<const double> frame_probabilities) {
-  if (frame_probabilities.empty()) return 0.5;
+double aggregate_track(std::span<const double> frame_probabilities, TrackAggregate how) {
   std::vector<double> logits;
   logits.reserve(frame_probabilities.size());
   for (double p : frame_probabilities) {
+    if (!std::isfinite(p)) continue;  // a crop the detector did not judge
     double q = std::clamp(p, 1e-6, 1.0 - 1e-6);
     logits.push_back(std::log(q / (1.0 - q)));
   }
-  std::sort(logits.begin(), logits.end(), std::greater<>());
-  size_t n_top = std::max<size_t>(1, logits.size() / 4);
+  if (logits.empty()) return 0.5;
+  std::sort(logits.begin(), logits.end());
+  const size_t n = logits.size();
+  size_t begin = 0, end = n;
+  if (how == TrackAggregate::kTopQuarter) {
+    begin = n - std::max<size_t>(1, n / 4);
+  } else {
+    begin = n / 4;
+    end = n - n / 4;
+  }
   double sum = 0;
-  for (size_t i = 0; i < n_top; ++i) sum += logits[i];
-  double mean = sum / static_cast<double>(n_top);
+  for (size_t i = begin; i < end; ++i) sum += logits[i];
+  const double mean = sum / static_cast<double>(end - begin);
   return 1.0 / (1.0 + std::exp(-mean));
 }
 

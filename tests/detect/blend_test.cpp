@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "detect/blend.h"
@@ -297,6 +298,103 @@ TEST(Blend, ShortTrainingLowersTheLossAndWritesModelAndCard) {
     EXPECT_GE(s.score, 0.0);
     EXPECT_LE(s.score, 1.0);
   }
+}
+
+// The quality gate: a crop too dark or without fine detail is not judged (NaN), and the track
+// aggregate leaves such crops out.
+TEST(Blend, QualityGateLeavesOutDarkAndBlurredCrops) {
+  nn::set_num_threads(1);
+  auto photos = photo_crops(128);
+  ASSERT_EQ(photos->size(), 2u);
+  const Image sharp = (*photos)[0].crop;
+  Image dark = sharp, blurred = sharp;
+  for (size_t i = 0; i < dark.size_bytes(); ++i) dark.data()[i] = static_cast<uint8_t>(dark.data()[i] / 5);
+  for (int pass = 0; pass < 3; ++pass) {  // 7x7 box blur, three times: like motion blur or an up-sampled face
+    const Image src = blurred;
+    const int w = src.width_px(), h = src.height_px();
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        for (int c = 0; c < 3; ++c) {
+          int sum = 0, n = 0;
+          for (int dy = -3; dy <= 3; ++dy) {
+            for (int dx = -3; dx <= 3; ++dx) {
+              const int yy = std::clamp(y + dy, 0, h - 1), xx = std::clamp(x + dx, 0, w - 1);
+              sum += src.row(yy)[xx * 3 + c];
+              ++n;
+            }
+          }
+          blurred.row(y)[x * 3 + c] = static_cast<uint8_t>(sum / n);
+        }
+      }
+    }
+  }
+
+  const BlendCropQuality q_sharp = measure_blend_crop(sharp), q_dark = measure_blend_crop(dark),
+                         q_blur = measure_blend_crop(blurred);
+  EXPECT_GT(q_sharp.mean_luma, 60.0);
+  EXPECT_LT(q_dark.mean_luma, 50.0);
+  EXPECT_NEAR(q_blur.mean_luma, q_sharp.mean_luma, 8.0);  // blur only spreads the light
+  EXPECT_LT(q_blur.lap_var, 0.2 * q_sharp.lap_var);
+
+  BlendGate gate;
+  gate.min_lap_var = std::sqrt(q_sharp.lap_var * q_blur.lap_var);  // between the two
+  EXPECT_TRUE(blend_crop_judgeable(q_sharp, gate));
+  EXPECT_FALSE(blend_crop_judgeable(q_dark, gate));
+  EXPECT_FALSE(blend_crop_judgeable(q_blur, gate));
+
+  testing::TempDir dir;
+  const std::string path = dir.file("blend.unm");
+  tiny_model(path);
+  auto det = load_blend_detector(path, gate);
+  ASSERT_TRUE(det.ok()) << det.status().message();
+  std::vector<Image> crops = {sharp, dark, blurred};
+  auto scores = (*det)->score(crops);
+  ASSERT_TRUE(scores.ok()) << scores.status().message();
+  ASSERT_EQ(scores->size(), 3u);
+  EXPECT_TRUE(std::isfinite((*scores)[0].score));
+  EXPECT_TRUE(std::isnan((*scores)[1].score));
+  EXPECT_TRUE(std::isnan((*scores)[2].score));
+  EXPECT_EQ((*scores)[1].heatmap.width_px(), 128);  // the map is still drawn, at the crop's size
+
+  // With the gate off every crop has a probability.
+  gate.enabled = false;
+  auto all = (*load_blend_detector(path, gate))->score(crops);
+  ASSERT_TRUE(all.ok());
+  for (const CropScore& s : *all) EXPECT_TRUE(s.score >= 0.0 && s.score <= 1.0);
+  EXPECT_DOUBLE_EQ((*all)[0].score, (*scores)[0].score);
+
+  // The default gate (what scan loads) does not judge the dark crop; UNMASK_BLEND_GATE=off does.
+  auto by_default = (*load_blend_detector(path))->score(crops);
+  ASSERT_TRUE(by_default.ok());
+  EXPECT_TRUE(std::isnan((*by_default)[1].score));
+  ::setenv("UNMASK_BLEND_GATE", "off", 1);
+  auto gate_off = (*load_blend_detector(path))->score(crops);
+  ::unsetenv("UNMASK_BLEND_GATE");
+  ASSERT_TRUE(gate_off.ok());
+  EXPECT_TRUE(std::isfinite((*gate_off)[1].score));
+}
+
+TEST(Blend, TrackAggregateSkipsCropsNotJudged) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> judged = {0.9, 0.2, 0.1, 0.3, 0.15};
+  std::vector<double> with_gaps = {nan, 0.9, 0.2, nan, 0.1, 0.3, nan, 0.15, nan};
+  EXPECT_DOUBLE_EQ(aggregate_track(with_gaps), aggregate_track(judged));
+  EXPECT_TRUE(std::isfinite(aggregate_track(with_gaps)));
+  const std::vector<double> none = {nan, nan};
+  EXPECT_DOUBLE_EQ(aggregate_track(none), 0.5);
+  EXPECT_DOUBLE_EQ(aggregate_track(std::vector<double>{}), 0.5);
+
+  // Two spikes in eight frames: the inter-quartile mean (default) stays with the typical frames,
+  // the top quarter follows the spikes.
+  const std::vector<double> spikes = {0.2, 0.99, 0.2, 0.2, 0.2, 0.99, 0.2, 0.2};
+  EXPECT_NEAR(aggregate_track(spikes), 0.2, 1e-9);
+  EXPECT_NEAR(aggregate_track(spikes, TrackAggregate::kTopQuarter), 0.99, 1e-9);
+  // Middle half of {0.1, 0.3, 0.5, 0.7, 0.9, 0.95, 0.05, 0.6}: 0.3, 0.5, 0.6, 0.7 in logits.
+  const std::vector<double> spread = {0.1, 0.3, 0.5, 0.7, 0.9, 0.95, 0.05, 0.6};
+  auto lg = [](double p) { return std::log(p / (1 - p)); };
+  const double m = (lg(0.3) + lg(0.5) + lg(0.6) + lg(0.7)) / 4;
+  EXPECT_NEAR(aggregate_track(spread), 1 / (1 + std::exp(-m)), 1e-9);
+  EXPECT_NEAR(aggregate_track(std::vector<double>{0.8}), 0.8, 1e-9);  // one frame is its own score
 }
 
 TEST(Blend, TrainCommandErrors) {
