@@ -239,11 +239,14 @@ Status TrackCollector::close_track(Track& t) {
     for (size_t i : which) scored[i] = true;
     return Status::ok();
   };
-  auto aggregate = [&](size_t d) {
+  // A detector's track score over the frames it judged (a crop detector gives NaN for a crop it
+  // cannot judge, e.g. blend's quality gate); none when it judged no frame: no evidence either way.
+  auto aggregate = [&](size_t d) -> std::optional<double> {
     std::vector<double> probs;
     for (size_t i = 0; i < n_cand; ++i) {
-      if (scored[i]) probs.push_back(frame_scores[d][i]);
+      if (scored[i] && std::isfinite(frame_scores[d][i])) probs.push_back(frame_scores[d][i]);
     }
+    if (probs.empty()) return std::nullopt;
     return detect::aggregate_track(probs);
   };
 
@@ -260,32 +263,39 @@ Status TrackCollector::close_track(Track& t) {
     UNMASK_RETURN_IF_ERROR(score_candidates(first));
     bool uncertain = false;
     for (size_t d = 0; d < n_crop; ++d) {
-      const double s = aggregate(d);
-      uncertain |= s > kUncertainLow && s < kUncertainHigh;
+      const auto s = aggregate(d);  // nothing judged yet: the other frames may be judgeable
+      uncertain |= !s || (*s > kUncertainLow && *s < kUncertainHigh);
     }
     if (uncertain && options_.second_pass && !rest.empty()) UNMASK_RETURN_IF_ERROR(score_candidates(rest));
   }
 
-  // Per scored frame: the strongest crop detector. Per detector: aggregate_track.
-  int best_frame = -1;
+  // Per scored frame: the strongest crop detector that judged it (a frame none judged has no
+  // score on the timeline). Per detector: aggregate_track over the frames it judged.
+  std::optional<size_t> best_cand;
+  double best_score = 0.0;
   for (size_t i = 0; i < n_cand; ++i) {
     if (!scored[i]) continue;
-    double s = 0.0;
-    for (size_t d = 0; d < n_crop; ++d) s = std::max(s, frame_scores[d][i]);
-    o.frames.push_back({t.candidates[i].pts_us / 1e6, s, t.candidates[i].box});
-    if (best_frame < 0 || s > o.frames[static_cast<size_t>(best_frame)].score) best_frame = static_cast<int>(o.frames.size()) - 1;
     ++o.n_scored_frames;
+    std::optional<double> s;
+    for (size_t d = 0; d < n_crop; ++d) {
+      if (std::isfinite(frame_scores[d][i])) s = std::max(s.value_or(0.0), frame_scores[d][i]);
+    }
+    if (!s) continue;
+    o.frames.push_back({t.candidates[i].pts_us / 1e6, *s, t.candidates[i].box});
+    if (!best_cand || *s > best_score) best_cand = i, best_score = *s;
   }
   for (size_t d = 0; d < n_crop; ++d) {
     if (o.n_scored_frames == 0) break;
     const std::string& name = detectors_->crop[d]->info().name;
-    const double track_score = aggregate(d);
+    const auto judged = aggregate(d);
+    if (!judged) continue;
+    const double track_score = *judged;
     o.scores.push_back({name, track_score});
     if (track_score < kSuspiciousThreshold) continue;
     // The span of frames where this detector saw manipulation.
     double first_t = -1, last_t = -1;
     for (size_t i = 0; i < n_cand; ++i) {
-      if (!scored[i] || frame_scores[d][i] < kSuspiciousThreshold) continue;
+      if (!scored[i] || !(frame_scores[d][i] >= kSuspiciousThreshold)) continue;
       const double ts = t.candidates[i].pts_us / 1e6;
       if (first_t < 0) first_t = ts;
       last_t = ts;
@@ -342,13 +352,7 @@ Status TrackCollector::close_track(Track& t) {
   // Thumbnail: the most suspicious scored frame (the middle candidate when nothing was scored),
   // with the heatmap of the chosen crop detector at that frame.
   if (thumb_alignment_ && n_cand > 0) {
-    size_t cand = n_cand / 2;
-    if (best_frame >= 0) {
-      int seen = -1;
-      for (size_t i = 0; i < n_cand; ++i) {
-        if (scored[i] && ++seen == best_frame) cand = i;
-      }
-    }
+    const size_t cand = best_cand.value_or(n_cand / 2);
     const Image& heat = heatmaps[static_cast<size_t>(heat_detector_)][cand];
     o.thumbnail_png = heatmap_thumbnail_png(t.candidates[cand].crops[*thumb_alignment_], heat, kThumbnailPx);
   }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "mark/mark.h"
@@ -247,6 +248,56 @@ TEST(Scan, StillsOnlyDetectorsJudgeImagesNotVideos) {
   ASSERT_TRUE(video.ok()) << video.status().message();
   ASSERT_FALSE(video->detectors.empty());
   EXPECT_FALSE(judged_by_stills(*video));
+}
+
+// A crop detector that judges no crop (as blend's quality gate does on soft or dark faces): NaN.
+class JudgesNothing : public detect::CropDetector {
+ public:
+  explicit JudgesNothing(std::shared_ptr<const detect::CropDetector> inner) : inner_(std::move(inner)), info_(inner_->info()) {
+    info_.name = "refuser";
+  }
+  const detect::DetectorInfo& info() const override { return info_; }
+  face::AlignOptions alignment() const override { return inner_->alignment(); }
+  Result<std::vector<detect::CropScore>> score(std::span<const Image> crops) const override {
+    std::vector<detect::CropScore> out(crops.size());
+    for (auto& c : out) c.score = std::numeric_limits<double>::quiet_NaN();
+    return out;
+  }
+
+ private:
+  std::shared_ptr<const detect::CropDetector> inner_;
+  detect::DetectorInfo info_;
+};
+
+TEST(Scan, ACropDetectorThatJudgesNoFrameGivesNoEvidence) {
+  TempDir dir;
+  const std::string clip = dir.file("face.mp4");
+  write_face_clip(clip, 0.0, 30);
+  auto baseline = scan_file(clip, options());
+  ASSERT_TRUE(baseline.ok()) << baseline.status().message();
+
+  auto set = std::make_shared<detect::DetectorSet>(*shared().detectors);
+  set->crop.push_back(std::make_shared<JudgesNothing>(set->crop.at(0)));
+  ScanOptions o = options();
+  o.detector_set = set;
+  auto r = scan_file(clip, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  for (const auto& d : r->detectors) EXPECT_NE(d.name, "refuser") << "no judged frame is no score, not 0.5";
+  EXPECT_NEAR(r->score, baseline->score, 1e-9);
+  ASSERT_EQ(r->faces.size(), baseline->faces.size());
+  for (size_t i = 0; i < r->faces.size(); ++i) {
+    ASSERT_FALSE(r->faces[i].frames.empty());
+    for (const auto& f : r->faces[i].frames) EXPECT_TRUE(std::isfinite(f.score));
+  }
+
+  // Only refusers: the frames have no score on the timeline and the face no crop evidence.
+  auto refusers = std::make_shared<detect::DetectorSet>();
+  refusers->crop.push_back(std::make_shared<JudgesNothing>(shared().detectors->crop.at(0)));
+  o.detector_set = refusers;
+  auto none = scan_file(clip, o);
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  for (const auto& f : none->faces) EXPECT_TRUE(f.frames.empty());
+  for (const auto& d : none->detectors) EXPECT_NE(d.name, "refuser");
 }
 
 TEST(Scan, LearnedFusionOnlyWithTheDetectorsItWasFittedWith) {
