@@ -256,29 +256,35 @@ bool FlatShapePredictor::read(std::string_view bytes) {
   return true;
 }
 
-bool read_landmark_model_flat(const std::string& path, FlatShapePredictor& out) {
+namespace {
+
+// The whole file as bytes; none when it cannot be read.
+std::optional<std::string> read_file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
+  if (!in) return std::nullopt;
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return false;
+  if (ec) return std::nullopt;
   std::string bytes(size, '\0');
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return false;
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return std::nullopt;
+  return bytes;
+}
+
+}  // namespace
+
+bool read_landmark_model_flat(const std::string& path, FlatShapePredictor& out) {
+  auto bytes = read_file_bytes(path);
+  if (!bytes) return false;
   FlatShapePredictor model;
-  if (!model.read(bytes)) return false;
+  if (!model.read(*bytes)) return false;
   out = std::move(model);
   return true;
 }
 
 bool read_landmark_model_fast(const std::string& path, dlib::shape_predictor& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return false;
-  std::string bytes(size, '\0');
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return false;
-  auto sp = read_shape_predictor_fast(std::move(bytes));
+  auto bytes = read_file_bytes(path);
+  if (!bytes) return false;
+  auto sp = read_shape_predictor_fast(std::move(*bytes));
   if (!sp) return false;
   out = std::move(*sp);
   return true;
