@@ -47,8 +47,8 @@ inline constexpr double kBlendMinLapVar = 204;
 // very dark, blown out or without fine detail (motion blur, a small face up-sampled by the
 // alignment, soft film) that evidence cannot be seen, and the network's output there is about
 // the crop's look rather than about blending. Such crops are not judged: the detector gives NaN
-// for them, aggregate_track leaves them out, and a track with no judged crop scores 0.5 (no
-// evidence either way). Measured on the aligned crop alone, over its central half (the inner
+// for them, aggregate_track leaves them out, and scan gives a track with no judged crop no blend
+// score (no evidence either way). Measured on the aligned crop alone, over its central half (the inner
 // face; the margin holds background and out-of-frame fill).
 struct BlendCropQuality {
   double mean_luma = 0;  // 0-255, grey level of the central half

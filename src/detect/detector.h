@@ -172,20 +172,25 @@ Result<DetectorSet> load_detectors(const std::string& models_dir, const std::vec
 // (build/unmask -> models/); else the source tree's models/ folder.
 std::string default_models_dir();
 
-// How a track's frame scores become one score (the mean of a part of the sorted frame logits,
-// mapped back to a probability):
-//   kInterQuartileMean  the middle half (the lowest and highest quarters dropped). The default:
-//                       on footage unlike its training a crop detector's top frames are where it
-//                       misreads a hand, a microphone, a bad landmark fit or a colour cast as a
-//                       seam (docs/detectors.md, blend), so a track is judged on its typical frames.
-//                       A manipulation that covers less than a quarter of a track's frames moves
-//                       it little.
-//   kTopQuarter         the highest quarter (at least one frame): a few strongly fake frames
-//                       decide. Version 1 of blend's rule.
-enum class TrackAggregate { kInterQuartileMean, kTopQuarter };
+// How a track's frame scores (in time order) become one score: a mean of a part of the frame
+// logits, mapped back to a probability.
+//   kInterQuartileMean  the default: the middle half of the track (its lowest and highest
+//                       quarters dropped). On footage unlike its training a crop detector's top
+//                       frames are where it misreads a hand, a microphone, a bad landmark fit or a
+//                       colour cast as a seam, so a track is judged on its typical frames. The
+//                       cost: a manipulation covering less than a quarter of the track is not seen
+//                       (project partial swaps: AUC 0.527; docs/detectors.md, blend).
+//   kWindowedInterQuartileMean  the highest, over every run of a quarter of the track's
+//                       consecutive frames (at least 4), of the run's middle-half mean: a stretch
+//                       of fake frames decides, isolated spikes are trimmed (partial swaps 0.640),
+//                       but on unfamiliar real video it raised more false alarms (20 of 78 manifest
+//                       reals against 12).
+//   kTopQuarter         the highest quarter (at least one frame): version 1 of blend's rule;
+//                       follows isolated spikes.
+enum class TrackAggregate { kInterQuartileMean, kWindowedInterQuartileMean, kTopQuarter };
 
-// Track score from per-frame probabilities. NaN entries (crops a detector did not judge, see
-// CropScore) are left out; an input with nothing else gives 0.5.
+// Track score from per-frame probabilities in time order. NaN entries (crops a detector did not
+// judge, see CropScore) are left out; an input with nothing else gives 0.5.
 double aggregate_track(std::span<const double> frame_probabilities,
                        TrackAggregate how = TrackAggregate::kInterQuartileMean);
 

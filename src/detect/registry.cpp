@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <limits>
 
 #include "detect/detector.h"
 #include "detect/registry_table.h"
@@ -55,6 +56,21 @@ std::string default_models_dir() {
   return (fs::path(UNMASK_SOURCE_DIR) / "models").string();
 }
 
+namespace {
+
+// Mean of the middle half of `logits` (sorted in place): the lowest and highest quarters dropped;
+// under 4 values, the mean of all.
+double inter_quartile_mean(std::vector<double>& logits) {
+  std::sort(logits.begin(), logits.end());
+  const size_t n = logits.size();
+  const size_t begin = n / 4, end = n - n / 4;
+  double sum = 0;
+  for (size_t i = begin; i < end; ++i) sum += logits[i];
+  return sum / static_cast<double>(end - begin);
+}
+
+}  // namespace
+
 double aggregate_track(std::span<const double> frame_probabilities, TrackAggregate how) {
   std::vector<double> logits;
   logits.reserve(frame_probabilities.size());
@@ -64,18 +80,28 @@ double aggregate_track(std::span<const double> frame_probabilities, TrackAggrega
     logits.push_back(std::log(q / (1.0 - q)));
   }
   if (logits.empty()) return 0.5;
-  std::sort(logits.begin(), logits.end());
   const size_t n = logits.size();
-  size_t begin = 0, end = n;
+  double mean = 0;
   if (how == TrackAggregate::kTopQuarter) {
-    begin = n - std::max<size_t>(1, n / 4);
-  } else {
-    begin = n / 4;
-    end = n - n / 4;
+    std::sort(logits.begin(), logits.end(), std::greater<>());
+    const size_t top = std::max<size_t>(1, n / 4);
+    for (size_t i = 0; i < top; ++i) mean += logits[i];
+    mean /= static_cast<double>(top);
+  } else if (how == TrackAggregate::kInterQuartileMean) {
+    mean = inter_quartile_mean(logits);
+  } else {  // kWindowedInterQuartileMean
+    const size_t run = std::max<size_t>(4, n / 4);
+    if (n <= run) {
+      mean = inter_quartile_mean(logits);
+    } else {
+      mean = -std::numeric_limits<double>::infinity();
+      std::vector<double> window;
+      for (size_t i = 0; i + run <= n; ++i) {
+        window.assign(logits.begin() + static_cast<std::ptrdiff_t>(i), logits.begin() + static_cast<std::ptrdiff_t>(i + run));
+        mean = std::max(mean, inter_quartile_mean(window));
+      }
+    }
   }
-  double sum = 0;
-  for (size_t i = begin; i < end; ++i) sum += logits[i];
-  const double mean = sum / static_cast<double>(end - begin);
   return 1.0 / (1.0 + std::exp(-mean));
 }
 

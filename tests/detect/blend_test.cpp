@@ -384,10 +384,11 @@ TEST(Blend, TrackAggregateSkipsCropsNotJudged) {
   EXPECT_DOUBLE_EQ(aggregate_track(none), 0.5);
   EXPECT_DOUBLE_EQ(aggregate_track(std::vector<double>{}), 0.5);
 
-  // Two spikes in eight frames: the inter-quartile mean (default) stays with the typical frames,
-  // the top quarter follows the spikes.
+  // Two isolated spikes in eight frames: the inter-quartile mean (default) and the windowed rule
+  // stay with the typical frames, the top quarter follows the spikes.
   const std::vector<double> spikes = {0.2, 0.99, 0.2, 0.2, 0.2, 0.99, 0.2, 0.2};
   EXPECT_NEAR(aggregate_track(spikes), 0.2, 1e-9);
+  EXPECT_NEAR(aggregate_track(spikes, TrackAggregate::kWindowedInterQuartileMean), 0.2, 1e-9);
   EXPECT_NEAR(aggregate_track(spikes, TrackAggregate::kTopQuarter), 0.99, 1e-9);
   // Middle half of {0.1, 0.3, 0.5, 0.7, 0.9, 0.95, 0.05, 0.6}: 0.3, 0.5, 0.6, 0.7 in logits.
   const std::vector<double> spread = {0.1, 0.3, 0.5, 0.7, 0.9, 0.95, 0.05, 0.6};
@@ -395,6 +396,27 @@ TEST(Blend, TrackAggregateSkipsCropsNotJudged) {
   const double m = (lg(0.3) + lg(0.5) + lg(0.6) + lg(0.7)) / 4;
   EXPECT_NEAR(aggregate_track(spread), 1 / (1 + std::exp(-m)), 1e-9);
   EXPECT_NEAR(aggregate_track(std::vector<double>{0.8}), 0.8, 1e-9);  // one frame is its own score
+}
+
+TEST(Blend, TrackAggregateFollowsAStretchOfFakeFrames) {
+  // A face swapped for a seventh of a shot (4 consecutive frames of 28, runs of 7): the whole
+  // track's middle half (default) does not see it, the windowed rule does; scattered, the same
+  // four frames are trimmed as spikes by both.
+  constexpr auto windowed = TrackAggregate::kWindowedInterQuartileMean;
+  std::vector<double> stretch(28, 0.1);
+  for (size_t i = 12; i < 16; ++i) stretch[i] = 0.95;
+  auto lg = [](double p) { return std::log(p / (1 - p)); };
+  const double m = (2 * lg(0.1) + 3 * lg(0.95)) / 5;  // run of 7: three 0.1, four 0.95; middle five
+  EXPECT_NEAR(aggregate_track(stretch, windowed), 1 / (1 + std::exp(-m)), 1e-9);
+  EXPECT_GT(aggregate_track(stretch, windowed), 0.7);
+  EXPECT_NEAR(aggregate_track(stretch), 0.1, 1e-9);
+  std::vector<double> scattered(28, 0.1);
+  for (size_t i : {2, 9, 17, 25}) scattered[i] = 0.95;
+  EXPECT_NEAR(aggregate_track(scattered, windowed), 0.1, 1e-9);
+  EXPECT_NEAR(aggregate_track(scattered), 0.1, 1e-9);
+  // A stretch as long as a run is the run's own score.
+  for (size_t i = 16; i < 19; ++i) stretch[i] = 0.95;
+  EXPECT_NEAR(aggregate_track(stretch, windowed), 0.95, 1e-9);
 }
 
 TEST(Blend, TrainCommandErrors) {
