@@ -284,11 +284,15 @@ Status TrackCollector::close_track(Track& t) {
     o.frames.push_back({t.candidates[i].pts_us / 1e6, *s, t.candidates[i].box});
     if (!best_cand || *s > best_score) best_cand = i, best_score = *s;
   }
+  std::vector<std::string> not_judged;  // crop detectors that judged none of this face's crops
   for (size_t d = 0; d < n_crop; ++d) {
     if (o.n_scored_frames == 0) break;
     const std::string& name = detectors_->crop[d]->info().name;
     const auto judged = aggregate(d);
-    if (!judged) continue;
+    if (!judged) {
+      not_judged.push_back(name);
+      continue;
+    }
     const double track_score = *judged;
     o.scores.push_back({name, track_score});
     if (track_score < kSuspiciousThreshold) continue;
@@ -347,6 +351,13 @@ Status TrackCollector::close_track(Track& t) {
                                       [](const DetectorScore& a, const DetectorScore& b) { return a.score < b.score; });
     o.evidence.push_back(clock_text(o.start_s) + "-" + clock_text(o.end_s) + ": no sign of manipulation (highest " +
                          top->detector + " " + fixed2(top->score) + ")");
+  }
+  // Say what was not looked at, so "no sign of manipulation" is not read as a clean bill from a
+  // detector that could not see this face.
+  for (const std::string& name : not_judged) {
+    o.evidence.push_back(clock_text(o.start_s) + "-" + clock_text(o.end_s) + ": " + name + " not judged: none of the " +
+                         std::to_string(o.n_scored_frames) +
+                         " sampled crops was clear enough to judge (too dark, blown out or without fine detail)");
   }
 
   // Thumbnail: the most suspicious scored frame (the middle candidate when nothing was scored),

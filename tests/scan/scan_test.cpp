@@ -298,6 +298,11 @@ TEST(Scan, ACropDetectorThatJudgesNoFrameGivesNoEvidence) {
   ASSERT_TRUE(none.ok()) << none.status().message();
   for (const auto& f : none->faces) EXPECT_TRUE(f.frames.empty());
   for (const auto& d : none->detectors) EXPECT_NE(d.name, "refuser");
+  // The report says the face was not looked at, rather than only "no sign of manipulation".
+  ASSERT_FALSE(none->faces.empty());
+  const auto& ev = none->faces[0].evidence;
+  EXPECT_TRUE(std::any_of(ev.begin(), ev.end(), [](const std::string& e) { return e.find("refuser not judged") != std::string::npos; }))
+      << (ev.empty() ? "" : ev[0]);
 }
 
 TEST(Scan, LearnedFusionOnlyWithTheDetectorsItWasFittedWith) {
