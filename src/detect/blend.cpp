@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "detect/blend.h"
+#include "detect/cv_image.h"
 #include "detect/registry_table.h"
 #include "learn/learn.h"
 #include "nn/nn.h"
@@ -16,10 +17,6 @@ namespace unmask::detect {
 namespace {
 
 constexpr size_t kMaxBatch = 32;
-
-cv::Mat as_mat(const Image& image) {
-  return cv::Mat(image.height_px(), image.width_px(), CV_8UC(image.channels()), const_cast<uint8_t*>(image.data()));
-}
 
 class BlendDetector : public CropDetector {
  public:
@@ -82,14 +79,7 @@ class BlendDetector : public CropDetector {
 BlendCropQuality measure_blend_crop(const Image& crop) {
   BlendCropQuality q;
   if (crop.empty()) return q;
-  cv::Mat m = as_mat(crop), gray;
-  if (crop.channels() == 3) {
-    cv::cvtColor(m, gray, cv::COLOR_BGR2GRAY);
-  } else if (crop.channels() == 1) {
-    gray = m;
-  } else {
-    cv::cvtColor(m, gray, cv::COLOR_BGRA2GRAY);
-  }
+  const cv::Mat gray = grey_of(crop);
   const cv::Rect centre(gray.cols / 4, gray.rows / 4, std::max(1, gray.cols / 2), std::max(1, gray.rows / 2));
   cv::Mat inner = gray(centre), lap;
   q.mean_luma = cv::mean(inner)[0];

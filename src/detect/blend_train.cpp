@@ -18,6 +18,7 @@
 #include <atomic>
 
 #include "detect/blend.h"
+#include "detect/cv_image.h"
 #include "media/media.h"
 #include "nn/nn.h"
 #include "synth/synth.h"
@@ -27,15 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-cv::Mat as_mat(const Image& image) {
-  return cv::Mat(image.height_px(), image.width_px(), CV_8UC(image.channels()), const_cast<uint8_t*>(image.data()));
-}
-Image to_image(const cv::Mat& mat) {
-  Image out(mat.cols, mat.rows, mat.channels());
-  for (int y = 0; y < mat.rows; ++y) std::memcpy(out.row(y), mat.ptr<uint8_t>(y), out.row_bytes());
-  return out;
-}
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);

@@ -8,6 +8,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "detect/cv_image.h"
 #include "detect/feature_model.h"
 #include "detect/registry_table.h"
 
@@ -105,12 +106,8 @@ std::optional<std::array<float, kNoiseFeatureCount>> noise_crop_features(const I
       (crop.channels() != 1 && crop.channels() != 3)) {
     return std::nullopt;
   }
-  cv::Mat src(crop.height_px(), crop.width_px(), CV_8UC(crop.channels()), const_cast<uint8_t*>(crop.data()));
-  cv::Mat grey;
-  if (crop.channels() == 3) cv::cvtColor(src, grey, cv::COLOR_BGR2GRAY);
-  else grey = src;
   cv::Mat f, b1, b2;
-  grey.convertTo(f, CV_32F);
+  grey_of(crop).convertTo(f, CV_32F);  // grey or BGR: other channel counts were refused above
   cv::GaussianBlur(f, b1, cv::Size(0, 0), 1.0, 1.0, cv::BORDER_REFLECT);
   cv::GaussianBlur(f, b2, cv::Size(0, 0), 2.5, 2.5, cv::BORDER_REFLECT);
   const cv::Mat hp = cv::abs(f - b1);

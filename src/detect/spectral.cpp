@@ -10,6 +10,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "detect/cv_image.h"
 #include "detect/feature_model.h"
 #include "detect/registry_table.h"
 
@@ -22,17 +23,8 @@ const double kMaxRadius = std::sqrt(0.5);
 
 // Grey float image (values 0..255) of an 8-bit BGR or grey image, at its own size.
 cv::Mat to_grey_float(const Image& image) {
-  cv::Mat src(image.height_px(), image.width_px(), CV_8UC(image.channels()), const_cast<uint8_t*>(image.data()));
-  cv::Mat grey;
-  if (image.channels() == 3) {
-    cv::cvtColor(src, grey, cv::COLOR_BGR2GRAY);
-  } else if (image.channels() == 4) {
-    cv::cvtColor(src, grey, cv::COLOR_BGRA2GRAY);
-  } else {
-    grey = src;
-  }
   cv::Mat f;
-  grey.convertTo(f, CV_64F);
+  grey_of(image).convertTo(f, CV_64F);
   return f;
 }
 

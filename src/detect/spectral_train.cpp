@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -26,6 +25,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "detect/cv_image.h"
 #include "detect/feature_model.h"
 #include "detect/feature_trainer.h"
 #include "detect/spectral.h"
@@ -40,16 +40,6 @@ namespace {
 
 constexpr int kMaxFacesPerStrip = 8;
 constexpr int kFramesPerVideo = 6;
-
-cv::Mat as_mat(const Image& img) {
-  return cv::Mat(img.height_px(), img.width_px(), CV_8UC(img.channels()), const_cast<uint8_t*>(img.data()));
-}
-
-Image from_mat(const cv::Mat& m) {
-  Image out(m.cols, m.rows, m.channels());
-  for (int y = 0; y < m.rows; ++y) std::memcpy(out.row(y), m.ptr(y), out.row_bytes());
-  return out;
-}
 
 // Faces of one picture, largest first; a second pass with one more up-sampling step when the
 // first finds nothing (faces in 128 px tiles are small for HOG).
@@ -158,7 +148,7 @@ Image augment(const Image& crop, std::mt19937_64& rng) {
     cv::imencode(".jpg", m, buf, {cv::IMWRITE_JPEG_QUALITY, quality});
     m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
   }
-  return from_mat(m);
+  return to_image(m);
 }
 
 std::string json_escape(const std::string& s) {
