@@ -358,7 +358,7 @@ RobustResult RobustDetector::detect() const {
   // The sync template's spectrum depends on the transform size alone: a few sizes serve all the
   // hypotheses (computed once each instead of once per hypothesis; the same values).
   std::vector<std::pair<cv::Size, cv::Mat>> template_spectra;
-  auto template_spectrum = [&](int dw, int dh) -> const cv::Mat& {
+  auto template_spectrum = [&](int dw, int dh) -> cv::Mat {  // a Mat header: shares the pixels
     for (const auto& [size, spectrum] : template_spectra) {
       if (size.width == dw && size.height == dh) return spectrum;
     }
@@ -388,7 +388,7 @@ RobustResult RobustDetector::detect() const {
       const int dw = cv::getOptimalDFTSize(v.nx + max_off), dh = cv::getOptimalDFTSize(v.ny + max_off);
       cv::Mat a = cv::Mat::zeros(dh, dw, CV_32F);
       y.copyTo(a(cv::Rect(0, 0, v.nx, v.ny)));
-      const cv::Mat& ft = template_spectrum(dw, dh);
+      const cv::Mat ft = template_spectrum(dw, dh);
       cv::Mat fa, prod, corr;
       // Rows past v.ny are zero (their transforms are zeros: skipped), and only the first max_off
       // rows of the correlation are read (the others are not computed).
