@@ -11,6 +11,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "detect/cv_image.h"
 #include "detect/feature_model.h"
 #include "detect/registry_table.h"
 
@@ -83,15 +84,8 @@ struct CropStats {
 };
 
 CropStats crop_stats(const Image& crop) {
-  cv::Mat src(crop.height_px(), crop.width_px(), CV_8UC(crop.channels()), const_cast<uint8_t*>(crop.data()));
-  cv::Mat grey;
-  if (crop.channels() == 3) {
-    cv::cvtColor(src, grey, cv::COLOR_BGR2GRAY);
-  } else {
-    grey = src;
-  }
   cv::Mat g;
-  grey.convertTo(g, CV_32F);
+  grey_of(crop).convertTo(g, CV_32F);
   cv::Mat lap;
   cv::Laplacian(g, lap, CV_32F, 3);
   // Face ellipse of the ArcFace template (centre (0.5, 0.55), semi-axes 0.42 x 0.5 of the

@@ -2,9 +2,11 @@
 // tracks, seam flicker from crops, a tiny model built here, and bad model files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 
 #include "detect/detector.h"
@@ -139,31 +141,49 @@ TEST(TemporalFeatures, ShortTrackGivesNothing) {
   EXPECT_FALSE(temporal_features(TrackSeries{}).has_value());
 }
 
-TEST(TemporalFeatures, SeamFlickerFromCrops) {
-  // Crops whose boundary band changes brightness every frame while the interior stays: the
-  // boundary/interior flicker ratio (feature 8) is high; a steady crop series gives about 0.
-  auto crops_for = [](bool flicker) {
-    TrackSeries t = make_series({.seconds = 3.0});
-    for (size_t i = 0; i < t.pts_us.size(); ++i) {
-      Image c(kTemporalCropPx, kTemporalCropPx, 3);
-      const int ring = flicker ? static_cast<int>((i * 37) % 40) : 0;
-      for (int y = 0; y < kTemporalCropPx; ++y) {
-        for (int x = 0; x < kTemporalCropPx; ++x) {
-          const double dx = (x - 32.0) / 18.0, dy = (y - 34.0) / 21.0;
-          const bool outer = std::hypot(dx, dy) > 0.8;
-          for (int ch = 0; ch < 3; ++ch) c.at(x, y)[ch] = static_cast<uint8_t>(120 + (outer ? ring : 0) + (x % 5));
+// A track whose crops' boundary band changes brightness every frame (flicker) or stays, with the
+// given number of channels (3: BGR, 4: BGRA with opaque alpha, 1: grey).
+std::optional<std::vector<float>> seam_series_features(bool flicker, int channels) {
+  TrackSeries t = make_series({.seconds = 3.0});
+  for (size_t i = 0; i < t.pts_us.size(); ++i) {
+    Image c(kTemporalCropPx, kTemporalCropPx, channels);
+    const int ring = flicker ? static_cast<int>((i * 37) % 40) : 0;
+    for (int y = 0; y < kTemporalCropPx; ++y) {
+      for (int x = 0; x < kTemporalCropPx; ++x) {
+        const double dx = (x - 32.0) / 18.0, dy = (y - 34.0) / 21.0;
+        const bool outer = std::hypot(dx, dy) > 0.8;
+        for (int ch = 0; ch < std::min(channels, 3); ++ch) {
+          c.at(x, y)[ch] = static_cast<uint8_t>(120 + (outer ? ring : 0) + (x % 5));
         }
+        if (channels == 4) c.at(x, y)[3] = 255;
       }
-      t.crops.push_back(c);
-      t.crop_index.push_back(i);
     }
-    return temporal_features(t);
-  };
-  auto steady = crops_for(false);
-  auto flickering = crops_for(true);
+    t.crops.push_back(c);
+    t.crop_index.push_back(i);
+  }
+  return temporal_features(t);
+}
+
+TEST(TemporalFeatures, SeamFlickerFromCrops) {
+  // The boundary/interior flicker ratio (feature 8) is high for the flickering series; a steady
+  // crop series gives about 0.
+  auto steady = seam_series_features(false, 3);
+  auto flickering = seam_series_features(true, 3);
   ASSERT_TRUE(steady && flickering);
   EXPECT_NEAR((*steady)[8], 0.0f, 0.05f);
   EXPECT_GT((*flickering)[8], 2.0f);
+}
+
+TEST(TemporalFeatures, CropFeaturesDoNotDependOnTheChannelLayout) {
+  // The same grey levels as BGR, BGRA and grey crops: the crop features (8-11) are equal.
+  auto bgr = seam_series_features(true, 3);
+  auto bgra = seam_series_features(true, 4);
+  auto grey = seam_series_features(true, 1);
+  ASSERT_TRUE(bgr && bgra && grey);
+  for (int k = 8; k < 12; ++k) {
+    EXPECT_NEAR((*bgra)[k], (*bgr)[k], 1e-4f) << "feature " << k;
+    EXPECT_NEAR((*grey)[k], (*bgr)[k], 1e-4f) << "feature " << k;
+  }
 }
 
 Result<FeatureTrainResult> tiny_model() {
