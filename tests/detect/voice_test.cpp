@@ -485,6 +485,123 @@ TEST(VoiceEnsemble, CorruptOrWrongMembersAreModelErrors) {
   EXPECT_TRUE(load_voice_detector(a).ok());
 }
 
+// Five members (the shipped ensemble grew from three to five): the packer fits the scalings on
+// exactly the manifest rows some member's seed held out, each scored by the mean of the members
+// that held it out, and the packed file scores windows by the mean of all five.
+TEST(VoiceEnsemble, PackingFiveMembersFitsOnTheRowsTheirSeedsHeldOut) {
+  testing::TempDir dir;
+  constexpr int kMembers = 5, kRows = 16;
+  std::vector<std::string> members;
+  for (int m = 0; m < kMembers; ++m) {
+    std::ostringstream means;
+    for (int i = 0; i < kVoicePatchBands; ++i) means << (i ? " " : "") << -0.5 * m + 0.02 * i;
+    members.push_back(write_cnn_model(dir, {{"seed", std::to_string(m + 1)}, {"band_mean", means.str()}}, 20 + m,
+                                      "m" + std::to_string(m + 1) + ".unm"));
+  }
+  std::vector<std::string> wavs;
+  for (int r = 0; r < kRows; ++r) {
+    wavs.push_back(dir.file("row" + std::to_string(r) + ".wav"));
+    testing::write_wav(wavs.back(), babble(3.5 + 0.25 * (r % 3), 16000, 100 + r));
+  }
+  auto write_manifest = [&](const std::vector<int>& labels) {
+    std::string csv = "path,kind,label\n";
+    for (int r = 0; r < kRows; ++r) csv += wavs[r] + ",audio," + (labels[r] ? "fake" : "real") + "\n";
+    const std::string path = dir.file("train.csv");
+    EXPECT_TRUE(write_file_atomic(path, csv).is_ok());
+    return path;
+  };
+  // The groups do not depend on the labels: read them once, then label the held-out rows
+  // alternately so both classes are among them.
+  auto groups = voice_manifest_groups(write_manifest(std::vector<int>(kRows, 0)));
+  ASSERT_TRUE(groups.ok()) << groups.status().message();
+  ASSERT_EQ(groups->rows.size(), static_cast<size_t>(kRows));
+  std::vector<std::set<int>> held;
+  for (int m = 0; m < kMembers; ++m) held.push_back(voice_validation_groups(m + 1, groups->n_groups));
+  std::vector<int> labels(kRows, 0), fitted_rows;
+  for (int r = 0; r < kRows; ++r) {
+    for (const auto& h : held) {
+      if (h.count(groups->rows[r].group)) {
+        labels[r] = static_cast<int>(fitted_rows.size() % 2);
+        fitted_rows.push_back(r);
+        break;
+      }
+    }
+  }
+  ASSERT_GE(fitted_rows.size(), 2u);
+  ASSERT_LT(fitted_rows.size(), static_cast<size_t>(kRows));  // some rows every member trained on
+  const std::string manifest = write_manifest(labels);
+
+  // The expected fit, computed here from the members one by one.
+  std::vector<std::shared_ptr<const AudioDetector>> dets;
+  for (const auto& path : members) {
+    auto d = load_voice_detector(path);
+    ASSERT_TRUE(d.ok()) << d.status().message();
+    dets.push_back(*d);
+  }
+  std::vector<double> stats, windows;
+  std::vector<int> stat_labels, window_labels;
+  bool some_row_partly_held = false;
+  for (int r : fitted_rows) {
+    std::vector<double> sum;
+    int n = 0;
+    for (int m = 0; m < kMembers; ++m) {
+      if (!held[m].count(groups->rows[r].group)) continue;
+      auto l = voice_window_logits(*dets[m], groups->rows[r].audio);
+      ASSERT_TRUE(l.ok());
+      ASSERT_FALSE(l->logits.empty());
+      if (sum.empty()) sum.assign(l->logits.size(), 0.0);
+      for (size_t w = 0; w < sum.size(); ++w) sum[w] += l->logits[w];
+      ++n;
+    }
+    some_row_partly_held = some_row_partly_held || n < kMembers;
+    for (double& v : sum) v /= n;
+    stats.push_back(voice_file_logit(sum));
+    stat_labels.push_back(labels[r]);
+    for (double v : sum) {
+      windows.push_back(v);
+      window_labels.push_back(labels[r]);
+    }
+  }
+  EXPECT_TRUE(some_row_partly_held);
+  learn::PlattScaling file_platt, window_platt;
+  ASSERT_TRUE(file_platt.fit(stats, stat_labels).is_ok());
+  ASSERT_TRUE(window_platt.fit(windows, window_labels).is_ok());
+
+  const std::string out = dir.file("five.unm");
+  auto fit = pack_voice_ensemble(out, members, manifest, "test");
+  ASSERT_TRUE(fit.ok()) << fit.status().message();
+  EXPECT_EQ(fit->n_files, static_cast<int>(fitted_rows.size()));
+  EXPECT_EQ(fit->n_windows, static_cast<int>(windows.size()));
+  EXPECT_EQ(fit->member_report.size(), static_cast<size_t>(kMembers));
+  EXPECT_EQ(fit->file_calibration, file_platt.serialize());
+  EXPECT_EQ(fit->calibration, window_platt.serialize());
+
+  auto ens = load_voice_detector(out);
+  ASSERT_TRUE(ens.ok()) << ens.status().message();
+  EXPECT_EQ((*ens)->info().version, "2x5");
+  const Audio speech = babble(8.0, 22050, 31);
+  auto le = voice_window_logits(**ens, speech);
+  ASSERT_TRUE(le.ok());
+  ASSERT_GE(le->logits.size(), 3u);
+  std::vector<double> mean(le->logits.size(), 0.0);
+  for (const auto& d : dets) {
+    auto l = voice_window_logits(*d, speech);
+    ASSERT_TRUE(l.ok());
+    ASSERT_EQ(l->logits.size(), mean.size());
+    for (size_t w = 0; w < mean.size(); ++w) mean[w] += l->logits[w] / kMembers;
+  }
+  for (size_t w = 0; w < mean.size(); ++w) EXPECT_NEAR(le->logits[w], mean[w], 1e-5);
+  // The card lists the five members, in order, with their seeds.
+  auto card = read_file(dir.file("five.card.json"));
+  ASSERT_TRUE(card.ok());
+  size_t pos = 0;
+  for (int m = 1; m <= kMembers; ++m) {
+    pos = card->find("\"seed\": " + std::to_string(m), pos);
+    EXPECT_NE(pos, std::string::npos) << "seed " << m;
+  }
+  EXPECT_NE(card->find("\"version\": \"2x5\""), std::string::npos);
+}
+
 TEST(VoiceEnsemble, ValidationGroupsAreSeededFifteenPercent) {
   const auto g1 = voice_validation_groups(1, 300), g1b = voice_validation_groups(1, 300), g2 = voice_validation_groups(2, 300);
   EXPECT_EQ(g1, g1b);
