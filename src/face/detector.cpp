@@ -8,8 +8,121 @@
 
 namespace unmask::face {
 
+namespace {
+
+// dlib's frontal detector (object_detector<scan_fhog_pyramid<pyramid_down<6>>>::operator()) that can
+// leave out the finest pyramid levels, which only find faces smaller than a given size (level l
+// finds faces of ~80 * 1.2^l detector pixels): the levels it does compute are built, filtered and
+// mapped back exactly as dlib does (the same successive down-sampling from the full image, the same
+// HOG, filters, thresholds, level-to-image mapping and non-max suppression), so from level 0 it
+// gives dlib's detections exactly (tests/face checks) and from level k the detections dlib finds
+// on levels k and up, before their suppression by detections on the levels left out. The finest
+// levels are most of the cost (each level has 0.69x the pixels of the one below).
+class LevelScanner {
+ public:
+  using Scanner = dlib::scan_fhog_pyramid<dlib::pyramid_down<6>>;
+
+  explicit LevelScanner(const dlib::frontal_face_detector& d) : tester_(d.get_overlap_tester()) {
+    scanner_.copy_configuration(d.get_scanner());
+    for (unsigned long i = 0; i < d.num_detectors(); ++i) {
+      filters_.push_back(scanner_.build_fhog_filterbank(d.get_w(i)));
+      thresholds_.push_back(d.get_w(i)(scanner_.get_num_dimensions()));
+    }
+    fhog_w_ = scanner_.get_fhog_window_width();
+    fhog_h_ = scanner_.get_fhog_window_height();
+    box_w_ = fhog_w_ - 2 * scanner_.get_padding();
+    box_h_ = fhog_h_ - 2 * scanner_.get_padding();
+    const dlib::rectangle box = scanner_.get_feature_extractor().feats_to_image(
+        dlib::centered_rect(dlib::point(0, 0), box_w_, box_h_), scanner_.get_cell_size(), fhog_h_, fhog_w_);
+    level0_box_side_ = static_cast<double>(std::min(box.width(), box.height()));
+  }
+
+  // The first level that finds faces of at least min_side detector pixels (0 when min_side <= 0).
+  unsigned long first_level_for(double min_side) const {
+    if (!(min_side > level0_box_side_)) return 0;
+    return static_cast<unsigned long>(std::floor(std::log(min_side / level0_box_side_) / std::log(1.2)));
+  }
+
+  void detect(const dlib::cv_image<unsigned char>& img, unsigned long first_level, double adjust_threshold,
+              std::vector<dlib::rect_detection>& final_dets) {
+    final_dets.clear();
+    dlib::pyramid_down<6> pyr;
+    // As many levels as dlib's create_fhog_pyramid makes for this image.
+    unsigned long levels = 0;
+    dlib::rectangle rect = dlib::get_rect(img);
+    do {
+      rect = pyr.rect_down(rect);
+      ++levels;
+    } while (rect.width() >= scanner_.get_min_pyramid_layer_width() &&
+             rect.height() >= scanner_.get_min_pyramid_layer_height() && levels < scanner_.get_max_pyramid_levels());
+    if (first_level >= levels) return;
+    const auto& fe = scanner_.get_feature_extractor();
+    const int cell = static_cast<int>(scanner_.get_cell_size());
+    if (feats_.max_size() < levels) feats_.set_max_size(levels);
+    feats_.set_size(levels);
+    if (first_level == 0) fe(img, feats_[0], cell, fhog_h_, fhog_w_);
+    if (levels > 1) {
+      pyr(img, temp1_);
+      if (first_level <= 1) fe(temp1_, feats_[1], cell, fhog_h_, fhog_w_);
+      dlib::swap(temp1_, temp2_);
+      for (unsigned long l = 2; l < levels; ++l) {
+        pyr(temp2_, temp1_);
+        if (l >= first_level) fe(temp1_, feats_[l], cell, fhog_h_, fhog_w_);
+        dlib::swap(temp1_, temp2_);
+      }
+    }
+    dets_accum_.clear();
+    for (size_t i = 0; i < filters_.size(); ++i) {
+      const double thresh = thresholds_[i] + adjust_threshold;
+      dets_.clear();
+      for (unsigned long l = first_level; l < levels; ++l) {
+        const dlib::rectangle area = dlib::impl::apply_filters_to_fhog(filters_[i], feats_[l], saliency_);
+        for (long r = area.top(); r <= area.bottom(); ++r) {
+          for (long c = area.left(); c <= area.right(); ++c) {
+            if (saliency_[r][c] >= thresh) {
+              dlib::rectangle d = fe.feats_to_image(dlib::centered_rect(dlib::point(c, r), box_w_, box_h_), cell, fhog_h_, fhog_w_);
+              d = pyr.rect_up(d, l);
+              dets_.push_back(std::make_pair(saliency_[r][c], d));
+            }
+          }
+        }
+      }
+      std::sort(dets_.rbegin(), dets_.rend(), dlib::impl::compare_pair_rect);
+      for (const auto& d : dets_) {
+        dlib::rect_detection temp;
+        temp.detection_confidence = d.first - thresholds_[i];
+        temp.weight_index = i;
+        temp.rect = d.second;
+        dets_accum_.push_back(temp);
+      }
+    }
+    if (filters_.size() > 1) std::sort(dets_accum_.rbegin(), dets_accum_.rend());
+    for (const auto& d : dets_accum_) {
+      const bool overlaps = std::any_of(final_dets.begin(), final_dets.end(),
+                                        [&](const dlib::rect_detection& f) { return tester_(f.rect, d.rect); });
+      if (!overlaps) final_dets.push_back(d);
+    }
+  }
+
+ private:
+  Scanner scanner_;  // its settings and feature extractor; never loaded with an image
+  dlib::test_box_overlap tester_;
+  std::vector<Scanner::fhog_filterbank> filters_;
+  std::vector<double> thresholds_;
+  unsigned long fhog_w_ = 0, fhog_h_ = 0, box_w_ = 0, box_h_ = 0;
+  double level0_box_side_ = 80;
+  dlib::array<dlib::array<dlib::array2d<float>>> feats_;
+  dlib::array2d<unsigned char> temp1_, temp2_;
+  dlib::array2d<float> saliency_;
+  std::vector<std::pair<double, dlib::rectangle>> dets_;
+  std::vector<dlib::rect_detection> dets_accum_;
+};
+
+}  // namespace
+
 struct FaceDetector::State {
   dlib::frontal_face_detector frontal;
+  std::optional<LevelScanner> levels;  // built on first use by detect_in
   std::optional<cv::CascadeClassifier> profile;
   cv::Mat gray, scaled;  // scratch, reused between calls
 };
@@ -125,7 +238,7 @@ Result<std::vector<Face>> FaceDetector::detect(const Image& image) {
   return faces;
 }
 
-Result<std::vector<Face>> FaceDetector::detect_in(const Image& image, const Box& region) {
+Result<std::vector<Face>> FaceDetector::detect_in(const Image& image, const Box& region, double min_face_side_px) {
   UNMASK_RETURN_IF_ERROR(check_image(image));
   State& s = *state_;
   const double scale = detect_scale(image.width_px(), image.height_px(), options_);
@@ -148,7 +261,22 @@ Result<std::vector<Face>> FaceDetector::detect_in(const Image& image, const Box&
     y1 = std::min(work->rows, y1);
     if (x1 - x0 < 80 || y1 - y0 < 80) return faces;  // smaller than the HOG window
     const cv::Mat window = (*work)(cv::Rect(x0, y0, x1 - x0, y1 - y0));
-    append_frontal(s.frontal, window, x0, y0, scale, options_.min_confidence, faces);
+    if (min_face_side_px > 0) {
+      if (!s.levels) s.levels.emplace(s.frontal);
+      std::vector<dlib::rect_detection> dets;
+      s.levels->detect(dlib::cv_image<unsigned char>(window), s.levels->first_level_for(min_face_side_px * scale),
+                       options_.min_confidence, dets);
+      for (const auto& d : dets) {
+        Face f;
+        const Box b = from_dlib(d.rect);
+        f.box = {(x0 + b.x) / scale, (y0 + b.y) / scale, b.w / scale, b.h / scale};
+        f.confidence = d.detection_confidence;
+        f.detected = true;
+        faces.push_back(f);
+      }
+    } else {
+      append_frontal(s.frontal, window, x0, y0, scale, options_.min_confidence, faces);
+    }
   } catch (const cv::Exception& e) {
     return Status::internal("face detection", e.what());
   }

@@ -77,7 +77,14 @@ struct ModelOptions {
   // OpenCV Haar cascade for side faces (package opencv-data). Empty: no profile detector. Loaded
   // only if given; DetectOptions::use_profile must also be set for it to run.
   std::string profile_cascade_path;
+  // Where the landmark model's flat-layout cache lives (written on the first load, mapped by the
+  // later ones: ~0.4 s of CPU less per start; docs/faces.md). nullopt: default_cache_dir();
+  // empty: no cache, dlib's file is parsed every time.
+  std::optional<std::string> landmark_cache_dir;
 };
+
+// $UNMASK_CACHE_DIR, else $XDG_CACHE_HOME/unmask, else $HOME/.cache/unmask; empty when none is set.
+std::string default_cache_dir();
 
 // The dlib HOG frontal face detector and the 68-point shape predictor (and optionally the profile
 // cascade). Immutable after load(); share the pointer.
@@ -148,7 +155,10 @@ class FaceDetector {
   // detect() within `region` only (clipped to the frame): the same resized gray frame, scale and
   // threshold, the window's origin on detect()'s HOG cell grid, so that a face inside gives about
   // the box detect() gives it. What the tracker runs around its faces between full-frame passes.
-  Result<std::vector<Face>> detect_in(const Image& image, const Box& region);
+  // min_face_side_px > 0: the HOG pyramid's finest levels, which only find faces smaller than this
+  // (full-resolution px), are not computed (most of the cost when the face is large); the levels
+  // that are give exactly the detections detect() finds on them.
+  Result<std::vector<Face>> detect_in(const Image& image, const Box& region, double min_face_side_px = 0);
 
   const DetectOptions& options() const { return options_; }
 
@@ -209,6 +219,11 @@ struct TrackerOptions {
   // beside a followed one is found within this many frames. <= kStableDetectInterval: the full
   // frame every kStableDetectInterval frames (the schedule before local re-detection).
   int full_detect_every_n = 15;
+  // The adaptive schedule's windows look for faces down to this fraction of the followed face's
+  // side (detect_in's min_face_side_px): the HOG levels for smaller faces are skipped. 0.69 is two
+  // pyramid levels (1.2^-2) below the face's own. 0: every level (the schedule before session 7;
+  // also when the environment has UNMASK_FACE_WINDOW_LEVELS=all, for A/B runs).
+  double window_min_face_ratio = 0.69;
   // Tracks seen in fewer frames than this are dropped (unless the whole input is shorter).
   // Results are held back min_track_frames - 1 frames so that ids are only given to kept tracks.
   int min_track_frames = 3;

@@ -2,6 +2,7 @@
 #include <bit>
 #include <cmath>
 #include <filesystem>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -292,6 +293,43 @@ bool read_landmark_model_fast(const std::string& path, dlib::shape_predictor& ou
 
 }  // namespace detail
 
+std::string default_cache_dir() {
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v != nullptr ? std::string(v) : std::string();
+  };
+  if (std::string d = env("UNMASK_CACHE_DIR"); !d.empty()) return d;
+  if (std::string d = env("XDG_CACHE_HOME"); !d.empty()) return (std::filesystem::path(d) / "unmask").string();
+  if (std::string d = env("HOME"); !d.empty()) return (std::filesystem::path(d) / ".cache" / "unmask").string();
+  return {};
+}
+
+namespace {
+
+// The flat landmark model from its cache when there is a valid one for this file; else parsed
+// from dlib's file, and the cache written for the next start (a failure to write only costs that).
+bool read_landmark_model_cached(const std::string& path, const ModelOptions& options,
+                                detail::FlatShapePredictor& out) {
+  const std::string dir = options.landmark_cache_dir ? *options.landmark_cache_dir : default_cache_dir();
+  detail::LandmarkSourceStamp stamp;
+  const bool cacheable = !dir.empty() && detail::landmark_source_stamp(path, stamp);
+  const std::string cache = cacheable ? detail::landmark_cache_path(dir, path) : std::string();
+  if (cacheable && detail::read_landmark_cache(cache, stamp, out)) return true;
+  if (!detail::read_landmark_model_flat(path, out)) return false;
+  if (cacheable) {
+    auto sha = sha256_file(path);
+    detail::LandmarkSourceStamp after;
+    // Written only when the file did not change while it was read.
+    if (sha.ok() && detail::landmark_source_stamp(path, after) && after.size == stamp.size &&
+        after.mtime_ns == stamp.mtime_ns) {
+      detail::write_landmark_cache(out, cache, stamp, *sha);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 FaceModels::FaceModels() : impl_(std::make_unique<Impl>()) {}
 FaceModels::~FaceModels() = default;
 
@@ -307,7 +345,7 @@ Result<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelOptions& o
   std::shared_ptr<FaceModels> models(new FaceModels());
   models->landmark_model_path_ = path;
   try {
-    if (!detail::read_landmark_model_flat(path, models->impl_->flat_landmarks) &&
+    if (!read_landmark_model_cached(path, options, models->impl_->flat_landmarks) &&
         !detail::read_landmark_model_fast(path, models->impl_->landmarks)) {
       std::ifstream in(path, std::ios::binary);
       if (!in) return Status::model(path, "cannot open landmark model");

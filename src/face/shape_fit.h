@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,13 @@ class FlatShapePredictor {
     std::vector<unsigned long> anchor_idx;
     std::vector<dlib::vector<float, 2>> deltas;
     uint32_t n_trees = 0;
-    std::vector<Split> splits;  // n_trees x n_splits
+    std::vector<Split> splits;  // n_trees x n_splits (empty when the arrays are mapped)
     std::vector<float> leaves;  // n_trees x n_leaves x dim
+    // The same two arrays in a mapped cache file (read_landmark_cache), kept alive by storage_.
+    const Split* mapped_splits = nullptr;
+    const float* mapped_leaves = nullptr;
+    const Split* split_data() const { return mapped_splits ? mapped_splits : splits.data(); }
+    const float* leaf_data() const { return mapped_leaves ? mapped_leaves : leaves.data(); }
   };
 
   unsigned long num_parts() const { return static_cast<unsigned long>(initial_shape_.size() / 2); }
@@ -43,17 +49,42 @@ class FlatShapePredictor {
   // Reads dlib's shape predictor file format (version 1, binary floats). False on anything else.
   bool read(std::string_view bytes);
 
+  // The flat arrays as one cache file (see write_landmark_cache) and back, the big arrays used in
+  // place from `storage` (a mapping of the file). Private to models.cpp and the tests.
+  std::string serialize_cache_body() const;
+  bool read_cache_body(std::string_view body, std::shared_ptr<const void> storage);
+
  private:
   dlib::matrix<float, 0, 1> initial_shape_;
   std::vector<Cascade> cascades_;
   uint32_t n_splits_ = 0;  // per tree (all trees alike: a full tree of this depth)
   uint32_t n_leaves_ = 0;
   uint32_t dim_ = 0;       // 2 x parts
+  std::shared_ptr<const void> storage_;  // what the cascades' mapped arrays point into, if any
 };
 
 // Reads the file at `path` (dlib format) into `out`; false when it cannot be read or is not in the
 // format FlatShapePredictor::read knows.
 bool read_landmark_model_flat(const std::string& path, FlatShapePredictor& out);
+
+// A cache of the flat layout, so that a start does not parse dlib's ~100 MB file again (~0.3-0.5 s
+// of CPU, most of it zero-filling and writing ~90 MB of fresh memory): the arrays as they lie in
+// memory, mapped read-only and used in place (pages come from the page cache, and only the leaves
+// a fit touches are ever read). The header carries the source file's size, modification time and
+// SHA-256 (taken when the cache was written) and a checksum of the body; a cache that does not
+// match the source's size and time, or whose checksum or bounds do not hold, is not used.
+struct LandmarkSourceStamp {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+};
+bool landmark_source_stamp(const std::string& path, LandmarkSourceStamp& out);
+// The cache file's name for a source model inside `cache_dir` (by a hash of the absolute path).
+std::string landmark_cache_path(const std::string& cache_dir, const std::string& source_path);
+// Writes atomically (a temporary file of this process, then rename). False on any failure.
+bool write_landmark_cache(const FlatShapePredictor& model, const std::string& cache_path,
+                          const LandmarkSourceStamp& source, const std::string& source_sha256);
+// False (out untouched) when the file is missing, for another source stamp, or damaged.
+bool read_landmark_cache(const std::string& cache_path, const LandmarkSourceStamp& source, FlatShapePredictor& out);
 
 template <typename image_type>
 void FlatShapePredictor::fit(const image_type& img_, const dlib::rectangle& rect, std::vector<dlib::point>& parts) const {
@@ -84,7 +115,7 @@ void FlatShapePredictor::fit(const image_type& img_, const dlib::rectangle& rect
     leaf.resize(c.n_trees);
     const float* fv = feature_pixel_values.data();
     for (uint32_t t = 0; t < c.n_trees; ++t) {
-      const Split* s = c.splits.data() + static_cast<size_t>(t) * n_splits_;
+      const Split* s = c.split_data() + static_cast<size_t>(t) * n_splits_;
       uint32_t i = 0;
       while (i < n_splits_) {
         if ((float)fv[s[i].idx1] - (float)fv[s[i].idx2] > s[i].thresh)
@@ -96,7 +127,7 @@ void FlatShapePredictor::fit(const image_type& img_, const dlib::rectangle& rect
     }
     // current_shape += leaf, tree by tree in dlib's order, the next leaves fetched ahead.
     float* cur = &current_shape(0);
-    const float* leaves = c.leaves.data();
+    const float* leaves = c.leaf_data();
     constexpr uint32_t kAhead = 6;
     auto leaf_ptr = [&](uint32_t t) { return leaves + (static_cast<size_t>(t) * n_leaves_ + leaf[t]) * dim_; };
     for (uint32_t t = 0; t < c.n_trees; ++t) {

@@ -1,6 +1,7 @@
 // FaceTracker: detect every few frames, follow faces in between by re-fitting landmarks on the
 // predicted box, associate by IoU, smooth landmarks, split at cuts, drop short tracks.
 #include <algorithm>
+#include <cstdlib>
 #include <deque>
 #include <map>
 
@@ -41,6 +42,9 @@ struct FaceTracker::Impl {
       : models(std::move(m)), options(o), detector(models, o.detect) {
     options.min_track_frames = std::max(1, options.min_track_frames);
     options.max_missed_detections = std::max(1, options.max_missed_detections);
+    if (const char* env = std::getenv("UNMASK_FACE_WINDOW_LEVELS"); env != nullptr && std::string(env) == "all") {
+      options.window_min_face_ratio = 0;
+    }
   }
 
   std::shared_ptr<const FaceModels> models;
@@ -166,7 +170,8 @@ struct FaceTracker::Impl {
         for (const TrackState& t : tracks) {
           const Box p = shifted(t.box, t.velocity);
           const double side = 2.0 * std::max(p.w, p.h);
-          auto found = detector.detect_in(image, {p.x + p.w / 2 - side / 2, p.y + p.h / 2 - side / 2, side, side});
+          auto found = detector.detect_in(image, {p.x + p.w / 2 - side / 2, p.y + p.h / 2 - side / 2, side, side},
+                                          options.window_min_face_ratio * std::min(p.w, p.h));
           if (!found.ok()) return found.status();
           for (const Face& f : *found) {
             // Windows of faces close together overlap: one face, once.

@@ -1,5 +1,6 @@
 // Detection and landmarks on the photos dlib ships, against the boxes and landmarks annotated in
 // dlib's own example XML files.
+#include <algorithm>
 #include <cmath>
 
 #include "face_test_util.h"
@@ -16,6 +17,51 @@ double landmark_error(const Landmarks& got, const testing::AnnotatedFace& want) 
     sum += std::hypot(got[i].x - want.landmarks[i].first, got[i].y - want.landmarks[i].second);
   }
   return sum / kNumLandmarks;
+}
+
+TEST(FaceDetector, WindowWithoutTheFinestLevelsFindsWhatTheFullPyramidFindsOnTheOthers) {
+  // detect_in with a smallest face size computes only the HOG pyramid levels that find faces that
+  // big, with its own copy of dlib's detection loop: with a size below every level it must give
+  // dlib's detections exactly, and with the size of a face found (minus a level) that face with
+  // the same box and confidence.
+  const std::string dir = "/usr/share/doc/libdlib19.1/examples/faces/";
+  DetectOptions options;
+  options.max_side_px = 1280;  // these photos' faces are small at 640
+  FaceDetector detector(test::models(), options);
+  int n_faces = 0;
+  for (const char* name : {"Tom_Cruise_avp_2014_4.jpg", "2008_001009.jpg", "2009_004587.jpg", "2008_002470.jpg"}) {
+    auto image = media::read_image(dir + name);
+    ASSERT_TRUE(image.ok()) << image.status().message();
+    const Box all{0, 0, static_cast<double>(image->width_px()), static_cast<double>(image->height_px())};
+    auto dlibs = detector.detect_in(*image, all);
+    auto every_level = detector.detect_in(*image, all, 1.0);
+    ASSERT_TRUE(dlibs.ok() && every_level.ok());
+    ASSERT_EQ(dlibs->size(), every_level->size()) << name;
+    for (size_t i = 0; i < dlibs->size(); ++i) {
+      EXPECT_EQ((*dlibs)[i].box.x, (*every_level)[i].box.x);
+      EXPECT_EQ((*dlibs)[i].box.y, (*every_level)[i].box.y);
+      EXPECT_EQ((*dlibs)[i].box.w, (*every_level)[i].box.w);
+      EXPECT_EQ((*dlibs)[i].confidence, (*every_level)[i].confidence);
+    }
+    for (const Face& f : *dlibs) {
+      // Around each face, as the tracker looks for it: the same detection from fewer levels.
+      const Box window{f.box.x - f.box.w / 2, f.box.y - f.box.h / 2, 2 * f.box.w, 2 * f.box.h};
+      auto full = detector.detect_in(*image, window);
+      auto coarse = detector.detect_in(*image, window, 0.69 * f.box.w);
+      ASSERT_TRUE(full.ok() && coarse.ok());
+      const auto same = [&](const Face& g) { return iou(g.box, f.box) > 0.5; };
+      auto a = std::find_if(full->begin(), full->end(), same);
+      auto b = std::find_if(coarse->begin(), coarse->end(), same);
+      ASSERT_TRUE(a != full->end());
+      ASSERT_TRUE(b != coarse->end()) << name;
+      EXPECT_EQ(a->box.x, b->box.x);
+      EXPECT_EQ(a->box.w, b->box.w);
+      EXPECT_EQ(a->confidence, b->confidence);
+      EXPECT_LE(coarse->size(), full->size());
+      ++n_faces;
+    }
+  }
+  EXPECT_GE(n_faces, 4);
 }
 
 TEST(FaceDetector, FindsTheAnnotatedFacesInDebianPhotos) {

@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -111,6 +112,69 @@ TEST(FaceModels, FlatLandmarkModelFitsExactlyWhatDlibFits) {
   EXPECT_FALSE(detail::read_landmark_model_flat(tmp.file("junk.dat"), untouched));
   EXPECT_FALSE(detail::read_landmark_model_flat(tmp.file("missing.dat"), untouched));
   EXPECT_TRUE(untouched.empty());
+}
+
+TEST(FaceModels, LandmarkCacheFitsExactlyWhatTheParsedModelFitsAndRefusesStaleOrDamagedFiles) {
+  // FaceModels maps the flat landmark model from a cache file instead of parsing dlib's file on
+  // every start: the mapped model must fit the very points the parsed one fits, and a cache for
+  // another version of the source, or damaged, must not be used.
+  const std::string path = kDefaultLandmarkModelPath;
+  detail::FlatShapePredictor parsed;
+  ASSERT_TRUE(detail::read_landmark_model_flat(path, parsed));
+  detail::LandmarkSourceStamp stamp;
+  ASSERT_TRUE(detail::landmark_source_stamp(path, stamp));
+  testing::TempDir dir;
+  const std::string cache = detail::landmark_cache_path(dir.file("cache"), path);
+  EXPECT_EQ(cache, detail::landmark_cache_path(dir.file("cache"), path));
+  ASSERT_TRUE(detail::write_landmark_cache(parsed, cache, stamp, std::string(64, 'a')));
+  detail::FlatShapePredictor mapped;
+  ASSERT_TRUE(detail::read_landmark_cache(cache, stamp, mapped));
+  EXPECT_EQ(mapped.num_parts(), 68u);
+  EXPECT_TRUE(mapped.serialize_cache_body() == parsed.serialize_cache_body());
+  auto image = media::read_image("/usr/share/doc/libdlib19.1/examples/faces/2008_001009.jpg");
+  ASSERT_TRUE(image.ok());
+  FaceDetector detector(test::models());
+  auto faces = detector.detect(*image);
+  ASSERT_TRUE(faces.ok());
+  ASSERT_FALSE(faces->empty());
+  const cv::Mat bgr = as_mat(*image);
+  const dlib::cv_image<dlib::bgr_pixel> cimg(bgr);
+  for (const Face& f : *faces) {
+    for (double dx : {-0.2, 0.0, 0.1}) {
+      const dlib::rectangle r = to_dlib({f.box.x + dx * f.box.w, f.box.y, f.box.w, f.box.h});
+      std::vector<dlib::point> a, b;
+      parsed.fit(cimg, r, a);
+      mapped.fit(cimg, r, b);
+      ASSERT_EQ(a, b);
+    }
+  }
+  // Another source (size or time) or a changed byte: not used, and `out` stays as it was.
+  detail::FlatShapePredictor untouched;
+  detail::LandmarkSourceStamp other = stamp;
+  other.mtime_ns += 1;
+  EXPECT_FALSE(detail::read_landmark_cache(cache, other, untouched));
+  other = stamp;
+  other.size += 1;
+  EXPECT_FALSE(detail::read_landmark_cache(cache, other, untouched));
+  auto bytes = read_file(cache);
+  ASSERT_TRUE(bytes.ok());
+  std::string damaged = *bytes;
+  damaged[damaged.size() / 2] ^= 0x10;
+  ASSERT_TRUE(write_file_atomic(dir.file("damaged.flat"), damaged).is_ok());
+  EXPECT_FALSE(detail::read_landmark_cache(dir.file("damaged.flat"), stamp, untouched));
+  ASSERT_TRUE(write_file_atomic(dir.file("short.flat"), bytes->substr(0, bytes->size() - 64)).is_ok());
+  EXPECT_FALSE(detail::read_landmark_cache(dir.file("short.flat"), stamp, untouched));
+  EXPECT_FALSE(detail::read_landmark_cache(dir.file("missing.flat"), stamp, untouched));
+  EXPECT_TRUE(untouched.empty());
+  // FaceModels::load writes the cache on its first load and gives the same model from it later.
+  ModelOptions o;
+  o.landmark_cache_dir = dir.file("load");
+  auto first = FaceModels::load(o);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(std::filesystem::is_regular_file(detail::landmark_cache_path(dir.file("load"), path)));
+  auto second = FaceModels::load(o);
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE((*second)->impl().flat_landmarks.serialize_cache_body() == parsed.serialize_cache_body());
 }
 
 TEST(FaceModels, MissingLandmarkModelIsAModelError) {
