@@ -178,19 +178,16 @@ struct CropView {
   int nx = 0, ny = 0;
 };
 
-double box_sum(const cv::Mat& integral, double x0, double y0, double x1, double y1) {
-  // Bilinear lookups in the integral image (exact for axis-aligned fractional boxes of a
-  // piecewise-constant image, up to the bilinear interpolation of the corner terms).
-  auto at = [&](double x, double y) {
-    x = std::clamp(x, 0.0, integral.cols - 1.0);
-    y = std::clamp(y, 0.0, integral.rows - 1.0);
-    const int xi = std::min(static_cast<int>(x), integral.cols - 2), yi = std::min(static_cast<int>(y), integral.rows - 2);
-    const double ax = x - xi, ay = y - yi;
-    const double* r0 = integral.ptr<double>(yi);
-    const double* r1 = integral.ptr<double>(yi + 1);
-    return (1 - ay) * ((1 - ax) * r0[xi] + ax * r0[xi + 1]) + ay * ((1 - ax) * r1[xi] + ax * r1[xi + 1]);
-  };
-  return at(x1, y1) - at(x0, y1) - at(x1, y0) + at(x0, y0);
+// Bilinear lookup in the integral image (exact for axis-aligned fractional boxes of a
+// piecewise-constant image, up to the bilinear interpolation of the corner terms).
+double integral_at(const cv::Mat& integral, double x, double y) {
+  x = std::clamp(x, 0.0, integral.cols - 1.0);
+  y = std::clamp(y, 0.0, integral.rows - 1.0);
+  const int xi = std::min(static_cast<int>(x), integral.cols - 2), yi = std::min(static_cast<int>(y), integral.rows - 2);
+  const double ax = x - xi, ay = y - yi;
+  const double* r0 = integral.ptr<double>(yi);
+  const double* r1 = integral.ptr<double>(yi + 1);
+  return (1 - ay) * ((1 - ax) * r0[xi] + ax * r0[xi + 1]) + ay * ((1 - ax) * r1[xi] + ax * r1[xi + 1]);
 }
 
 CropView crop_view(const cv::Mat& integral, int cells_x, int cells_y, double kx, double ky, double ox, double oy) {
@@ -200,14 +197,31 @@ CropView crop_view(const cv::Mat& integral, int cells_x, int cells_y, double kx,
   v.plane = cv::Mat::zeros(v.ny, v.nx, CV_32F);
   v.mask = cv::Mat::zeros(v.ny, v.nx, CV_32F);
   const double sx = cells_x / kx, sy = cells_y / ky;  // cells per chip
-  for (int j = static_cast<int>(std::floor(oy)); j < v.ny; ++j) {
-    const double y0 = (j - oy) * sy, y1 = (j + 1 - oy) * sy;
-    if (y0 < -0.01 || y1 > cells_y + 0.01) continue;
-    for (int i = static_cast<int>(std::floor(ox)); i < v.nx; ++i) {
-      const double x0 = (i - ox) * sx, x1 = (i + 1 - ox) * sx;
-      if (x0 < -0.01 || x1 > cells_x + 0.01) continue;
-      v.plane.at<float>(j, i) = static_cast<float>(box_sum(integral, x0, y0, x1, y1) / ((x1 - x0) * (y1 - y0)));
-      v.mask.at<float>(j, i) = 1.f;
+  // The box sums' four corner lookups, each computed once per chip corner instead of once for each of
+  // the (up to four) chips that share it: the same lookups in the same arithmetic, so the same
+  // values. Chip i spans columns [(i - ox) sx, (i + 1 - ox) sx), corner k sits at (k - ox) sx.
+  const int i0 = static_cast<int>(std::floor(ox)), j0 = static_cast<int>(std::floor(oy));
+  if (i0 < v.nx && j0 < v.ny) {
+    const int ncx = v.nx - i0 + 1, ncy = v.ny - j0 + 1;
+    thread_local std::vector<double> corner;
+    corner.resize(static_cast<size_t>(ncx) * ncy);
+    for (int b = 0; b < ncy; ++b) {
+      const double y = (j0 + b - oy) * sy;
+      for (int a = 0; a < ncx; ++a) corner[static_cast<size_t>(b) * ncx + a] = integral_at(integral, (i0 + a - ox) * sx, y);
+    }
+    for (int j = j0; j < v.ny; ++j) {
+      const double y0 = (j - oy) * sy, y1 = (j + 1 - oy) * sy;
+      if (y0 < -0.01 || y1 > cells_y + 0.01) continue;
+      const double* c0 = &corner[static_cast<size_t>(j - j0) * ncx];
+      const double* c1 = c0 + ncx;
+      for (int i = i0; i < v.nx; ++i) {
+        const double x0 = (i - ox) * sx, x1 = (i + 1 - ox) * sx;
+        if (x0 < -0.01 || x1 > cells_x + 0.01) continue;
+        const int a = i - i0;
+        const double sum = c1[a + 1] - c1[a] - c0[a + 1] + c0[a];
+        v.plane.at<float>(j, i) = static_cast<float>(sum / ((x1 - x0) * (y1 - y0)));
+        v.mask.at<float>(j, i) = 1.f;
+      }
     }
   }
   // Fill the chips outside the crop with the nearest inside value so the high-pass sees no edge.
