@@ -3,6 +3,9 @@
 // each frame's own sync evidence, and a crop search for frames that show part of the marked one.
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <system_error>
+#include <thread>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -388,33 +391,77 @@ RobustResult RobustDetector::detect() const {
     return template_spectra.back().second;
   };
   // Sync template over the offset window.
-  // Coarse: half-chip steps of the short side, 1% steps of the chip aspect, integer offsets.
+  // Coarse: half-chip steps of the short side, 1% steps of the chip aspect, integer offsets. The
+  // hypotheses are listed first (with their template spectra), then scored on two threads, each
+  // keeping its hypotheses' first best offset; the best of them in list order is the first best
+  // of the single loop this was (the same values, the same winner).
+  struct Coarse {
+    double kx, ky;
+    int dw, dh;
+    cv::Mat ft;
+    Hyp best{0, 0, 0, 0, -1e9};
+  };
+  std::vector<Coarse> coarse;
   for (double k_short = kShortChips * 0.7; k_short <= kShortChips + 0.01; k_short += 0.5) {
     for (double rho = 0.95; rho <= 1.0501; rho += 0.01) {
       const double ky = landscape ? k_short : k_short * rho / aspect;
       const double kx = landscape ? k_short * aspect / rho : k_short;
       if (kx > kVirtualChips - max_off || ky > kVirtualChips - max_off) continue;
-      const CropView v = crop_view(integral, cells_x, cells_y, kx, ky, 0, 0);
+      // crop_view's plane size at offset 0, hence the transform size.
+      const int nx = std::min(kVirtualChips, static_cast<int>(std::ceil(kx)));
+      const int ny = std::min(kVirtualChips, static_cast<int>(std::ceil(ky)));
+      const int dw = cv::getOptimalDFTSize(nx + max_off), dh = cv::getOptimalDFTSize(ny + max_off);
+      coarse.push_back(Coarse{kx, ky, dw, dh, template_spectrum(dw, dh)});
+    }
+  }
+  auto score = [&](size_t first, size_t step) {
+    for (size_t h = first; h < coarse.size(); h += step) {
+      Coarse& c = coarse[h];
+      const CropView v = crop_view(integral, cells_x, cells_y, c.kx, c.ky, 0, 0);
       cv::Mat value, weight;
       front_end_mat(v.plane, value, weight);
       cv::Mat y = value.mul(weight).mul(v.mask);
       const double norm = std::sqrt(std::max(1e-12, cv::sum(y.mul(y))[0] / kSyncEvery));
-      const int dw = cv::getOptimalDFTSize(v.nx + max_off), dh = cv::getOptimalDFTSize(v.ny + max_off);
-      cv::Mat a = cv::Mat::zeros(dh, dw, CV_32F);
+      cv::Mat a = cv::Mat::zeros(c.dh, c.dw, CV_32F);
       y.copyTo(a(cv::Rect(0, 0, v.nx, v.ny)));
-      const cv::Mat ft = template_spectrum(dw, dh);
       cv::Mat fa, prod, corr;
       // Rows past v.ny are zero (their transforms are zeros: skipped), and only the first max_off
       // rows of the correlation are read (the others are not computed).
       cv::dft(a, fa, 0, v.ny);
-      cv::mulSpectrums(ft, fa, prod, 0, true);  // corr(o) = sum_x t(x + o) a(x)
+      cv::mulSpectrums(c.ft, fa, prod, 0, true);  // corr(o) = sum_x t(x + o) a(x)
       cv::idft(prod, corr, cv::DFT_SCALE | cv::DFT_REAL_OUTPUT, max_off);
       for (int oy = 0; oy < max_off; ++oy)
         for (int ox = 0; ox < max_off; ++ox) {
           const double z = corr.at<float>(oy, ox) / norm;
-          if (z > top.z) top = Hyp{kx, ky, double(ox), double(oy), z};
+          if (z > c.best.z) c.best = Hyp{c.kx, c.ky, double(ox), double(oy), z};
         }
     }
+  };
+  {
+    std::exception_ptr helper_error;
+    std::thread helper;
+    try {
+      helper = std::thread([&] {
+        try {
+          score(1, 2);
+        } catch (...) {
+          helper_error = std::current_exception();
+        }
+      });
+    } catch (const std::system_error&) {
+      score(1, 2);  // no second thread: the same work on this one
+    }
+    try {
+      score(0, 2);
+    } catch (...) {
+      if (helper.joinable()) helper.join();
+      throw;
+    }
+    if (helper.joinable()) helper.join();
+    if (helper_error) std::rethrow_exception(helper_error);
+  }
+  for (const Coarse& c : coarse) {
+    if (c.best.z > top.z) top = c.best;
   }
   if (top.z < 0) return best;
   // Refine by coordinate search at fractional chips.
