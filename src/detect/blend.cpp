@@ -21,8 +21,9 @@ constexpr size_t kMaxBatch = 32;
 class BlendDetector : public CropDetector {
  public:
   BlendDetector(nn::Model model, face::AlignOptions align, learn::PlattScaling platt, BlendGate gate,
-                DetectorInfo info)
-      : model_(std::move(model)), align_(align), platt_(platt), gate_(gate), info_(std::move(info)) {}
+                DetectorInfo info, SbiRecipe recipe)
+      : model_(std::move(model)), align_(align), platt_(platt), gate_(gate), info_(std::move(info)),
+        recipe_(std::move(recipe)) {}
 
   const DetectorInfo& info() const override { return info_; }
   face::AlignOptions alignment() const override { return align_; }
@@ -33,7 +34,12 @@ class BlendDetector : public CropDetector {
     const int size = model_.spec().input_size_px;
     for (size_t begin = 0; begin < crops.size(); begin += kMaxBatch) {
       const size_t end = std::min(crops.size(), begin + kMaxBatch);
-      auto batch = nn::images_to_batch(crops.subspan(begin, end - begin), size);
+      std::vector<Image> views;
+      if (recipe_.view) {
+        for (size_t i = begin; i < end; ++i) views.push_back(recipe_.view(crops[i]));
+      }
+      auto batch = nn::images_to_batch(recipe_.view ? std::span<const Image>(views) : crops.subspan(begin, end - begin),
+                                       size);
       if (!batch.ok()) return batch.status();
       auto pred = model_.predict(*batch);
       if (!pred.ok()) return pred.status();
@@ -49,14 +55,19 @@ class BlendDetector : public CropDetector {
           const float* src = pred->boundary.values.data() + i * b * b;
           std::copy(src, src + b * b, small.ptr<float>(0));
           const Image& crop = crops[begin + i];
+          // The boundary map covers the recipe's region of the crop (the whole crop for blend).
+          const int x0 = static_cast<int>(std::lround(recipe_.region_x0 * crop.width_px()));
+          const int y0 = static_cast<int>(std::lround(recipe_.region_y0 * crop.height_px()));
+          const int x1 = std::max(x0 + 1, static_cast<int>(std::lround(recipe_.region_x1 * crop.width_px())));
+          const int y1 = std::max(y0 + 1, static_cast<int>(std::lround(recipe_.region_y1 * crop.height_px())));
           cv::Mat big;
-          cv::resize(small, big, cv::Size(crop.width_px(), crop.height_px()), 0, 0, cv::INTER_LINEAR);
+          cv::resize(small, big, cv::Size(x1 - x0, y1 - y0), 0, 0, cv::INTER_LINEAR);
           s.heatmap = Image(crop.width_px(), crop.height_px(), 1);
-          for (int y = 0; y < big.rows; ++y) {
-            const float* row = big.ptr<float>(y);
+          for (int y = y0; y < std::min(y1, crop.height_px()); ++y) {
+            const float* row = big.ptr<float>(y - y0);
             uint8_t* dst = s.heatmap.row(y);
-            for (int x = 0; x < big.cols; ++x) {
-              dst[x] = static_cast<uint8_t>(std::lround(std::clamp(row[x], 0.0f, 1.0f) * 255.0f));
+            for (int x = x0; x < std::min(x1, crop.width_px()); ++x) {
+              dst[x] = static_cast<uint8_t>(std::lround(std::clamp(row[x - x0], 0.0f, 1.0f) * 255.0f));
             }
           }
         }
@@ -72,6 +83,7 @@ class BlendDetector : public CropDetector {
   learn::PlattScaling platt_;
   BlendGate gate_;
   DetectorInfo info_;
+  SbiRecipe recipe_;
 };
 
 }  // namespace
@@ -106,25 +118,32 @@ Result<std::shared_ptr<const CropDetector>> load_blend_detector(const std::strin
 }
 
 Result<std::shared_ptr<const CropDetector>> load_blend_detector(const std::string& model_path, const BlendGate& gate) {
-  auto model = nn::load_model(model_path, kBlendArch);
-  if (!model.ok()) {
-    // Tests and experiments may ship the toy architecture; anything else is an error.
-    auto tiny = nn::load_model(model_path, "blend_cnn_tiny");
-    if (!tiny.ok()) return model.status();
-    model = std::move(tiny);
+  // Tests and experiments may ship the toy architecture; anything else is an error.
+  return load_sbi_detector(model_path, SbiRecipe{}, {kBlendArch, "blend_cnn_tiny"}, gate);
+}
+
+Result<std::shared_ptr<const CropDetector>> load_sbi_detector(const std::string& model_path, const SbiRecipe& recipe,
+                                                              const std::vector<std::string>& arches,
+                                                              const BlendGate& gate) {
+  if (arches.empty()) return Status::internal("load_sbi_detector", "no architecture given");
+  auto model = nn::load_model(model_path, arches.front());
+  for (size_t a = 1; a < arches.size() && !model.ok(); ++a) {
+    auto other = nn::load_model(model_path, arches[a]);
+    if (other.ok()) model = std::move(other);
   }
+  if (!model.ok()) return model.status();
   if (!model->spec().is_image_model()) return Status::model(model_path, "not an image model");
   const nn::Metadata& meta = model->metadata();
-  auto get = [&](const char* key) -> Result<std::string> {
+  auto get = [&](const std::string& key) -> Result<std::string> {
     auto it = meta.find(key);
-    if (it == meta.end()) return Status::model(model_path, std::string("metadata lacks ") + key + " (not a blend model)");
+    if (it == meta.end()) return Status::model(model_path, "metadata lacks " + key + " (not a " + recipe.name + " model)");
     return it->second;
   };
-  auto size_s = get(kBlendMetaSize);
+  auto size_s = get(recipe.name + ".align_size_px");
   if (!size_s.ok()) return size_s.status();
-  auto margin_s = get(kBlendMetaMargin);
+  auto margin_s = get(recipe.name + ".align_margin");
   if (!margin_s.ok()) return margin_s.status();
-  auto calib_s = get(kBlendMetaCalibration);
+  auto calib_s = get(recipe.name + ".calibration");
   if (!calib_s.ok()) return calib_s.status();
   face::AlignOptions align;
   try {
@@ -141,13 +160,13 @@ Result<std::shared_ptr<const CropDetector>> load_blend_detector(const std::strin
   auto file_sha = sha256_file(model_path);
   if (!file_sha.ok()) return Status::model(model_path, file_sha.status().message());
   DetectorInfo info;
-  info.name = "blend";
-  info.version = kBlendVersion;
+  info.name = recipe.name;
+  info.version = recipe.version;
   info.model_sha256 = *file_sha;
   info.model_path = model_path;
   info.kind = DetectorKind::kCrop;
   return std::shared_ptr<const CropDetector>(
-      std::make_shared<BlendDetector>(std::move(*model), align, *platt, gate, std::move(info)));
+      std::make_shared<BlendDetector>(std::move(*model), align, *platt, gate, std::move(info), recipe));
 }
 
 Status load_blend(const std::string& models_dir, DetectorSet& set) {

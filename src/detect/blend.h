@@ -16,6 +16,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -26,6 +28,7 @@
 #include "detect/training.h"
 #include "face/face.h"
 #include "learn/learn.h"
+#include "nn/nn.h"
 
 namespace unmask::detect {
 
@@ -85,6 +88,28 @@ struct BlendCrop {
   int64_t frame = 0;
 };
 
+// ---------------------------------------------------------------------------------------------
+// The blend family
+// ---------------------------------------------------------------------------------------------
+//
+// Detectors of the blend family (blend, mouth) share the network, the SBI dataset, the trainer and
+// the detector code; a recipe says what part of the aligned crop the network sees and how a
+// pseudo-fake is made from a real crop. The default recipe is blend's: the whole aligned crop,
+// synth::self_blend.
+struct SbiRecipe {
+  std::string name = "blend";  // detector name: metadata keys "<name>.align_size_px", ..., card, log lines
+  std::string version = kBlendVersion;
+  // Where the network's input lies in the aligned crop, as fractions of its side (heat maps are
+  // put back there).
+  double region_x0 = 0, region_y0 = 0, region_x1 = 1, region_y1 = 1;
+  // The network's input from an aligned crop; empty: the crop itself.
+  std::function<Image(const Image& aligned)> view;
+  // The (real, pseudo-fake, boundary target) images of one real crop, at the view's size; empty:
+  // synth::self_blend of the whole crop.
+  std::function<Status(const BlendCrop& crop, std::mt19937_64& rng, Image& real, Image& fake, Image& boundary)>
+      make_pair;
+};
+
 // What extract_blend_crops() does to a manifest item.
 struct CropExtractOptions {
   face::AlignOptions align{.size_px = 128, .margin = 0.25};
@@ -121,7 +146,7 @@ void augment_crop(Image& crop, Image& boundary, std::mt19937_64& rng);
 class SbiDataset : public learn::Dataset {
  public:
   SbiDataset(std::shared_ptr<const std::vector<BlendCrop>> crops, std::vector<size_t> subset, int input_size_px,
-             bool augment = true);
+             bool augment = true, SbiRecipe recipe = {});
   size_t size() const override { return entries_.size(); }
   Result<learn::Example> get(size_t index, uint64_t seed) const override;
   // The example as images (for tests and inspection): input crop and boundary target (1 channel,
@@ -141,6 +166,7 @@ class SbiDataset : public learn::Dataset {
   std::vector<Entry> entries_;
   int input_size_px_;
   bool augment_;
+  SbiRecipe recipe_;
   int64_t n_real_ = 0, n_fake_ = 0;
 };
 
@@ -151,5 +177,27 @@ bool is_validation_source(const std::string& source, uint64_t seed, double fract
 // environment for experiments and tests: UNMASK_BLEND_BATCH (32), UNMASK_BLEND_ARCH
 // (blend_cnn_small; blend_cnn_tiny for quick runs), UNMASK_BLEND_LR (1e-3).
 Result<TrainSummary> train_blend(const TrainRequest& request);
+
+// The trainer of the blend family (train_blend is this with blend's recipe; train_mouth with the
+// lower face's). Crop extraction reads UNMASK_BLEND_VIDEO_EVERY / UNMASK_BLEND_VIDEO_MAX for both,
+// so the family shares one crop cache.
+struct SbiTrainerOptions {
+  SbiRecipe recipe;
+  nn::ModelSpec spec;
+  int batch_size = 32;
+  double learning_rate = 1e-3;
+  int default_epochs = 8;
+  int max_crops_per_source = 1000;  // 0: no cap
+  std::string init_checkpoint;      // fine-tune from another run's checkpoint (not when resuming)
+  std::string recipe_text;          // model metadata train.recipe and the card's data.recipe
+  std::map<std::string, std::string> metadata;  // more metadata (the card gets it too)
+};
+Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTrainerOptions& options);
+
+// The detector of the blend family from a model file: `recipe` gives its name and view, `arches`
+// the network architectures it accepts (the first one's error is reported).
+Result<std::shared_ptr<const CropDetector>> load_sbi_detector(const std::string& model_path, const SbiRecipe& recipe,
+                                                              const std::vector<std::string>& arches,
+                                                              const BlendGate& gate);
 
 }  // namespace unmask::detect

@@ -391,8 +391,8 @@ void augment_crop(Image& crop, Image& boundary, std::mt19937_64& rng) {
 // ------------------------------------------------------------------------------------------------
 
 SbiDataset::SbiDataset(std::shared_ptr<const std::vector<BlendCrop>> crops, std::vector<size_t> subset,
-                       int input_size_px, bool augment)
-    : crops_(std::move(crops)), input_size_px_(input_size_px), augment_(augment) {
+                       int input_size_px, bool augment, SbiRecipe recipe)
+    : crops_(std::move(crops)), input_size_px_(input_size_px), augment_(augment), recipe_(std::move(recipe)) {
   for (size_t k : subset) {
     if ((*crops_)[k].label == 0) {
       entries_.push_back({k, 0});
@@ -412,9 +412,21 @@ Status SbiDataset::get_images(size_t index, uint64_t seed, Image& crop, Image& b
   const BlendCrop& c = (*crops_)[e.crop];
   std::mt19937_64 rng(splitmix64(seed ^ splitmix64(index)));
   if (e.kind == 2) {
-    crop = c.crop;
+    crop = recipe_.view ? recipe_.view(c.crop) : c.crop;
     boundary = Image();
     label = 1;
+  } else if (recipe_.make_pair) {  // the recipe's own pseudo-fake (e.g. mouth: the lower face only)
+    Image real, fake, bnd;
+    UNMASK_RETURN_IF_ERROR(recipe_.make_pair(c, rng, real, fake, bnd));
+    if (e.kind == 0) {
+      crop = std::move(real);
+      boundary = Image(crop.width_px(), crop.height_px(), 1);
+      label = 0;
+    } else {
+      crop = std::move(fake);
+      boundary = std::move(bnd);
+      label = 1;
+    }
   } else {
     // Both classes go through the same SBI pipeline (its shared JPEG step included): the real
     // example is the pair's `real`, the fake its `fake`.
@@ -458,21 +470,43 @@ bool is_validation_source(const std::string& source, uint64_t seed, double fract
 // ------------------------------------------------------------------------------------------------
 
 Result<TrainSummary> train_blend(const TrainRequest& request) {
+  SbiTrainerOptions o;
+  const std::string arch = env_or("UNMASK_BLEND_ARCH", kBlendArch);
+  auto spec = nn::default_spec(arch);
+  if (!spec.ok()) return spec.status();
+  o.spec = *spec;
+  o.spec.boundary_head = true;
+  o.batch_size = std::stoi(env_or("UNMASK_BLEND_BATCH", "32"));
+  o.learning_rate = std::stod(env_or("UNMASK_BLEND_LR", "1e-3"));
+  o.default_epochs = 8;
+  // Balance the sources: at most UNMASK_BLEND_MAX_PER_SOURCE crops of any one source (a seeded
+  // choice), so 4000 UTKFace photos do not outweigh every video put together. 0: no cap.
+  o.max_crops_per_source = std::stoi(env_or("UNMASK_BLEND_MAX_PER_SOURCE", "1000"));
+  // Fine-tuning from another run's checkpoint (e.g. the shipped model's), when not resuming.
+  o.init_checkpoint = env_or("UNMASK_BLEND_INIT", "");
+  o.recipe_text = "SBI self-blended images from real faces (videos sampled densely, at most " +
+                  std::to_string(o.max_crops_per_source) +
+                  " crops per source), boundary head, video-like augmentation for both classes (alignment error with "
+                  "out-of-frame fill, occluders, block coding at crop and small size, down-up scaling, motion/focus blur, "
+                  "colour cast, gamma, low light noise)";
+  return train_sbi_detector(request, o);
+}
+
+Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTrainerOptions& options) {
   const auto t_start = Clock::now();
+  const std::string& name = options.recipe.name;
   auto items = learn::read_manifest(request.manifest_path);
   if (!items.ok()) return items.status();
   if (request.out_path.empty()) return Status::usage("--out", "a model path is required");
   nn::set_num_threads(request.threads > 0 ? request.threads : nn::kDefaultThreads);
 
-  const std::string arch = env_or("UNMASK_BLEND_ARCH", kBlendArch);
-  auto spec = nn::default_spec(arch);
-  if (!spec.ok()) return spec.status();
-  spec->boundary_head = true;
-  const int batch_size = std::stoi(env_or("UNMASK_BLEND_BATCH", "32"));
-  const double lr = std::stod(env_or("UNMASK_BLEND_LR", "1e-3"));
+  UNMASK_RETURN_IF_ERROR(nn::validate_spec(options.spec));
+  const nn::ModelSpec* spec = &options.spec;
+  const int batch_size = options.batch_size;
+  const double lr = options.learning_rate;
 
   fs::path out(request.out_path);
-  const std::string cache_root = request.cache_dir.empty() ? (out.parent_path() / "blend-cache").string() : request.cache_dir;
+  const std::string cache_root = request.cache_dir.empty() ? (out.parent_path() / (name + "-cache")).string() : request.cache_dir;
   std::error_code dir_ec;
   if (!out.parent_path().empty()) fs::create_directories(out.parent_path(), dir_ec);
   if (dir_ec) return Status::input(out.parent_path().string(), "cannot create the output folder: " + dir_ec.message());
@@ -522,9 +556,7 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
   }
   const double extract_seconds = std::chrono::duration<double>(Clock::now() - t_extract).count();
   const size_t n_crops_extracted = all_crops.size();
-  // Balance the sources: at most UNMASK_BLEND_MAX_PER_SOURCE crops of any one source (a seeded
-  // choice), so 4000 UTKFace photos do not outweigh every video put together. 0: no cap.
-  const int max_per_source = std::stoi(env_or("UNMASK_BLEND_MAX_PER_SOURCE", "1000"));
+  const int max_per_source = options.max_crops_per_source;
   std::map<std::string, int> crops_per_source;
   {
     std::map<std::string, std::vector<size_t>> groups;
@@ -576,18 +608,18 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
     train_files.erase(src);
     val_files.insert(src);
   }
-  SbiDataset train(crops, train_idx, spec->input_size_px, /*augment=*/true);
-  SbiDataset val(crops, val_idx, spec->input_size_px, /*augment=*/true);
+  SbiDataset train(crops, train_idx, spec->input_size_px, /*augment=*/true, options.recipe);
+  SbiDataset val(crops, val_idx, spec->input_size_px, /*augment=*/true, options.recipe);
   // The validation crops from videos: calibration is fitted on them (and their self-blends) when
   // there are enough, so that a real video frame, not a photo, is what reads as "real".
   std::vector<size_t> val_video_idx;
   for (size_t k : val_idx) {
     if (video_paths.count((*crops)[k].source)) val_video_idx.push_back(k);
   }
-  SbiDataset val_video(crops, val_video_idx, spec->input_size_px, /*augment=*/true);
+  SbiDataset val_video(crops, val_video_idx, spec->input_size_px, /*augment=*/true, options.recipe);
   const bool calibrate_on_video = val_video_idx.size() >= 100;
   if (train.size() < 2) return Status::input(request.manifest_path, "too few faces to train on");
-  log_info("blend: " + std::to_string(crops->size()) + " crops from " + std::to_string(xs.n_items_with_face) + " of " +
+  log_info(name + ": " + std::to_string(crops->size()) + " crops from " + std::to_string(xs.n_items_with_face) + " of " +
            std::to_string(xs.n_items) + " items (" + std::to_string(xs.n_cached) + " cached, " +
            std::to_string(xs.n_failed) + " failed) in " + fmt(extract_seconds, 1) + " s; train " +
            std::to_string(train.size()) + " examples from " + std::to_string(train_files.size()) + " files, validation " +
@@ -603,12 +635,12 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
       if (!ex.ok()) return ex.status();
     }
     data_ms_per_example = 1000.0 * std::chrono::duration<double>(Clock::now() - t0).count() / static_cast<double>(n);
-    log_info("blend: data path " + fmt(data_ms_per_example, 2) + " ms per example (SBI + augmentation + batch)");
+    log_info(name + ": data path " + fmt(data_ms_per_example, 2) + " ms per example (SBI + augmentation + batch)");
   }
 
   // 3. Train.
   learn::TrainConfig cfg;
-  cfg.epochs = request.epochs > 0 ? request.epochs : 8;
+  cfg.epochs = request.epochs > 0 ? request.epochs : options.default_epochs;
   cfg.batch_size = batch_size;
   cfg.seed = request.seed;
   cfg.optimizer.learning_rate = lr;
@@ -617,8 +649,7 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
   cfg.checkpoint_path = request.out_path + ".ckpt";
   cfg.checkpoint_every_steps = 40;
   cfg.resume = request.resume;
-  // Fine-tuning from another run's checkpoint (e.g. the shipped model's), when not resuming.
-  cfg.init_checkpoint = env_or("UNMASK_BLEND_INIT", "");
+  cfg.init_checkpoint = options.init_checkpoint;
   // Train seconds add up over resumed runs.
   const std::string time_path = cfg.checkpoint_path + ".seconds";
   double previous_seconds = 0;
@@ -682,15 +713,13 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
 
   // 5. Save model + card.
   nn::Metadata meta = result->model.metadata();
-  meta[kBlendMetaSize] = std::to_string(xo.align.size_px);
-  meta[kBlendMetaMargin] = fmt(xo.align.margin, 4);
-  meta[kBlendMetaCalibration] = platt.serialize();
-  meta["blend.version"] = kBlendVersion;
+  meta[name + ".align_size_px"] = std::to_string(xo.align.size_px);
+  meta[name + ".align_margin"] = fmt(xo.align.margin, 4);
+  meta[name + ".calibration"] = platt.serialize();
+  meta[name + ".version"] = options.recipe.version;
+  for (const auto& [k, v] : options.metadata) meta[k] = v;
   meta["train.recipe"] =
-      "SBI self-blended images from real faces (videos sampled densely, at most " + std::to_string(max_per_source) +
-      " crops per source), boundary head, video-like augmentation for both classes (alignment error with "
-      "out-of-frame fill, occluders, block coding at crop and small size, down-up scaling, motion/focus blur, "
-      "colour cast, gamma, low light noise)" +
+      options.recipe_text +
       std::string(calibrate_on_video ? ", Platt calibration on validation video crops" : ", Platt calibration on validation crops");
   meta["train.n_train_examples"] = std::to_string(train.size());
   meta["train.n_val_examples"] = std::to_string(val.size());
@@ -727,8 +756,8 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
 
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   nlohmann::json j;
-  j["detector"] = "blend";
-  j["version"] = kBlendVersion;
+  j["detector"] = name;
+  j["version"] = options.recipe.version;
   j["model"] = fs::path(request.out_path).filename().string();
   j["sha256"] = *sha;
   j["architecture"] = {{"name", spec->name},
@@ -737,6 +766,7 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
                        {"boundary_head", spec->boundary_head},
                        {"n_parameters", result->model.n_parameters()}};
   j["alignment"] = {{"size_px", xo.align.size_px}, {"margin", xo.align.margin}};
+  if (!options.metadata.empty()) j["recipe_metadata"] = options.metadata;
   j["calibration"] = platt.serialize();
   j["seed"] = request.seed;
   j["command"] = request.command_line;

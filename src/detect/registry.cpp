@@ -40,6 +40,10 @@ Result<DetectorSet> load_detectors(const std::string& models_dir, const std::vec
   DetectorSet set;
   for (const RegistryEntry& entry : table) {
     if (!names.empty() && std::find(names.begin(), names.end(), entry.name) == names.end()) continue;
+    if (names.empty() && entry.default_only_if_present) {
+      std::error_code ec;
+      if (!fs::exists(fs::path(models_dir) / (entry.name + ".unm"), ec)) continue;
+    }
     UNMASK_RETURN_IF_ERROR(entry.load(models_dir, set));
   }
   return set;

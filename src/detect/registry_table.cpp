@@ -5,6 +5,7 @@ namespace unmask::detect {
 const std::vector<RegistryEntry>& registry_table() {
   static const std::vector<RegistryEntry> table = {
       {"blend", DetectorKind::kCrop, load_blend},
+      {"mouth", DetectorKind::kCrop, load_mouth, /*default_only_if_present=*/true},
       {"spectral", DetectorKind::kCrop, load_spectral},
       {"temporal", DetectorKind::kTrack, load_temporal},
       {"noise", DetectorKind::kTrack, load_noise},

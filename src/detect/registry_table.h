@@ -14,6 +14,9 @@ struct RegistryEntry {
   DetectorKind kind;
   // Loads the detector from models_dir and appends it to the set.
   Status (*load)(const std::string& models_dir, DetectorSet& set);
+  // Loaded by default (no names asked for) only when models_dir/<name>.unm exists; asked for by
+  // name it must load as any other.
+  bool default_only_if_present = false;
 };
 
 const std::vector<RegistryEntry>& registry_table();
@@ -24,5 +27,6 @@ Status load_spectral(const std::string& models_dir, DetectorSet& set);  // spect
 Status load_temporal(const std::string& models_dir, DetectorSet& set);  // temporal.cpp
 Status load_noise(const std::string& models_dir, DetectorSet& set);  // noise.cpp
 Status load_voice(const std::string& models_dir, DetectorSet& set);  // voice.cpp
+Status load_mouth(const std::string& models_dir, DetectorSet& set);  // mouth.cpp
 
 }  // namespace unmask::detect

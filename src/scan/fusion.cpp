@@ -376,6 +376,7 @@ FusionResult fuse(const FusionInput& in) {
 
 std::string detector_phrase(const std::string& detector) {
   if (detector == "blend") return "blending seams";
+  if (detector == "mouth") return "a re-synthesised mouth and lower face";
   if (detector == "spectral") return "spectral traces of a generated face";
   if (detector == "temporal") return "unnatural motion over time";
   if (detector == "voice") return "synthetic speech";
