@@ -165,22 +165,20 @@ Result<MouthFakeSample> make_mouth_fake(const Image& mouth, const face::Landmark
   blended.convertTo(fake, CV_8UC3);
   if (coin(rng, options.jpeg_probability)) {  // the same coding for both, so it never tells them apart
     const std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, static_cast<int>(uniform(rng, 40, 100))};
-    std::vector<uint8_t> buf;
-    cv::imencode(".jpg", fake, buf, params);
-    fake = cv::imdecode(buf, cv::IMREAD_COLOR);
-    cv::imencode(".jpg", real, buf, params);
-    real = cv::imdecode(buf, cv::IMREAD_COLOR);
+    for (cv::Mat* m : {&fake, &real}) {
+      std::vector<uint8_t> buf;
+      cv::imencode(".jpg", *m, buf, params);
+      *m = cv::imdecode(buf, cv::IMREAD_COLOR);
+    }
   }
-  cv::Mat mask8, boundary8;
-  soft.convertTo(mask8, CV_8U, 255.0);
-  cv::Mat boundary = 4.0 * soft.mul(1.0 - soft);
-  boundary.convertTo(boundary8, CV_8U, 255.0);
-  MouthFakeSample sample;
-  sample.real = to_image(real);
-  sample.fake = to_image(fake);
-  sample.mask = to_image(mask8);
-  sample.boundary = to_image(boundary8);
-  return sample;
+  // Weight and seam (4 m (1 - m)) at 0..255.
+  auto to_u8 = [](const cv::Mat& unit) {
+    cv::Mat u8;
+    unit.convertTo(u8, CV_8U, 255.0);
+    return to_image(u8);
+  };
+  return MouthFakeSample{.real = to_image(real), .fake = to_image(fake), .mask = to_u8(soft),
+                         .boundary = to_u8(4.0 * soft.mul(1.0 - soft))};
 }
 
 SbiRecipe mouth_recipe() {
