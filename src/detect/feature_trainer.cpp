@@ -1,8 +1,94 @@
 #include "detect/feature_trainer.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "learn/learn.h"
 
 namespace unmask::detect {
+namespace fs = std::filesystem;
+
+Result<VideoRows> cached_video_rows(const std::shared_ptr<const face::FaceModels>& models, const std::string& video_path,
+                                    const fs::path& cache, const std::string& feature_version, size_t width,
+                                    const VideoRowsFn& compute) {
+  std::error_code ec;
+  const auto size = fs::file_size(video_path, ec);
+  const std::string stem =
+      sha256_hex(video_path + "|" + std::to_string(ec ? 0 : size) + "|" + feature_version).substr(0, 24);
+  const fs::path file = cache / (stem + ".rows");
+  if (std::ifstream in(file); in) {
+    VideoRows rows;
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line == "end") return rows;
+      std::istringstream fields(line);
+      std::vector<float> row;
+      std::string token;
+      while (fields >> token) row.push_back(std::strtof(token.c_str(), nullptr));
+      if (row.size() != width) break;
+      rows.push_back(std::move(row));
+    }
+    // Cut short or of another width: computed again below.
+  }
+  auto rows = compute(models, video_path);
+  if (!rows.ok()) return rows.status();
+  std::ostringstream out;
+  out << std::setprecision(9);
+  for (const auto& row : *rows) {
+    for (size_t j = 0; j < row.size(); ++j) out << (j ? " " : "") << (std::isfinite(row[j]) ? row[j] : NAN);
+    out << "\n";
+  }
+  out << "end\n";
+  UNMASK_RETURN_IF_ERROR(write_file_atomic(file.string(), out.str()));
+  return rows;
+}
+
+Result<VideoRowSet> collect_video_rows(const TrainRequest& request, const VideoRowsSpec& spec) {
+  auto items = learn::read_manifest(request.manifest_path);
+  if (!items.ok()) return items.status();
+  if (items->empty()) return Status::input(request.manifest_path, "no rows");
+  auto models = face::FaceModels::load();
+  if (!models.ok()) return models.status();
+  auto cache = prepare_training_folders(request, spec.cache_subdir, spec.default_cache_name);
+  if (!cache.ok()) return cache.status();
+
+  VideoRowSet set;
+  for (size_t i = 0; i < items->size(); ++i) {
+    const auto& item = (*items)[i];
+    auto rows = cached_video_rows(*models, item.path, *cache, spec.feature_version, spec.width, spec.rows_of);
+    if (request.progress) {
+      request.progress(spec.progress_to * (i + 1) / items->size(),
+                       spec.progress_word + " " + std::to_string(i + 1) + "/" + std::to_string(items->size()));
+    }
+    if (!rows.ok()) {
+      set.n_failed += 1;
+      continue;
+    }
+    if (rows->empty()) {
+      set.n_without_rows[item.label] += 1;
+      continue;
+    }
+    set.n_videos[item.label] += 1;
+    const bool val = splitmix64(hash_text(item.path) ^ request.seed) % 4 == 0;
+    for (auto& row : *rows) {
+      set.n_rows[item.label] += 1;
+      set.rows.push_back(std::move(row));
+      set.labels.push_back(item.label);
+      set.is_val.push_back(val);
+    }
+  }
+  if (set.rows.empty()) return Status::input(request.manifest_path, spec.no_rows_message);
+  auto manifest_sha = sha256_file(request.manifest_path);
+  set.manifest_json = "\"manifest\": " + nlohmann::json(request.manifest_path).dump() + ", \"manifest_sha256\": \"" +
+                      (manifest_sha.ok() ? *manifest_sha : std::string()) + "\"";
+  return set;
+}
 
 FeatureTrainOptions feature_train_options(const TrainRequest& request, int default_epochs,
                                           const std::string& feature_version, double progress_from) {
@@ -17,6 +103,16 @@ FeatureTrainOptions feature_train_options(const TrainRequest& request, int defau
       progress(progress_from + (1.0 - progress_from) * f, stage);
     };
   }
+  return opts;
+}
+
+FeatureTrainOptions logistic_feature_train_options(const TrainRequest& request, int default_epochs,
+                                                   const std::string& feature_version, double progress_from) {
+  FeatureTrainOptions opts = feature_train_options(request, default_epochs, feature_version, progress_from);
+  opts.hidden_widths = {};
+  opts.batch_size = 16;
+  opts.learning_rate = 0.01;
+  opts.weight_decay = 1e-3;
   return opts;
 }
 

@@ -67,89 +67,28 @@ Result<std::vector<std::vector<float>>> video_rows(const std::shared_ptr<const f
   return rows;
 }
 
-Result<std::vector<std::vector<float>>> cached_rows(const std::shared_ptr<const face::FaceModels>& models,
-                                                    const std::string& path, const fs::path& cache) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  const std::string stem = sha256_hex(path + "|" + std::to_string(ec ? 0 : size) + "|" + kNoiseFeatureVersion).substr(0, 24);
-  const fs::path file = cache / (stem + ".rows");
-  if (std::ifstream in(file); in) {
-    std::vector<std::vector<float>> rows;
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line == "end") return rows;
-      std::istringstream ls(line);
-      std::vector<float> row;
-      std::string tok;
-      while (ls >> tok) row.push_back(std::strtof(tok.c_str(), nullptr));
-      if (row.size() != kNoiseFeatureCount) break;
-      rows.push_back(std::move(row));
-    }
-  }
-  auto rows = video_rows(models, path);
-  if (!rows.ok()) return rows.status();
-  std::ostringstream out;
-  out << std::setprecision(9);
-  for (const auto& row : *rows) {
-    for (size_t j = 0; j < row.size(); ++j) out << (j ? " " : "") << row[j];
-    out << "\n";
-  }
-  out << "end\n";
-  UNMASK_RETURN_IF_ERROR(write_file_atomic(file.string(), out.str()));
-  return rows;
-}
-
 }  // namespace
 
 Result<TrainSummary> train_noise(const TrainRequest& request) {
   const auto t0 = std::chrono::steady_clock::now();
-  auto items = learn::read_manifest(request.manifest_path);
-  if (!items.ok()) return items.status();
-  if (items->empty()) return Status::input(request.manifest_path, "no rows");
-  auto models = face::FaceModels::load();
-  if (!models.ok()) return models.status();
-  auto cache_folder = prepare_training_folders(request, "noise-rows", "noise-cache");
-  if (!cache_folder.ok()) return cache_folder.status();
-  const fs::path cache = *cache_folder;
-
-  std::vector<std::vector<float>> rows;
-  std::vector<int> labels;
-  std::vector<bool> is_val;
-  int n_videos[2] = {0, 0}, n_no_track[2] = {0, 0}, n_rows[2] = {0, 0}, n_failed = 0;
+  auto set = collect_video_rows(request, {.cache_subdir = "noise-rows",
+                                          .default_cache_name = "noise-cache",
+                                          .feature_version = kNoiseFeatureVersion,
+                                          .width = kNoiseFeatureCount,
+                                          .rows_of = video_rows,
+                                          .progress_to = 0.9,
+                                          .progress_word = "videos",
+                                          .no_rows_message = "no face track with enough crops in any video"});
+  if (!set.ok()) return set.status();
+  const auto& [rows, labels, is_val, n_videos, n_no_track, n_rows, n_failed, manifest_json] = *set;
   std::vector<double> real_ratio;
-  for (size_t i = 0; i < items->size(); ++i) {
-    const auto& item = (*items)[i];
-    auto r = cached_rows(*models, item.path, cache);
-    if (request.progress) {
-      request.progress(0.9 * (i + 1) / items->size(), "videos " + std::to_string(i + 1) + "/" + std::to_string(items->size()));
-    }
-    if (!r.ok()) {
-      n_failed += 1;
-      continue;
-    }
-    if (r->empty()) {
-      n_no_track[item.label] += 1;
-      continue;
-    }
-    n_videos[item.label] += 1;
-    const bool val = splitmix64(hash_text(item.path) ^ request.seed) % 4 == 0;
-    for (auto& row : *r) {
-      if (item.label == 0 && !val) real_ratio.push_back(row[0]);
-      n_rows[item.label] += 1;
-      rows.push_back(std::move(row));
-      labels.push_back(item.label);
-      is_val.push_back(val);
-    }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (labels[i] == 0 && !is_val[i]) real_ratio.push_back(rows[i][0]);
   }
-  if (rows.empty()) return Status::input(request.manifest_path, "no face track with enough crops in any video");
   std::sort(real_ratio.begin(), real_ratio.end());
   const double real_median = real_ratio.empty() ? 0.0 : real_ratio[real_ratio.size() / 2];
 
-  FeatureTrainOptions opts = feature_train_options(request, 200, kNoiseFeatureVersion, 0.9);
-  opts.hidden_widths = {};
-  opts.batch_size = 16;
-  opts.learning_rate = 0.01;
-  opts.weight_decay = 1e-3;
+  FeatureTrainOptions opts = logistic_feature_train_options(request, 200, kNoiseFeatureVersion, 0.9);
   opts.extra_metadata = {{"detector", "noise"},
                          {"real_noise_ratio_median", format_floats({static_cast<float>(real_median)})},
                          {"rows", "medians over groups of 12 crops (every 3rd frame) of the longest track, at most 6 per video"}};
@@ -159,10 +98,8 @@ Result<TrainSummary> train_noise(const TrainRequest& request) {
   summary.n_real = n_videos[0];
   summary.n_fake = n_videos[1];
 
-  auto manifest_sha = sha256_file(request.manifest_path);
   std::ostringstream data;
-  data << "{\"manifest\": \"" << request.manifest_path << "\", \"manifest_sha256\": \""
-       << (manifest_sha.ok() ? *manifest_sha : std::string()) << "\", \"n_videos\": {\"real\": " << n_videos[0]
+  data << "{" << manifest_json << ", \"n_videos\": {\"real\": " << n_videos[0]
        << ", \"fake\": " << n_videos[1] << "}, \"n_without_track\": {\"real\": " << n_no_track[0] << ", \"fake\": " << n_no_track[1]
        << "}, \"n_failed\": " << n_failed << ", \"n_rows\": {\"real\": " << n_rows[0] << ", \"fake\": " << n_rows[1]
        << "}, \"rows\": \"medians over groups of 12 crops (every 3rd frame) of the longest track, at most 6 per video\""

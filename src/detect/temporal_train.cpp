@@ -52,43 +52,14 @@ std::vector<std::vector<float>> window_rows(const TrackSeries& track) {
   return rows;
 }
 
-Result<std::vector<std::vector<float>>> cached_rows(const std::shared_ptr<const face::FaceModels>& models,
-                                                    const std::string& path, const fs::path& cache) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  const std::string stem =
-      sha256_hex(path + "|" + std::to_string(ec ? 0 : size) + "|" + kTemporalFeatureVersion).substr(0, 24);
-  const fs::path file = cache / (stem + ".rows");
-  std::vector<std::vector<float>> rows;
-  if (std::ifstream in(file); in) {
-    std::string line;
-    bool ok = true;
-    while (std::getline(in, line)) {
-      if (line == "end") return rows;
-      std::istringstream ls(line);
-      std::vector<float> row;
-      std::string tok;
-      while (ls >> tok) row.push_back(std::strtof(tok.c_str(), nullptr));
-      if (row.size() != kTemporalFeatureCount) ok = false;
-      rows.push_back(std::move(row));
-    }
-    (void)ok;
-    rows.clear();  // incomplete cache file: recompute
-  }
+// The rows of a video: the windows of its longest track of kTemporalMinSeconds or more.
+Result<VideoRows> video_rows(const std::shared_ptr<const face::FaceModels>& models, const std::string& path) {
   TrackSeriesOptions opts;
   opts.min_seconds = kTemporalMinSeconds;
   auto tracks = track_series_from_file(path, models, opts);
   if (!tracks.ok()) return tracks.status();
-  if (!tracks->empty()) rows = window_rows(tracks->front());
-  std::ostringstream out;
-  out << std::setprecision(9);  // float round-trips exactly: a cached run equals a fresh one
-  for (const auto& row : rows) {
-    for (size_t j = 0; j < row.size(); ++j) out << (j ? " " : "") << (std::isfinite(row[j]) ? row[j] : NAN);
-    out << "\n";
-  }
-  out << "end\n";
-  UNMASK_RETURN_IF_ERROR(write_file_atomic(file.string(), out.str()));
-  return rows;
+  if (tracks->empty()) return VideoRows{};
+  return window_rows(tracks->front());
 }
 
 double median_of(std::vector<double> v) {
@@ -101,42 +72,16 @@ double median_of(std::vector<double> v) {
 
 Result<TrainSummary> train_temporal(const TrainRequest& request) {
   const auto t0 = std::chrono::steady_clock::now();
-  auto items = learn::read_manifest(request.manifest_path);
-  if (!items.ok()) return items.status();
-  if (items->empty()) return Status::input(request.manifest_path, "no rows");
-  auto models = face::FaceModels::load();
-  if (!models.ok()) return models.status();
-  auto cache_folder = prepare_training_folders(request, "temporal-rows", "temporal-cache");
-  if (!cache_folder.ok()) return cache_folder.status();
-  const fs::path cache = *cache_folder;
-
-  std::vector<std::vector<float>> rows;
-  std::vector<int> labels;
-  std::vector<bool> is_val;
-  int n_videos[2] = {0, 0}, n_no_track[2] = {0, 0}, n_failed = 0;
-  for (size_t i = 0; i < items->size(); ++i) {
-    const auto& item = (*items)[i];
-    auto r = cached_rows(*models, item.path, cache);
-    if (request.progress) {
-      request.progress(0.8 * (i + 1) / items->size(), "tracks " + std::to_string(i + 1) + "/" + std::to_string(items->size()));
-    }
-    if (!r.ok()) {
-      n_failed += 1;
-      continue;
-    }
-    if (r->empty()) {
-      n_no_track[item.label] += 1;
-      continue;
-    }
-    n_videos[item.label] += 1;
-    const bool val = splitmix64(hash_text(item.path) ^ request.seed) % 4 == 0;
-    for (auto& row : *r) {
-      rows.push_back(std::move(row));
-      labels.push_back(item.label);
-      is_val.push_back(val);
-    }
-  }
-  if (rows.empty()) return Status::input(request.manifest_path, "no track of 2 s or more in any video");
+  auto set = collect_video_rows(request, {.cache_subdir = "temporal-rows",
+                                          .default_cache_name = "temporal-cache",
+                                          .feature_version = kTemporalFeatureVersion,
+                                          .width = kTemporalFeatureCount,
+                                          .rows_of = video_rows,
+                                          .progress_to = 0.8,
+                                          .progress_word = "tracks",
+                                          .no_rows_message = "no track of 2 s or more in any video"});
+  if (!set.ok()) return set.status();
+  auto& [rows, labels, is_val, n_videos, n_no_track, n_windows, n_failed, manifest_json] = *set;
 
   // Fill unmeasurable features with the training mean.
   std::vector<double> sum(kTemporalFeatureCount, 0.0), cnt(kTemporalFeatureCount, 0.0);
@@ -155,20 +100,14 @@ Result<TrainSummary> train_temporal(const TrainRequest& request) {
     }
   }
   std::vector<double> real_jitter, real_blinks;
-  int n_windows[2] = {0, 0};
   for (size_t i = 0; i < rows.size(); ++i) {
-    n_windows[labels[i]] += 1;
     if (labels[i] == 0 && !is_val[i]) {
       real_jitter.push_back(rows[i][2]);
       real_blinks.push_back(std::expm1(rows[i][3]));
     }
   }
 
-  FeatureTrainOptions opts = feature_train_options(request, 150, kTemporalFeatureVersion, 0.8);
-  opts.hidden_widths = {};
-  opts.batch_size = 16;
-  opts.learning_rate = 0.01;
-  opts.weight_decay = 1e-3;
+  FeatureTrainOptions opts = logistic_feature_train_options(request, 150, kTemporalFeatureVersion, 0.8);
   opts.extra_metadata = {{"detector", "temporal"},
                          {"real_log_jitter_ratio_median", format_floats({static_cast<float>(median_of(real_jitter))})},
                          {"real_blink_rate_median", format_floats({static_cast<float>(median_of(real_blinks))})},
@@ -179,10 +118,8 @@ Result<TrainSummary> train_temporal(const TrainRequest& request) {
   summary.n_real = n_videos[0];
   summary.n_fake = n_videos[1];
 
-  auto manifest_sha = sha256_file(request.manifest_path);
   std::ostringstream data;
-  data << "{\"manifest\": \"" << request.manifest_path << "\", \"manifest_sha256\": \""
-       << (manifest_sha.ok() ? *manifest_sha : std::string()) << "\", \"n_videos\": {\"real\": " << n_videos[0]
+  data << "{" << manifest_json << ", \"n_videos\": {\"real\": " << n_videos[0]
        << ", \"fake\": " << n_videos[1] << "}, \"n_videos_without_2s_track\": {\"real\": " << n_no_track[0]
        << ", \"fake\": " << n_no_track[1] << "}, \"n_failed\": " << n_failed << ", \"n_windows\": {\"real\": "
        << n_windows[0] << ", \"fake\": " << n_windows[1]
