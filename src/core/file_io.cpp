@@ -1,3 +1,7 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -20,22 +24,47 @@ Result<std::string> read_file(const std::string& path) {
   return buffer.str();
 }
 
+// The bytes go to a temporary file of their own beside `path` (created exclusively, so neither a
+// user's "X.tmp" nor a concurrent writer of the same path is clobbered) and are renamed over `path`
+// only when they are all written: a reader sees the old file or the new one, never half of one. On
+// any failure the temporary file is removed and `path` is untouched.
 Status write_file_atomic(const std::string& path, std::string_view bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::input(path, std::string("cannot write: ") + std::strerror(errno));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      return Status::input(path, "write failed (disk full?)");
-    }
-  }
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return Status::input(path, "cannot write: is a directory");
+  static std::atomic<unsigned> counter{0};
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
+    tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // the umask applies
+    if (fd < 0 && errno != EEXIST) return Status::input(path, std::string("cannot write: ") + std::strerror(errno));
+  }
+  if (fd < 0) return Status::input(path, "cannot write: no free temporary name beside it");
+  auto give_up = [&](const std::string& why) {
+    ::close(fd);
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    return Status::input(path, why);
+  };
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return give_up(std::string("write failed: ") + (n < 0 ? std::strerror(errno) : "no progress"));
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) {
+    const int err = errno;
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    return Status::input(path, std::string("write failed: ") + std::strerror(err));
+  }
   std::filesystem::rename(tmp, path, ec);
-  if (ec) return Status::input(path, "cannot rename into place: " + ec.message());
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    return Status::input(path, "cannot rename into place: " + ec.message());
+  }
   return Status::ok();
 }
 
