@@ -16,18 +16,8 @@ namespace {
 constexpr double kSuspiciousFrom = 0.40;
 constexpr double kManipulatedFrom = 0.75;
 
-std::string num(double v, int decimals = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, std::isfinite(v) ? v : 0.0);
-  return buf;
-}
-
-std::string clock(double t_s) {
-  char buf[32];
-  const long total = std::lround(std::max(0.0, t_s));
-  std::snprintf(buf, sizeof buf, "%ld:%02ld", total / 60, total % 60);
-  return buf;
-}
+// A number for the page: a value that is not finite prints as 0.
+std::string num(double v, int decimals = 2) { return fixed_text(std::isfinite(v) ? v : 0.0, decimals); }
 
 const char* verdict_class(Verdict v) {
   switch (v) {
@@ -124,7 +114,7 @@ std::string timeline_svg(const Report& r, double w, int n_ticks, const char* css
     const double t = i * step;
     const char* anchor = i == 0 ? "start" : px(t) > left + pw - 20 ? "end" : "middle";
     svg += "<text x=\"" + num(px(t)) + "\" y=\"" + num(top + plot_h + 16) + "\" text-anchor=\"" + anchor +
-           "\" fill=\"#5f6368\">" + (end_s < 60 ? num(t, step < 1 ? 1 : 0) + " s" : clock(t)) + "</text>";
+           "\" fill=\"#5f6368\">" + (end_s < 60 ? num(t, step < 1 ? 1 : 0) + " s" : clock_text(t)) + "</text>";
     svg += "<line x1=\"" + num(px(t)) + "\" x2=\"" + num(px(t)) + "\" y1=\"" + num(top + plot_h) + "\" y2=\"" +
            num(top + plot_h + 4) + "\" stroke=\"#9aa0a6\"/>";
   }
@@ -155,7 +145,7 @@ std::string timeline_svg(const Report& r, double w, int n_ticks, const char* css
     svg += "<rect x=\"" + num(px(t.start_s)) + "\" y=\"" + num(y) + "\" width=\"" +
            num(std::max(3.0, px(t.end_s) - px(t.start_s))) + "\" height=\"" + num(lane_h) + "\" rx=\"3\" fill=\"" +
            series_colour(i) + "\" fill-opacity=\"0.85\"><title>face track " + std::to_string(t.track_id) + ", " +
-           clock(t.start_s) + "-" + clock(t.end_s) + ", score " + num(t.score) + "</title></rect>";
+           clock_text(t.start_s) + "-" + clock_text(t.end_s) + ", score " + num(t.score) + "</title></rect>";
   }
   if (has_voice) {
     svg += "<text x=\"" + num(left - 6) + "\" y=\"" + num(y + lane_h - 4) + "\" text-anchor=\"end\" fill=\"#3c4043\">voice</text>";
@@ -320,7 +310,7 @@ std::string to_html(const Report& r) {
       }
       h += "<div class=\"info\"><div class=\"head\"><span class=\"name\">Track " + std::to_string(t.track_id) +
            "</span><span class=\"pill\" style=\"background:" + score_colour(t.score) + "\">" + num(t.score) + "</span></div>";
-      h += "<div class=\"when\">" + clock(t.start_s) + "&ndash;" + clock(t.end_s) + " &middot; " +
+      h += "<div class=\"when\">" + clock_text(t.start_s) + "&ndash;" + clock_text(t.end_s) + " &middot; " +
            std::to_string(t.frames.size()) + " frame" + (t.frames.size() == 1 ? "" : "s") + " scored</div>";
       if (!t.evidence.empty()) {
         h += "<ul>";

@@ -130,6 +130,12 @@ std::string to_text(const Report& report);
 // input facts, versions. Works at desktop and phone widths.
 std::string to_html(const Report& report);
 
+// Numbers and times as every report and evidence line prints them: fixed_text(0.9412) "0.94"
+// (`decimals` after the point), clock_text(125) "2:05", from one hour "1:02:05" (rounded to the
+// second; negative times print as 0:00).
+std::string fixed_text(double v, int decimals = 2);
+std::string clock_text(double t_s);
+
 // Base64 of bytes (for data: URIs in the HTML).
 std::string base64(std::string_view bytes);
 

@@ -1,32 +1,36 @@
-// Plain-text rendering of a report for a terminal: verdict first, then the evidence.
+// Plain-text rendering of a report for a terminal (verdict first, then the evidence), and the
+// number and time formats every report and evidence line shares.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "report/report.h"
 
 namespace unmask::report {
-namespace {
 
-std::string clock(double t_s) {
-  char buf[32];
-  const int total = static_cast<int>(t_s + 0.5);
-  std::snprintf(buf, sizeof buf, "%d:%02d", total / 60, total % 60);
+std::string fixed_text(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   return buf;
 }
 
-std::string fixed2(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
+std::string clock_text(double t_s) {
+  const long total = std::lround(std::max(0.0, t_s));
+  char buf[48];
+  if (total >= 3600) {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", total / 3600, (total / 60) % 60, total % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", total / 60, total % 60);
+  }
   return buf;
 }
-
-}  // namespace
 
 std::string to_text(const Report& r) {
   std::string out;
-  out += "verdict   " + std::string(verdict_name(r.verdict)) + " (score " + fixed2(r.score) + ")\n";
+  out += "verdict   " + std::string(verdict_name(r.verdict)) + " (score " + fixed_text(r.score) + ")\n";
   out += "reason    " + r.reason + "\n";
   out += "input     " + r.input.path;
-  if (r.input.duration_s > 0) out += ", " + fixed2(r.input.duration_s) + " s";
+  if (r.input.duration_s > 0) out += ", " + fixed_text(r.input.duration_s) + " s";
   if (r.input.has_video && r.input.width_px > 0) {
     out += ", " + std::to_string(r.input.width_px) + "x" + std::to_string(r.input.height_px);
   }
@@ -35,7 +39,7 @@ std::string to_text(const Report& r) {
   for (const FaceTrack& t : r.faces) {
     const std::string head = "face      track " + std::to_string(t.track_id) + ", ";
     if (t.evidence.empty()) {
-      out += head + clock(t.start_s) + "-" + clock(t.end_s) + ": score " + fixed2(t.score) + "\n";
+      out += head + clock_text(t.start_s) + "-" + clock_text(t.end_s) + ": score " + fixed_text(t.score) + "\n";
     }
     for (const std::string& e : t.evidence) out += head + e + "\n";
   }
@@ -45,7 +49,7 @@ std::string to_text(const Report& r) {
       const double v = a.voice->score;
       out += "voice     " + std::string(v >= 0.75 ? "synthetic speech likely" : v >= 0.4 ? "synthetic speech possible"
                                                                                   : "natural speech") +
-             ", " + fixed2(v) + "\n";
+             ", " + fixed_text(v) + "\n";
     }
     if (a.lipsync) {
       const LipsyncResult& l = *a.lipsync;
@@ -53,7 +57,7 @@ std::string to_text(const Report& r) {
       if (l.offset_ms > 0) line += "audio lags the lips by " + std::to_string(l.offset_ms) + " ms";
       else if (l.offset_ms < 0) line += "audio leads the lips by " + std::to_string(-l.offset_ms) + " ms";
       else line += "lips and voice in step";
-      line += ", mismatch " + fixed2(l.score) + " (confidence " + fixed2(l.confidence) + ")";
+      line += ", mismatch " + fixed_text(l.score) + " (confidence " + fixed_text(l.confidence) + ")";
       out += line + "\n";
     }
     if (!a.note.empty()) out += "audio     " + a.note + "\n";
@@ -67,7 +71,7 @@ std::string to_text(const Report& r) {
     out += "watermark none found\n";
   }
   for (const DetectorRun& d : r.detectors) {
-    out += "detector  " + d.name + " v" + d.version + ": " + fixed2(d.score) + "\n";
+    out += "detector  " + d.name + " v" + d.version + ": " + fixed_text(d.score) + "\n";
   }
   if (!out.empty()) out.pop_back();
   return out;

@@ -384,15 +384,4 @@ std::string detector_phrase(const std::string& detector) {
   return detector;
 }
 
-std::string clock_text(double t_s) {
-  const long total = std::lround(std::max(0.0, t_s));
-  char buf[32];
-  if (total >= 3600) {
-    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", total / 3600, (total / 60) % 60, total % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%ld:%02ld", total / 60, total % 60);
-  }
-  return buf;
-}
-
 }  // namespace unmask::scan

@@ -30,11 +30,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::string fixed2(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
-}
 
 constexpr int kWatermarkFrames = 16;
 constexpr int kWatermarkFramesFast = 8;
@@ -325,21 +320,21 @@ std::string reason_for(const FusionResult& f, const report::Report& r, const Aud
           "face track " + std::to_string(t.track_id) + " (" + clock_text(t.start_s) + "-" + clock_text(t.end_s) + ")";
       strongest = d.score >= kManipulatedThreshold  ? where + " shows " + detector_phrase(d.detector)
                   : d.score >= kSuspiciousThreshold ? where + " shows weak signs of " + detector_phrase(d.detector)
-                                                    : d.detector + " " + fixed2(d.score) + " on " + where;
-      if (d.score >= kSuspiciousThreshold) strongest += " (" + d.detector + " " + fixed2(d.score) + ")";
+                                                    : d.detector + " " + report::fixed_text(d.score) + " on " + where;
+      if (d.score >= kSuspiciousThreshold) strongest += " (" + d.detector + " " + report::fixed_text(d.score) + ")";
     }
   }
   if (audio.voice && *audio.voice > strongest_score) {
     strongest_score = *audio.voice;
     strongest = *audio.voice >= kSuspiciousThreshold
-                    ? "the voice sounds synthetic (" + audio.voice_detector + " " + fixed2(*audio.voice) + ")"
-                    : audio.voice_detector + " " + fixed2(*audio.voice) + " on the voice";
+                    ? "the voice sounds synthetic (" + audio.voice_detector + " " + report::fixed_text(*audio.voice) + ")"
+                    : audio.voice_detector + " " + report::fixed_text(*audio.voice) + " on the voice";
   }
   if (audio.lipsync && audio.lipsync->score > strongest_score) {
     strongest_score = audio.lipsync->score;
     strongest = audio.lipsync->score >= kSuspiciousThreshold
-                    ? "the lips do not follow the voice (lip-sync mismatch " + fixed2(audio.lipsync->score) + ")"
-                    : "lip-sync mismatch " + fixed2(audio.lipsync->score);
+                    ? "the lips do not follow the voice (lip-sync mismatch " + report::fixed_text(audio.lipsync->score) + ")"
+                    : "lip-sync mismatch " + report::fixed_text(audio.lipsync->score);
   }
 
   if (w.found && w.synthetic) {
@@ -360,12 +355,12 @@ std::string reason_for(const FusionResult& f, const report::Report& r, const Aud
     if (!strongest.empty()) out += "; the highest score: " + strongest;
   } else {
     out = f.verdict == report::Verdict::kManipulated ? "Manipulated: " : "Inconclusive signs of manipulation: ";
-    out += strongest.empty() ? "fused score " + fixed2(f.score) : strongest;
+    out += strongest.empty() ? "fused score " + report::fixed_text(f.score) : strongest;
   }
   if (w.found) {
     out += w.tamper_fraction_frames >= kTamperFractionThreshold
                ? "; issuer " + std::to_string(w.issuer) + "'s watermark shows tampering in " +
-                     fixed2(w.tamper_fraction_frames * 100) + "% of frames"
+                     report::fixed_text(w.tamper_fraction_frames * 100) + "% of frames"
                : "; it carries issuer " + std::to_string(w.issuer) + "'s watermark, intact";
   }
   return out + ".";
@@ -598,7 +593,7 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
   } else if (info->video && !is_image && video_error.empty() && face_work && n_frames < kMinVideoFrames && !audio.judged_any) {
     not_applicable = "Too short to judge: " + std::to_string(n_frames) + " video frame" + (n_frames == 1 ? "" : "s") + ".";
   } else if (!info->video && info->duration_s < kMinAudioSeconds) {
-    not_applicable = "Too short to judge: " + fixed2(info->duration_s) + " s of audio.";
+    not_applicable = "Too short to judge: " + report::fixed_text(info->duration_s) + " s of audio.";
   } else if (!faces_judged && !audio.judged_any) {
     if (!tracks.empty()) {
       not_applicable = "Faces were found but no face detector is installed, and there is no speech to judge.";

@@ -238,8 +238,8 @@ report::Verdict verdict_for_score(double score);
 // (voice); the name itself for others.
 std::string detector_phrase(const std::string& detector);
 
-// "m:ss" for a time in seconds (h:mm:ss from one hour).
-std::string clock_text(double t_s);
+// "m:ss" for a time in seconds (h:mm:ss from one hour): report's, the one every report prints.
+using report::clock_text;
 
 // ---------------------------------------------------------------------------------------------
 // Evaluation over a manifest (`unmask eval`)

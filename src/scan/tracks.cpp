@@ -39,11 +39,6 @@ size_t alignment_index(std::vector<face::AlignOptions>& list, const face::AlignO
   return list.size() - 1;
 }
 
-std::string fixed2(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
-}
 
 }  // namespace
 
@@ -306,7 +301,7 @@ Status TrackCollector::close_track(Track& t) {
     }
     if (first_t < 0) first_t = o.start_s, last_t = o.end_s;
     o.evidence.push_back(clock_text(first_t) + "-" + clock_text(last_t) + ": " + detector_phrase(name) + ", " +
-                         fixed2(track_score));
+                         report::fixed_text(track_score));
   }
 
   // Track detectors: the whole series, crops of every candidate at their alignment. The series
@@ -337,7 +332,7 @@ Status TrackCollector::close_track(Track& t) {
     o.scores.push_back({name, *result->score});
     if (*result->score >= kSuspiciousThreshold) {
       std::string sentence = clock_text(o.start_s) + "-" + clock_text(o.end_s) + ": " + detector_phrase(name) + ", " +
-                             fixed2(*result->score);
+                             report::fixed_text(*result->score);
       if (!result->evidence.empty()) {
         sentence += " (";
         for (size_t i = 0; i < result->evidence.size(); ++i) sentence += (i ? "; " : "") + result->evidence[i];
@@ -350,7 +345,7 @@ Status TrackCollector::close_track(Track& t) {
     const auto top = std::max_element(o.scores.begin(), o.scores.end(),
                                       [](const DetectorScore& a, const DetectorScore& b) { return a.score < b.score; });
     o.evidence.push_back(clock_text(o.start_s) + "-" + clock_text(o.end_s) + ": no sign of manipulation (highest " +
-                         top->detector + " " + fixed2(top->score) + ")");
+                         top->detector + " " + report::fixed_text(top->score) + ")");
   }
   // Say what was not looked at, so "no sign of manipulation" is not read as a clean bill from a
   // detector that could not see this face.

@@ -111,6 +111,25 @@ TEST(ReportText, LeadsWithTheVerdictAndListsEvidence) {
   EXPECT_NE(text.find("audio lags the lips by 320 ms"), std::string::npos) << text;
 }
 
+TEST(ReportFormats, NumbersAndClockTimes) {
+  EXPECT_EQ(fixed_text(0.94123), "0.94");
+  EXPECT_EQ(fixed_text(0.996), "1.00");
+  EXPECT_EQ(fixed_text(12.5, 1), "12.5");
+  EXPECT_EQ(clock_text(0.0), "0:00");
+  EXPECT_EQ(clock_text(-3.0), "0:00");
+  EXPECT_EQ(clock_text(59.6), "1:00");
+  EXPECT_EQ(clock_text(125.0), "2:05");
+  EXPECT_EQ(clock_text(3725.0), "1:02:05");
+}
+
+TEST(ReportText, ATrackPastAnHourShowsHours) {
+  Report r = sample_report();
+  r.faces[0].evidence.clear();
+  r.faces[0].start_s = 3600.0;
+  r.faces[0].end_s = 3725.0;
+  EXPECT_NE(to_text(r).find("track 0, 1:00:00-1:02:05: score 0.95"), std::string::npos) << to_text(r);
+}
+
 TEST(ReportHtml, SelfContainedEscapedAndVerdictFirst) {
   const std::string html = to_html(sample_report());
   EXPECT_EQ(html.rfind("<!doctype html>", 0), 0u);

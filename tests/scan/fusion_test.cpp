@@ -222,7 +222,7 @@ TEST(LearnedFusion, JsonRoundTripAndMalformedFilesAreModelErrors) {
   EXPECT_EQ(back->weights[1].model_sha256, "bbb");
   EXPECT_NEAR(fusion_model_score(*back, ev[3]), fusion_model_score(m, ev[3]), 1e-9);
 
-  for (const std::string bad : {std::string("{not json"), std::string("{\"format\": \"other\"}"),
+  for (const std::string& bad : {std::string("{not json"), std::string("{\"format\": \"other\"}"),
                                 std::string("{\"format\": \"unmask.fusion/1\", \"version\": \"1\", \"clip\": 4, \"intercept\": 0}")}) {
     std::ofstream(path) << bad;
     auto r = load_fusion_model(path);
