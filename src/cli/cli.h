@@ -39,6 +39,11 @@ const GlobalOptions& global_options();
 
 // Prints "unmask: error: <message>" on stderr and returns the status's exit code.
 int fail(const Status& status);
+// Whether a file could be written at `path`, checked before a long job rather than after it: an
+// input error naming the path when it is a folder, or its folder is missing, not a folder or not
+// writable (tried by creating and removing a uniquely named empty file there, so it holds for root
+// and read-only mounts too). An existing file at `path` is left as it is.
+Status check_output_file(const std::string& path);
 // Prints `text` plus a newline on stdout.
 void print_line(const std::string& text);
 

@@ -136,6 +136,10 @@ Command make_eval(CLI::App& app) {
             }
             eo.scan.frames_per_track = o->frames;
             eo.scan.fast = o->fast;
+            if (!o->roc.empty()) {  // before scanning the whole manifest, not after
+              Status s = check_output_file(o->roc);
+              if (!s.is_ok()) return fail(s);
+            }
             TerminalProgress progress(global_options().quiet);
             eo.progress = [&](double f, std::string_view) { progress.update(f, "eval"); };
             auto r = scan::evaluate_manifest(o->manifest, eo);

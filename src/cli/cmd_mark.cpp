@@ -108,6 +108,9 @@ int run_verify(const VerifyCliOptions& o) {
     if (!m.ok()) return fail(m.status());
     manifest = *m;
   }
+  if (!o.tamper_map.empty()) {
+    if (Status s = check_output_file(o.tamper_map); !s.is_ok()) return fail(s);
+  }
   TerminalProgress progress(global_options().quiet);
   serve::ProvenanceRequest request;
   request.media_path = o.path;

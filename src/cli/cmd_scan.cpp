@@ -75,6 +75,10 @@ Command make_scan(CLI::App& app) {
             so.frames_per_track = o->frames;
             so.fast = o->fast;
             so.thumbnails = !o->html.empty() || !o->report_dir.empty();
+            if (!o->html.empty()) {  // before the scan, not after minutes of it
+              Status s = check_output_file(o->html);
+              if (!s.is_ok()) return fail(s);
+            }
             TerminalProgress progress(global_options().quiet);
             so.progress = progress.as_fn();
             auto r = scan::scan_file(o->path, so);

@@ -75,6 +75,7 @@ Runner add_swap(CLI::App* synth) {
     if (!sub->parsed()) return -1;
     auto models = face::FaceModels::load();
     if (!models.ok()) return fail(models.status());
+    if (Status s = check_output_file(opts->out); !s.is_ok()) return fail(s);
     TerminalProgress progress(global_options().quiet);
     synth::SwapOptions options;
     options.poisson = opts->blend == "poisson";
@@ -108,6 +109,7 @@ Runner add_dub(CLI::App* synth) {
   sub->add_option("--crf", opts->crf, "x264 quality")->check(CLI::Range(0, 51));
   return [opts, sub]() -> int {
     if (!sub->parsed()) return -1;
+    if (Status s = check_output_file(opts->out); !s.is_ok()) return fail(s);
     TerminalProgress progress(global_options().quiet);
     synth::DubOptions options;
     options.speech.voice = opts->voice;

@@ -52,9 +52,14 @@ Command make_train(CLI::App& app) {
               return fail(Status::usage("--detector " + o->detector, "no trainer for it (known: " + known + ")"));
             }
             std::error_code ec;
+            if (std::filesystem::is_directory(o->manifest, ec)) {
+              return fail(Status::input(o->manifest, "is a folder, not a manifest"));
+            }
             if (!std::filesystem::is_regular_file(o->manifest, ec)) {
               return fail(Status::input(o->manifest, "manifest not found"));
             }
+            // Before hours of training, not after them: the model (and its card) must be writable.
+            if (Status s = check_output_file(o->out); !s.is_ok()) return fail(s);
             detect::TrainRequest req;
             req.manifest_path = o->manifest;
             req.out_path = o->out;

@@ -1,10 +1,15 @@
 // Entry point: parses the command line, runs the chosen subcommand, maps failures to exit codes.
 // Nothing escapes as an exception or a crash signal: anything unexpected is exit 5 with a message.
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string_view>
 #include <vector>
@@ -83,6 +88,30 @@ int fail(const Status& status) {
 }
 
 void print_line(const std::string& text) { std::cout << text << '\n'; }
+
+Status check_output_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty()) return Status::input("output", "empty path");
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return Status::input(path, "cannot write: is a directory");
+  fs::path folder = fs::path(path).parent_path();
+  if (folder.empty()) folder = ".";
+  const fs::file_status st = fs::status(folder, ec);
+  if (!fs::exists(st)) return Status::input(path, "cannot write: folder " + folder.string() + " does not exist");
+  if (!fs::is_directory(st)) return Status::input(path, "cannot write: " + folder.string() + " is not a folder");
+  static std::atomic<unsigned> counter{0};
+  const std::string probe = (folder / (".unmask-write-check." + std::to_string(::getpid()) + "." +
+                                       std::to_string(counter.fetch_add(1)))).string();
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    if (err != EEXIST) return Status::input(path, std::string("cannot write: ") + std::strerror(err));
+  } else {
+    ::close(fd);
+    ::unlink(probe.c_str());
+  }
+  return Status::ok();
+}
 
 }  // namespace unmask::cli
 

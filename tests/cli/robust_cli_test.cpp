@@ -1,0 +1,99 @@
+// Outputs that cannot be written are refused before the long job, with one line naming them, and
+// nothing is left behind.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "core/core.h"
+#include "support/fixtures.h"
+
+namespace unmask {
+namespace {
+
+using testing::count_lines;
+using testing::run_command;
+using testing::TempDir;
+using testing::unmask_cmd;
+
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+// The command fails with an input error whose one line names `out`, and no file appears there.
+void expect_refused_output(const std::string& args, const std::string& out) {
+  auto r = run_command(unmask_cmd(args));
+  EXPECT_EQ(r.exit_code, 3) << args << "\n" << r.err;
+  EXPECT_EQ(r.err.rfind("unmask: error: ", 0), 0u) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(out), std::string::npos) << "the error should name the output first: " << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out)) << out;
+}
+
+TEST(CliRobust, ScanHtmlIntoAMissingFolderIsRefusedBeforeTheScan) {
+  TempDir dir;
+  const std::string out = dir.file("no/such/folder/report.html");
+  // The input does not exist either: the output is checked first, so the error names it.
+  expect_refused_output("scan " + q(dir.file("absent.mp4")) + " --html " + q(out), out);
+}
+
+TEST(CliRobust, ScanHtmlIntoAFolderNobodyCanWriteIsRefusedBeforeTheScan) {
+  // /proc/self is a folder even root cannot create files in (a mode-555 folder would not stop root).
+  if (!std::filesystem::is_directory("/proc/self")) GTEST_SKIP() << "no /proc";
+  TempDir dir;
+  const std::string out = "/proc/self/report.html";
+  auto r = run_command(unmask_cmd("scan " + q(dir.file("absent.mp4")) + " --html " + out));
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find(out), std::string::npos) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+}
+
+TEST(CliRobust, ScanHtmlOntoAFolderLeavesNoTemporaryFile) {
+  TempDir dir;
+  const std::string out = dir.file("report.html");
+  std::filesystem::create_directory(out);
+  auto r = run_command(unmask_cmd("scan " + q(dir.file("absent.mp4")) + " --html " + q(out)));
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("report.html"), std::string::npos) << r.err;
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) n += e.path().filename() != "report.html";
+  EXPECT_EQ(n, 0) << "a temporary file was left beside the folder";
+}
+
+TEST(CliRobust, EvalRocIntoAMissingFolderIsRefusedBeforeTheManifestIsRead) {
+  TempDir dir;
+  const std::string out = dir.file("nodir/roc.svg");
+  expect_refused_output("eval --manifest " + q(dir.file("absent.csv")) + " --roc " + q(out), out);
+}
+
+TEST(CliRobust, TrainOutIntoAMissingFolderIsRefusedBeforeTraining) {
+  TempDir dir;
+  const std::string manifest = dir.file("m.csv");
+  ASSERT_TRUE(write_file_atomic(manifest, "path,label\n" + dir.file("absent.mp4") + ",real\n").is_ok());
+  const std::string out = dir.file("nodir/model.unm");
+  expect_refused_output("train --manifest " + q(manifest) + " --out " + q(out) + " --epochs 1", out);
+}
+
+TEST(CliRobust, TrainManifestThatIsAFolderSaysSo) {
+  TempDir dir;
+  auto r = run_command(unmask_cmd("train --manifest " + q(dir.path().string()) + " --out " + q(dir.file("m.unm"))));
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("is a folder"), std::string::npos) << r.err;
+}
+
+TEST(CliRobust, MarkVerifyTamperMapIntoAMissingFolderIsRefusedFirst) {
+  TempDir dir;
+  const std::string out = dir.file("nodir/map.png");
+  expect_refused_output("mark verify " + q(dir.file("absent.mp4")) + " --tamper-map " + q(out), out);
+}
+
+TEST(CliRobust, SynthDubAndSwapOutIntoAMissingFolderAreRefusedFirst) {
+  TempDir dir;
+  const std::string out = dir.file("nodir/dub.mp4");
+  expect_refused_output("synth dub --video " + q(dir.file("absent.mp4")) + " --text hello --out " + q(out), out);
+  const std::string out2 = dir.file("nodir/swap.mp4");
+  expect_refused_output("synth swap --source " + q(dir.file("a.jpg")) + " --target " + q(dir.file("b.mp4")) +
+                            " --out " + q(out2),
+                        out2);
+}
+
+}  // namespace
+}  // namespace unmask
