@@ -13,6 +13,7 @@
 #include "detect/cv_image.h"
 #include "detect/registry_table.h"
 #include "nn/nn.h"
+#include "synth/mask_blend.h"
 
 namespace unmask::detect {
 namespace {
@@ -156,13 +157,7 @@ Result<MouthFakeSample> make_mouth_fake(const Image& mouth, const face::Landmark
   static constexpr double kRatios[] = {0.6, 0.8, 1, 1};
   soft *= kRatios[std::uniform_int_distribution<int>(0, 3)(rng)];
 
-  cv::Mat src_f, tgt_f, soft3;
-  source.convertTo(src_f, CV_32FC3);
-  target.convertTo(tgt_f, CV_32FC3);
-  cv::cvtColor(soft, soft3, cv::COLOR_GRAY2BGR);
-  cv::Mat blended = soft3.mul(src_f) + (cv::Scalar::all(1.0) - soft3).mul(tgt_f);
-  cv::Mat fake, real = target;
-  blended.convertTo(fake, CV_8UC3);
+  cv::Mat fake = synth::blend_under_mask(source, target, soft), real = target;
   if (coin(rng, options.jpeg_probability)) {  // the same coding for both, so it never tells them apart
     const std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, static_cast<int>(uniform(rng, 40, 100))};
     for (cv::Mat* m : {&fake, &real}) {

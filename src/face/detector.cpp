@@ -173,13 +173,10 @@ cv::Mat& detector_frame(const Image& image, double scale, cv::Mat& gray, cv::Mat
   return scaled;
 }
 
-// Appends the faces dlib's frontal detector finds in `view`, whose top-left corner is (x0, y0) of
-// the detector frame, with boxes in full-resolution pixels.
-void append_frontal(dlib::frontal_face_detector& frontal, const cv::Mat& view, int x0, int y0, double scale,
-                    double min_confidence, std::vector<Face>& faces) {
-  std::vector<dlib::rect_detection> dets;
-  dlib::cv_image<unsigned char> dimg(view);
-  frontal(dimg, dets, min_confidence);
+// Appends dlib detections in a view whose top-left corner is (x0, y0) of the detector frame
+// (scaled by `scale` from the full frame) as faces with boxes in full-resolution pixels.
+void append_detections(const std::vector<dlib::rect_detection>& dets, int x0, int y0, double scale,
+                       std::vector<Face>& faces) {
   for (const auto& d : dets) {
     Face f;
     const Box b = from_dlib(d.rect);
@@ -188,6 +185,15 @@ void append_frontal(dlib::frontal_face_detector& frontal, const cv::Mat& view, i
     f.detected = true;
     faces.push_back(f);
   }
+}
+
+// Appends the faces dlib's frontal detector finds in `view` (see append_detections).
+void append_frontal(dlib::frontal_face_detector& frontal, const cv::Mat& view, int x0, int y0, double scale,
+                    double min_confidence, std::vector<Face>& faces) {
+  std::vector<dlib::rect_detection> dets;
+  dlib::cv_image<unsigned char> dimg(view);
+  frontal(dimg, dets, min_confidence);
+  append_detections(dets, x0, y0, scale, faces);
 }
 
 void sort_by_confidence(std::vector<Face>& faces) {
@@ -266,14 +272,7 @@ Result<std::vector<Face>> FaceDetector::detect_in(const Image& image, const Box&
       std::vector<dlib::rect_detection> dets;
       s.levels->detect(dlib::cv_image<unsigned char>(window), s.levels->first_level_for(min_face_side_px * scale),
                        options_.min_confidence, dets);
-      for (const auto& d : dets) {
-        Face f;
-        const Box b = from_dlib(d.rect);
-        f.box = {(x0 + b.x) / scale, (y0 + b.y) / scale, b.w / scale, b.h / scale};
-        f.confidence = d.detection_confidence;
-        f.detected = true;
-        faces.push_back(f);
-      }
+      append_detections(dets, x0, y0, scale, faces);
     } else {
       append_frontal(s.frontal, window, x0, y0, scale, options_.min_confidence, faces);
     }

@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "synth/mask_blend.h"
 #include "synth/synth.h"
 
 namespace unmask::synth {
@@ -183,13 +184,7 @@ Result<SelfBlendSample> self_blend(const Image& aligned_face, const face::Landma
   p.blend_ratio = kRatios[uniform_int(rng, 0, 5)];
   soft *= p.blend_ratio;
 
-  cv::Mat src_f, tgt_f, soft3;
-  source.convertTo(src_f, CV_32FC3);
-  target.convertTo(tgt_f, CV_32FC3);
-  cv::cvtColor(soft, soft3, cv::COLOR_GRAY2BGR);
-  cv::Mat blended_f = soft3.mul(src_f) + (cv::Scalar::all(1.0) - soft3).mul(tgt_f);
-  cv::Mat fake, real = target;
-  blended_f.convertTo(fake, CV_8UC3);
+  cv::Mat fake = blend_under_mask(source, target, soft), real = target;
 
   // Shared post-processing so compression does not tell the classes apart: the same JPEG
   // quality for both images of the pair.
