@@ -19,6 +19,7 @@
 #include "nn/nn.h"
 #include "support/face_fixtures.h"
 #include "support/fixtures.h"
+#include "photo_crops.h"
 
 namespace unmask::detect {
 namespace {
@@ -123,23 +124,6 @@ TEST(Blend, MissingOrCorruptModelIsAModelError) {
   EXPECT_NE(nocal.status().message().find("blend.calibration"), std::string::npos);
 }
 
-// Aligned crops of the Debian face photos.
-std::shared_ptr<std::vector<BlendCrop>> photo_crops(int size_px) {
-  auto models = face::FaceModels::load();
-  EXPECT_TRUE(models.ok());
-  face::FaceDetector detector(*models);
-  auto crops = std::make_shared<std::vector<BlendCrop>>();
-  for (const char* name : {"tom", "girl"}) {
-    Image photo = testing::face_photo(name, 400);
-    auto faces = detector.detect_faces(photo);
-    EXPECT_TRUE(faces.ok());
-    if (!faces.ok() || faces->empty()) continue;
-    auto aligned = face::align_face(photo, (*faces)[0].landmarks, {.size_px = size_px, .margin = 0.25});
-    EXPECT_TRUE(aligned.ok());
-    crops->push_back({aligned->crop, aligned->landmarks, 0, name, 0});
-  }
-  return crops;
-}
 
 TEST(Blend, SbiDatasetIsDeterministicAndGivesBothLabels) {
   auto crops = photo_crops(64);

@@ -20,6 +20,7 @@
 #include "nn/nn.h"
 #include "support/face_fixtures.h"
 #include "support/fixtures.h"
+#include "photo_crops.h"
 
 namespace unmask::detect {
 namespace {
@@ -46,26 +47,8 @@ nn::Model tiny_mouth_model(const std::string& path, const std::string& calibrati
   return *model;
 }
 
-// Aligned 128 px crops of the Debian face photos.
-std::shared_ptr<std::vector<BlendCrop>> photo_crops() {
-  auto models = face::FaceModels::load();
-  EXPECT_TRUE(models.ok());
-  face::FaceDetector detector(*models);
-  auto crops = std::make_shared<std::vector<BlendCrop>>();
-  for (const char* name : {"tom", "girl"}) {
-    Image photo = testing::face_photo(name, 400);
-    auto faces = detector.detect_faces(photo);
-    EXPECT_TRUE(faces.ok());
-    if (!faces.ok() || faces->empty()) continue;
-    auto aligned = face::align_face(photo, (*faces)[0].landmarks, {.size_px = 128, .margin = 0.25});
-    EXPECT_TRUE(aligned.ok());
-    crops->push_back({aligned->crop, aligned->landmarks, 0, name, 0});
-  }
-  return crops;
-}
-
 TEST(Mouth, CropIsTheLowerFaceOnly) {
-  auto crops = photo_crops();
+  auto crops = photo_crops(128);
   ASSERT_EQ(crops->size(), 2u);
   for (const BlendCrop& c : *crops) {
     Image m = mouth_crop(c.crop);
@@ -91,7 +74,7 @@ TEST(Mouth, CropIsTheLowerFaceOnly) {
 }
 
 TEST(Mouth, PseudoFakeDiffersOnlyInsideTheLowerFaceMask) {
-  auto crops = photo_crops();
+  auto crops = photo_crops(128);
   ASSERT_EQ(crops->size(), 2u);
   MouthFakeOptions no_jpeg;
   no_jpeg.jpeg_probability = 0;
@@ -137,7 +120,7 @@ TEST(Mouth, PseudoFakeDiffersOnlyInsideTheLowerFaceMask) {
 }
 
 TEST(Mouth, DatasetGivesLowerFaceExamplesOfBothLabels) {
-  auto crops = photo_crops();
+  auto crops = photo_crops(128);
   ASSERT_EQ(crops->size(), 2u);
   SbiDataset data(crops, {0, 1}, kMouthInputPx, /*augment=*/true, mouth_recipe());
   ASSERT_EQ(data.size(), 4u);
@@ -159,7 +142,7 @@ TEST(Mouth, DatasetGivesLowerFaceExamplesOfBothLabels) {
 
 TEST(Mouth, TrainingStepsLowerTheLossOnAToyBatch) {
   nn::set_num_threads(1);
-  auto crops = photo_crops();
+  auto crops = photo_crops(128);
   ASSERT_EQ(crops->size(), 2u);
   SbiDataset data(crops, {0, 1}, kMouthInputPx, /*augment=*/false, mouth_recipe());
   nn::TrainBatch batch;
@@ -204,7 +187,7 @@ TEST(Mouth, ScoresTheLowerFaceOfTheAlignedCrop) {
   EXPECT_EQ((*det)->info().name, "mouth");
   EXPECT_EQ((*det)->info().version, kMouthVersion);
   EXPECT_EQ((*det)->alignment().size_px, 128);
-  auto crops = photo_crops();
+  auto crops = photo_crops(128);
   ASSERT_EQ(crops->size(), 2u);
   std::vector<Image> images = {(*crops)[0].crop, (*crops)[1].crop};
   auto scores = (*det)->score(images);
