@@ -160,6 +160,12 @@ Status check_image(const Image& image) {
   return Status::ok();
 }
 
+// True when the frame at the detector's scale would be less than a pixel thick (a 1 x 20000
+// strip scaled to the detector's size): no face can be in it, and OpenCV refuses an empty size.
+bool thinner_than_a_pixel(const Image& image, double scale) {
+  return image.width_px() * scale < 1.0 || image.height_px() * scale < 1.0;
+}
+
 // The gray frame at the detector's scale, in scratch buffers reused between calls.
 cv::Mat& detector_frame(const Image& image, double scale, cv::Mat& gray, cv::Mat& scaled) {
   cv::Mat src = as_mat(image);
@@ -208,6 +214,7 @@ Result<std::vector<Face>> FaceDetector::detect(const Image& image) {
   State& s = *state_;
   const double scale = detect_scale(image.width_px(), image.height_px(), options_);
   std::vector<Face> faces;
+  if (thinner_than_a_pixel(image, scale)) return faces;
   try {
     cv::Mat* work = &detector_frame(image, scale, s.gray, s.scaled);
     append_frontal(s.frontal, *work, 0, 0, scale, options_.min_confidence, faces);
@@ -249,6 +256,7 @@ Result<std::vector<Face>> FaceDetector::detect_in(const Image& image, const Box&
   State& s = *state_;
   const double scale = detect_scale(image.width_px(), image.height_px(), options_);
   std::vector<Face> faces;
+  if (thinner_than_a_pixel(image, scale)) return faces;
   try {
     // The whole frame as detect() prepares it (a few ms): the window's pixels are then exactly
     // those detect() scans.

@@ -168,6 +168,20 @@ TEST(FaceDetector, NoFaceIsAnEmptyResultNotAnError) {
   EXPECT_TRUE(faces->empty());
 }
 
+TEST(FaceDetector, AStripThinnerThanAPixelAtTheDetectorsScaleHasNoFace) {
+  // 1 x 20000 and 20000 x 1: scaled to the detector's size the short side rounds to 0 pixels.
+  FaceDetector detector(test::models());
+  for (auto [w, h] : {std::pair{1, 20000}, std::pair{20000, 1}}) {
+    Image strip(w, h, 3);
+    auto faces = detector.detect(strip);
+    ASSERT_TRUE(faces.ok()) << w << "x" << h << ": " << faces.status().message();
+    EXPECT_TRUE(faces->empty());
+    auto near = detector.detect_in(strip, Box{0, 0, static_cast<double>(w), static_cast<double>(h)}, 0);
+    ASSERT_TRUE(near.ok()) << near.status().message();
+    EXPECT_TRUE(near->empty());
+  }
+}
+
 TEST(FaceDetector, EmptyImageIsAnInputError) {
   FaceDetector detector(test::models());
   auto faces = detector.detect(Image());
