@@ -83,7 +83,8 @@ std::string to_text(const scan::EvalResult& r) {
   out += "items " + std::to_string(r.items.size()) + ", failed " + std::to_string(r.n_failed) + ", not applicable " +
          std::to_string(r.n_not_applicable);
   for (const scan::EvalItem& it : r.items) {
-    if (it.failed) out += "\nfailed: " + it.path + ": " + it.error;
+    // Errors name their file first ("<what>: <why>"); the path is added only when it does not.
+    if (it.failed) out += "\nfailed: " + (it.error.rfind(it.path, 0) == 0 ? it.error : it.path + ": " + it.error);
   }
   return out;
 }

@@ -182,6 +182,15 @@ TEST(CliScan, ScansAClipAnImageAndAudioWithAModelFolder) {
   EXPECT_TRUE(ev["per_item"][3]["score"].is_null());
   EXPECT_TRUE(ev["detectors"].contains("blend"));
   EXPECT_TRUE(std::filesystem::exists(dir.file("roc.svg")));
+
+  // The text summary names a failed item's file once ("failed: <path>: <why>").
+  auto t = run_command(unmask_cmd("eval --quiet --frames 4 " + flags + "--manifest " + dir.file("m.csv")));
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const std::string broken = dir.file("broken.mp4");
+  const size_t at = t.out.find("failed: " + broken + ": ");
+  ASSERT_NE(at, std::string::npos) << t.out;
+  const std::string line = t.out.substr(at, t.out.find('\n', at) - at);
+  EXPECT_EQ(line.find(broken, 8 + broken.size()), std::string::npos) << line;
 }
 
 }  // namespace
