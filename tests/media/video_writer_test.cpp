@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <string>
+
 #include "media/media.h"
 #include "support/fixtures.h"
 
@@ -92,7 +96,32 @@ TEST(VideoWriter, UnclosedWriterLeavesNoFile) {
     ASSERT_TRUE((*writer)->write(testing::make_pattern_frame(64, 48, 0)).is_ok());
   }
   EXPECT_FALSE(std::filesystem::exists(path));
-  EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "a temporary file was left behind";
+}
+
+TEST(VideoWriter, AUsersPartialFileIsNotTouched) {
+  // The writer's temporary is its own: a file the user named OUT.partial survives, and two
+  // writers of the same output at once do not write into one file.
+  TempDir dir;
+  const std::string path = dir.file("clip.mp4");
+  std::ofstream(path + ".partial") << "the user's notes";
+  auto first = VideoWriter::open(path, 64, 48, 25);
+  auto second = VideoWriter::open(path, 64, 48, 25);
+  ASSERT_TRUE(first.ok() && second.ok());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE((*first)->write(testing::make_pattern_frame(64, 48, i)).is_ok());
+    ASSERT_TRUE((*second)->write(testing::make_pattern_frame(64, 48, i)).is_ok());
+  }
+  ASSERT_TRUE((*first)->close().is_ok());
+  ASSERT_TRUE((*second)->close().is_ok());
+  std::ifstream notes(path + ".partial");
+  std::string text;
+  std::getline(notes, text);
+  EXPECT_EQ(text, "the user's notes");
+  auto info = probe(path);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  ASSERT_TRUE(info->video.has_value());
+  EXPECT_EQ(info->video->width_px, 64);
 }
 
 TEST(VideoWriter, PadsOddSizes) {
