@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "detect/training.h"
+#include "learn/learn.h"
 
 namespace unmask::cli {
 namespace {
@@ -57,6 +58,12 @@ Command make_train(CLI::App& app) {
             }
             if (!std::filesystem::is_regular_file(o->manifest, ec)) {
               return fail(Status::input(o->manifest, "manifest not found"));
+            }
+            // A malformed or empty manifest is said as such, not as "no face found" after a pass.
+            if (auto items = learn::read_manifest(o->manifest); !items.ok()) {
+              return fail(items.status());
+            } else if (items->empty()) {
+              return fail(Status::input(o->manifest, "the manifest lists no items (a header only)"));
             }
             // Before hours of training, not after them: the model (and its card) must be writable.
             if (Status s = check_output_file(o->out); !s.is_ok()) return fail(s);

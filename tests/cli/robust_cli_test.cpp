@@ -79,6 +79,16 @@ TEST(CliRobust, TrainManifestThatIsAFolderSaysSo) {
   EXPECT_NE(r.err.find("is a folder"), std::string::npos) << r.err;
 }
 
+TEST(CliRobust, TrainManifestWithOnlyAHeaderSaysSo) {
+  TempDir dir;
+  const std::string manifest = dir.file("empty.csv");
+  ASSERT_TRUE(write_file_atomic(manifest, "path,label\n").is_ok());
+  auto r = run_command(unmask_cmd("train --manifest " + q(manifest) + " --out " + q(dir.file("m.unm"))));
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("lists no items"), std::string::npos) << r.err;
+}
+
 TEST(CliRobust, MarkVerifyTamperMapIntoAMissingFolderIsRefusedFirst) {
   TempDir dir;
   const std::string out = dir.file("nodir/map.png");
