@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -99,9 +98,7 @@ Status check_output_file(const std::string& path) {
   const fs::file_status st = fs::status(folder, ec);
   if (!fs::exists(st)) return Status::input(path, "cannot write: folder " + folder.string() + " does not exist");
   if (!fs::is_directory(st)) return Status::input(path, "cannot write: " + folder.string() + " is not a folder");
-  static std::atomic<unsigned> counter{0};
-  const std::string probe = (folder / (".unmask-write-check." + std::to_string(::getpid()) + "." +
-                                       std::to_string(counter.fetch_add(1)))).string();
+  const std::string probe = unique_temporary_path((folder / ".unmask-write-check").string());
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     const int err = errno;

@@ -244,5 +244,9 @@ std::string escape_markup(std::string_view text);
 Result<std::string> read_file(const std::string& path);
 // Writes atomically (temporary file then rename) so a crash never leaves half a file.
 Status write_file_atomic(const std::string& path, std::string_view bytes);
+// A name no other writer uses: "<base>.<pid>.<n>" with n counting up in this process. For
+// temporary files beside an output ("OUT.tmp.4711.0"), so neither a user's file of the plain
+// name nor another writer of the same output is clobbered.
+std::string unique_temporary_path(const std::string& base);
 
 }  // namespace unmask

@@ -28,14 +28,18 @@ Result<std::string> read_file(const std::string& path) {
 // user's "X.tmp" nor a concurrent writer of the same path is clobbered) and are renamed over `path`
 // only when they are all written: a reader sees the old file or the new one, never half of one. On
 // any failure the temporary file is removed and `path` is untouched.
+std::string unique_temporary_path(const std::string& base) {
+  static std::atomic<unsigned> counter{0};
+  return base + "." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
+}
+
 Status write_file_atomic(const std::string& path, std::string_view bytes) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return Status::input(path, "cannot write: is a directory");
-  static std::atomic<unsigned> counter{0};
   std::string tmp;
   int fd = -1;
   for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-    tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
+    tmp = unique_temporary_path(path + ".tmp");
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // the umask applies
     if (fd < 0 && errno != EEXIST) return Status::input(path, std::string("cannot write: ") + std::strerror(errno));
   }

@@ -7,7 +7,6 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <type_traits>
 
 #include "core/core.h"
@@ -193,26 +192,11 @@ bool write_landmark_cache(const FlatShapePredictor& model, const std::string& ca
   h.body_checksum = body_checksum(body);
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(cache_path).parent_path(), ec);
-  // A temporary name of this process: two first starts at once each write their own, and the
-  // rename puts one whole file in place.
-  const std::string tmp = cache_path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return false;
-    out.write(reinterpret_cast<const char*>(&h), sizeof h);
-    out.write(body.data(), static_cast<std::streamsize>(body.size()));
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(tmp, ec);
-      return false;
-    }
-  }
-  std::filesystem::rename(tmp, cache_path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return false;
-  }
-  return true;
+  // write_file_atomic's temporary is this writer's own: two first starts at once each write
+  // theirs, and the rename puts one whole file in place.
+  std::string file(reinterpret_cast<const char*>(&h), sizeof h);
+  file += body;
+  return write_file_atomic(cache_path, file).is_ok();
 }
 
 bool read_landmark_cache(const std::string& cache_path, const LandmarkSourceStamp& source, FlatShapePredictor& out) {

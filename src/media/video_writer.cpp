@@ -1,12 +1,8 @@
 // VideoWriter: BGR frames to H.264 (libx264, yuv420p) with audio copied from a source file or
 // encoded from PCM to AAC, interleaved as the video advances so memory stays bounded.
-
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-
-#include <unistd.h>
 
 #include "media/ffmpeg_util.h"
 #include "media/media.h"
@@ -175,16 +171,11 @@ class EncodedAudio final : public AudioTrack {
 };
 
 class FfmpegVideoWriter final : public VideoWriter {
-  // The file being written until close() renames it over the output: a name of this writer's
-  // own, so neither a user's "OUT.partial" nor another writer of the same output is clobbered.
-  static std::string temporary_name(const std::string& path) {
-    static std::atomic<unsigned> counter{0};
-    return path + ".partial." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
-  }
-
  public:
+  // The file is written under a temporary name of this writer's own ("OUT.partial.<pid>.<n>")
+  // until close() renames it over the output.
   FfmpegVideoWriter(std::string path, int w, int h, double fps, VideoWriterOptions options)
-      : path_(std::move(path)), tmp_path_(temporary_name(path_)), width_(w), height_(h), fps_(fps),
+      : path_(std::move(path)), tmp_path_(unique_temporary_path(path_ + ".partial")), width_(w), height_(h), fps_(fps),
         options_(std::move(options)) {}
 
   ~FfmpegVideoWriter() override {

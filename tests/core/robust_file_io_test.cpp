@@ -63,6 +63,13 @@ TEST(WriteFileAtomic, IntoAMissingFolderIsAnInputErrorNamingThePath) {
   EXPECT_TRUE(names_in(dir.path()).empty());
 }
 
+TEST(UniqueTemporaryPath, EveryCallGivesANewNameBesideTheBase) {
+  const std::string a = unique_temporary_path("/tmp/out.mp4.partial");
+  const std::string b = unique_temporary_path("/tmp/out.mp4.partial");
+  EXPECT_NE(a, b);
+  for (const std::string& name : {a, b}) EXPECT_EQ(name.rfind("/tmp/out.mp4.partial.", 0), 0u) << name;
+}
+
 TEST(WriteFileAtomic, KeepsTheUsualFileMode) {
   testing::TempDir dir;
   const std::string path = dir.file("r.txt");
