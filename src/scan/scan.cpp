@@ -30,7 +30,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-
 constexpr int kWatermarkFrames = 16;
 constexpr int kWatermarkFramesFast = 8;
 constexpr double kMinAudioSeconds = 0.5;

@@ -39,7 +39,6 @@ size_t alignment_index(std::vector<face::AlignOptions>& list, const face::AlignO
   return list.size() - 1;
 }
 
-
 }  // namespace
 
 struct TrackCollector::Track {

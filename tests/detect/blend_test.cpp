@@ -124,7 +124,6 @@ TEST(Blend, MissingOrCorruptModelIsAModelError) {
   EXPECT_NE(nocal.status().message().find("blend.calibration"), std::string::npos);
 }
 
-
 TEST(Blend, SbiDatasetIsDeterministicAndGivesBothLabels) {
   auto crops = photo_crops(64);
   ASSERT_EQ(crops->size(), 2u);
