@@ -193,10 +193,16 @@ double integral_at(const cv::Mat& integral, double x, double y) {
   return (1 - ay) * ((1 - ax) * r0[xi] + ax * r0[xi + 1]) + ay * ((1 - ax) * r1[xi] + ax * r1[xi + 1]);
 }
 
+// Chips of a crop view along one side: the crop's kx (or ky) chips from offset ox (or oy),
+// capped by the virtual grid.
+int crop_view_chips(double offset, double k) {
+  return std::min(kVirtualChips, static_cast<int>(std::ceil(offset + k)));
+}
+
 CropView crop_view(const cv::Mat& integral, int cells_x, int cells_y, double kx, double ky, double ox, double oy) {
   CropView v;
-  v.nx = std::min(kVirtualChips, static_cast<int>(std::ceil(ox + kx)));
-  v.ny = std::min(kVirtualChips, static_cast<int>(std::ceil(oy + ky)));
+  v.nx = crop_view_chips(ox, kx);
+  v.ny = crop_view_chips(oy, ky);
   v.plane = cv::Mat::zeros(v.ny, v.nx, CV_32F);
   v.mask = cv::Mat::zeros(v.ny, v.nx, CV_32F);
   const double sx = cells_x / kx, sy = cells_y / ky;  // cells per chip
@@ -408,9 +414,8 @@ RobustResult RobustDetector::detect() const {
       const double kx = landscape ? k_short * aspect / rho : k_short;
       if (kx > kVirtualChips - max_off || ky > kVirtualChips - max_off) continue;
       // crop_view's plane size at offset 0, hence the transform size.
-      const int nx = std::min(kVirtualChips, static_cast<int>(std::ceil(kx)));
-      const int ny = std::min(kVirtualChips, static_cast<int>(std::ceil(ky)));
-      const int dw = cv::getOptimalDFTSize(nx + max_off), dh = cv::getOptimalDFTSize(ny + max_off);
+      const int dw = cv::getOptimalDFTSize(crop_view_chips(0, kx) + max_off);
+      const int dh = cv::getOptimalDFTSize(crop_view_chips(0, ky) + max_off);
       coarse.push_back(Coarse{kx, ky, dw, dh, template_spectrum(dw, dh)});
     }
   }
