@@ -18,7 +18,7 @@
 # Seeds 4 and 5 of this recipe, packed with 1-3 as a five-member ensemble (--seeds 1,2,3,4,5),
 # measured as the three (5.6 %, file AUC 0.983 against 0.986) and are not shipped (docs/voice.md).
 #
-# Usage: scripts/train-voice.sh [--seeds 1,2,3 | --seed S] [--spec-augment] [--epochs N] [--resume] [--build DIR] [--data DIR] [--cache DIR]
+# Usage: scripts/train-voice.sh [--seeds 1,2,3 | --seed S] [--spec-augment] [--mixup ALPHA] [--epochs N] [--resume] [--build DIR] [--data DIR] [--cache DIR]
 # About 25 minutes per seed on 2 cores at 5 epochs (features ~11 min, each epoch ~3.5 min) on a
 # busy machine; the packing ~2 minutes.
 set -euo pipefail
@@ -28,6 +28,7 @@ seeds=1,2,3
 rest=()
 single=""
 mask=""
+mixup=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seeds) [[ $# -ge 2 ]] || { echo "option --seeds needs a value" >&2; exit 2; }
@@ -35,10 +36,12 @@ while [[ $# -gt 0 ]]; do
     --seed) [[ $# -ge 2 ]] || { echo "option --seed needs a value" >&2; exit 2; }
             single="$2"; rest+=("$1" "$2"); shift 2 ;;
     --spec-augment) mask="--spec-augment"; shift ;;
+    --mixup) [[ $# -ge 2 ]] || { echo "option --mixup needs a value" >&2; exit 2; }
+             mixup=(--mixup "$2"); shift 2 ;;
     *) rest+=("$1"); shift ;;
   esac
 done
-[[ -n "$single" && -n "$mask" ]] && { echo "--spec-augment is for the ensemble members (--seeds), not --seed" >&2; exit 2; }
+[[ -n "$single" && ( -n "$mask" || ${#mixup[@]} -gt 0 ) ]] && { echo "--spec-augment and --mixup are for the ensemble members (--seeds), not --seed" >&2; exit 2; }
 [[ "$seeds" =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "--seeds wants numbers separated by commas, not '$seeds'" >&2; exit 2; }
 parse_train_options /work/cache/voice 5 1 "${rest[@]}"
 find_unmask
@@ -57,7 +60,7 @@ else
   for s in ${seeds//,/ }; do
     mkdir -p "$cache/run/seed$s"
     "$bench_voice" --train "$cache/voice_train.csv" --out "$cache/run/seed$s/voice.unm" \
-      --epochs "$epochs" --seed "$s" --model-kind cnn $mask $resume
+      --epochs "$epochs" --seed "$s" --model-kind cnn $mask "${mixup[@]}" $resume
     members+=("$cache/run/seed$s/voice.unm")
   done
   "$bench_voice" --pack "$cache/run/voice.unm" --members "$(IFS=,; echo "${members[*]}")" \

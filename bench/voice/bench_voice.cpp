@@ -1,9 +1,10 @@
 // bench_voice: the voice detector on held-out speech, and its training driver.
 //
-//   bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] [--spec-augment] [--resume]
+//   bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] [--spec-augment] [--mixup ALPHA] [--resume]
 //       runs the voice trainer (detect::train_voice_model; `unmask train --detector voice` is the
 //       default kind, cnn, without masking) and prints its progress, one line per stage;
-//       --spec-augment masks bands and frames of the training patches (VoiceTrainOptions);
+//       --spec-augment masks bands and frames of the training patches, --mixup ALPHA mixes them up
+//       (lambda ~ Beta(ALPHA, ALPHA); VoiceTrainOptions);
 //       --resume continues from MODEL.ckpt when it exists.
 //   bench_voice --eval MANIFEST --model MODEL
 //       scores every row of MANIFEST (the held-out split of make_manifests.sh), plus espeak-ng
@@ -41,7 +42,7 @@ struct Scored {
 };
 
 int train(const std::string& manifest, const std::string& out, int epochs, uint64_t seed, const std::string& command,
-          const std::string& kind, bool spec_augment, bool resume) {
+          const std::string& kind, const detect::VoiceTrainOptions& options, bool resume) {
   {
     detect::TrainRequest req;
     req.manifest_path = manifest;
@@ -58,8 +59,6 @@ int train(const std::string& manifest, const std::string& out, int epochs, uint6
       std::printf("[%5.1f%%] %s\n", 100 * f, last.c_str());
       std::fflush(stdout);
     };
-    detect::VoiceTrainOptions options;
-    options.spec_augment = spec_augment;
     auto summary = detect::train_voice_model(req, kind, options);
     if (!summary.ok()) {
       std::fprintf(stderr, "%s\n", summary.status().message().c_str());
@@ -238,7 +237,8 @@ int main(int argc, char** argv) {
   int epochs = 0;
   uint64_t seed = 1;
   std::string command, kind = "cnn";
-  bool spec_augment = false, resume = false;
+  detect::VoiceTrainOptions options;
+  bool resume = false;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -252,7 +252,16 @@ int main(int argc, char** argv) {
     else if (a == "--scaling-manifest") scaling_manifest = next();
     else if (a == "--epochs") epochs = std::atoi(next().c_str());
     else if (a == "--model-kind") kind = next();
-    else if (a == "--spec-augment") spec_augment = true;
+    else if (a == "--spec-augment") options.spec_augment = true;
+    else if (a == "--mixup") {
+      const std::string v = next();
+      char* end = nullptr;
+      options.mixup_alpha = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(options.mixup_alpha > 0.0)) {
+        std::fprintf(stderr, "--mixup wants a number > 0 (the Beta distribution's alpha), not '%s'\n", v.c_str());
+        return 2;
+      }
+    }
     else if (a == "--resume") resume = true;
     else if (a == "--seed") seed = std::strtoull(next().c_str(), nullptr, 10);
     else {
@@ -260,9 +269,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (!train_manifest.empty() && !out.empty()) return train(train_manifest, out, epochs, seed, command, kind, spec_augment, resume);
+  if (!train_manifest.empty() && !out.empty()) return train(train_manifest, out, epochs, seed, command, kind, options, resume);
   if (!eval_manifest.empty() && !model.empty()) return eval(eval_manifest, model);
   if (!pack_out.empty() && !members.empty() && !scaling_manifest.empty()) return pack(pack_out, members, scaling_manifest, command);
-  std::fprintf(stderr, "usage: bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] [--spec-augment] [--resume] | --eval MANIFEST --model MODEL | --pack OUT --members A.unm,B.unm,... --scaling-manifest MANIFEST\n");
+  std::fprintf(stderr, "usage: bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] [--spec-augment] [--mixup ALPHA] [--resume] | --eval MANIFEST --model MODEL | --pack OUT --members A.unm,B.unm,... --scaling-manifest MANIFEST\n");
   return 2;
 }

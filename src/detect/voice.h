@@ -198,6 +198,9 @@ Result<VoiceEnsembleFit> pack_voice_ensemble(const std::string& out_path, const 
 // validation patches are never masked. The model's metadata and card record it.
 struct VoiceTrainOptions {
   bool spec_augment = false;
+  // > 0: the CNN's training patches are mixed up (learn::MixupDataset, lambda ~ Beta(alpha, alpha)),
+  // after the SpecAugment masks when both are on. 0: no mixup (the shipped recipe).
+  double mixup_alpha = 0.0;
 };
 Result<TrainSummary> train_voice_model(const TrainRequest& request, const std::string& model_kind,
                                        const VoiceTrainOptions& options = {});

@@ -519,7 +519,9 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
   }
   const learn::TrainConfig cfg = voice_train_config(req, kCnnDefaultEpochs, 2e-3, 1e-4);
   const VoiceMaskedDataset masked(train);
-  auto result = learn::train_binary(*spec, options.spec_augment ? static_cast<const learn::Dataset&>(masked) : train, &val, cfg);
+  const learn::Dataset& unmixed = options.spec_augment ? static_cast<const learn::Dataset&>(masked) : train;
+  const learn::MixupDataset mixed(unmixed, options.mixup_alpha);
+  auto result = learn::train_binary(*spec, options.mixup_alpha > 0.0 ? static_cast<const learn::Dataset&>(mixed) : unmixed, &val, cfg);
   if (!result.ok()) return result.status();
 
   auto val_probs = learn::predict_dataset(result->model, val);
@@ -577,17 +579,21 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
   VoiceModelOutput out;
   out.features = kVoiceCnnFeatureVersion;
   out.architecture = {{"name", spec->name}, {"in_channels", 1}, {"input_size_px", kVoicePatchFrames}, {"widths", spec->widths}};
+  const std::string alpha_text = (std::ostringstream() << options.mixup_alpha).str();
   out.metadata = {{"band_mean", join(band_mean)},
                   {"band_std", join(band_std)},
                   {"n_real_patches", std::to_string(n_real)},
                   {"n_fake_patches", std::to_string(n_fake)},
-                  {"train_spec_augment", options.spec_augment ? "1" : "0"}};
+                  {"train_spec_augment", options.spec_augment ? "1" : "0"},
+                  {"train_mixup_alpha", alpha_text}};
   out.data = {{"griffin_lim_settings", "per file: 64/80/128 mel bands, 16/32/64 iterations (seeded)"},
               {"second_resynthesis_per_real_file", vocoded},
               {"file_calibration_fit", "validation files of the manifest only (real vs manifest synthetic), not the project-made fakes"},
               {"augmentation", "one copy of every clip: 1/3 mp3 32-96 kbit/s, 1/6 AAC, 1/2 low-pass 3.4/5.5/7 kHz or none plus noise 20-45 dB down"},
               {"patch_masking", options.spec_augment ? "SpecAugment-style, every training patch each time drawn: 1-2 frequency masks of 1-8 of the 64 bands and 1-2 time masks of 1-8 of the 64 frames, at the band mean"
                                                      : "none"},
+              {"patch_mixup", options.mixup_alpha > 0.0 ? "every training patch mixed with a seeded partner patch, lambda ~ Beta(" + alpha_text + ", same) folded to >= 0.5, labels mixed alike"
+                                                         : "none"},
               {"real_patches", n_real},
               {"fake_patches", n_fake},
               {"train_patches", n_train_patches}};
@@ -607,6 +613,8 @@ Result<TrainSummary> train_voice(const TrainRequest& req) { return train_voice_m
 Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::string& model_kind, const VoiceTrainOptions& options) {
   if (model_kind != "cnn" && model_kind != "mlp") return Status::usage("voice model kind", "must be cnn or mlp, not '" + model_kind + "'");
   if (options.spec_augment && model_kind != "cnn") return Status::usage("voice spec augment", "patch masking needs the cnn model kind");
+  if (options.mixup_alpha < 0.0 || !std::isfinite(options.mixup_alpha)) return Status::usage("voice mixup", "alpha must be a finite number >= 0");
+  if (options.mixup_alpha > 0.0 && model_kind != "cnn") return Status::usage("voice mixup", "patch mixup needs the cnn model kind");
   const bool cnn = model_kind == "cnn";
   const auto t0 = std::chrono::steady_clock::now();
   auto items = learn::read_manifest(req.manifest_path);

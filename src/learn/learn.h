@@ -199,6 +199,22 @@ class InMemoryDataset : public Dataset {
   std::vector<Example> examples_;
 };
 
+// Mixup (Zhang et al. 2018) of the examples of `base`: example i comes back as
+// lambda * x_i + (1 - lambda) * x_j with the label mixed the same way, where the partner j and
+// lambda ~ Beta(alpha, alpha) are drawn from the example's seed (so get() stays deterministic in
+// (index, seed)). Boundary targets are mixed when both examples have one, dropped otherwise.
+// `base` must outlive it; alpha must be > 0.
+class MixupDataset : public Dataset {
+ public:
+  MixupDataset(const Dataset& base, double alpha) : base_(base), alpha_(alpha) {}
+  size_t size() const override { return base_.size(); }
+  Result<Example> get(size_t index, uint64_t seed) const override;
+
+ private:
+  const Dataset& base_;
+  double alpha_;
+};
+
 struct TrainConfig {
   int epochs = 10;
   int batch_size = 32;

@@ -7,11 +7,13 @@
 //
 // Checkpoint file: "UNMASKCK" | u32 LE version | u32 LE header length | header text |
 // u64 LE state length | nn::Trainable state | 64 hex chars SHA-256 of all before.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <random>
 
 #include "learn/learn.h"
 
@@ -297,6 +299,34 @@ Status InMemoryDataset::add(std::vector<float> input, float label, std::vector<f
 Result<Example> InMemoryDataset::get(size_t index, uint64_t /*seed*/) const {
   if (index >= examples_.size()) return Status::internal("dataset", "index out of range");
   return examples_[index];
+}
+
+Result<Example> MixupDataset::get(size_t index, uint64_t seed) const {
+  if (!(alpha_ > 0.0)) return Status::usage("mixup", "alpha must be > 0");
+  auto first = base_.get(index, seed);
+  if (!first.ok() || base_.size() < 2) return first;
+  std::mt19937_64 rng(mix(seed, 0x6d69787570ULL));  // "mixup"
+  const size_t partner = std::uniform_int_distribution<size_t>(0, base_.size() - 1)(rng);
+  std::gamma_distribution<double> gamma(alpha_, 1.0);
+  const double a = gamma(rng), b = gamma(rng);
+  // lambda ~ Beta(alpha, alpha), folded to >= 0.5 so that example `index` stays the larger part.
+  double lambda = a + b > 0.0 ? a / (a + b) : 1.0;
+  lambda = std::max(lambda, 1.0 - lambda);
+  auto second = base_.get(partner, mix(seed, partner));
+  if (!second.ok()) return second.status();
+  if (second->input.size() != first->input.size()) {
+    return Status::internal("mixup", "examples " + std::to_string(index) + " and " + std::to_string(partner) + " differ in size");
+  }
+  const float l = static_cast<float>(lambda), r = 1.0f - l;
+  Example out = std::move(*first);
+  for (size_t k = 0; k < out.input.size(); ++k) out.input[k] = l * out.input[k] + r * second->input[k];
+  out.label = l * out.label + r * second->label;
+  if (!out.boundary.empty() && second->boundary.size() == out.boundary.size()) {
+    for (size_t k = 0; k < out.boundary.size(); ++k) out.boundary[k] = l * out.boundary[k] + r * second->boundary[k];
+  } else {
+    out.boundary.clear();
+  }
+  return out;
 }
 
 Result<std::vector<double>> predict_dataset(const nn::Model& model, const Dataset& data, uint64_t seed,

@@ -740,6 +740,21 @@ TEST(VoiceMasking, MaskedDatasetMasksEachDrawAndTrainingOnItStillLearns) {
   EXPECT_GT(result->history.back().val_auc, 0.9);
 }
 
+// Options the trainer cannot honour are refused before any data is read.
+TEST(VoiceTraining, RefusesABadMixupAlphaAndMixupOnTheMlp) {
+  TrainRequest req;
+  req.manifest_path = "/nonexistent/manifest.csv";
+  req.out_path = "/nonexistent/voice.unm";
+  for (double alpha : {-0.5, std::nan("")}) {
+    VoiceTrainOptions options;
+    options.mixup_alpha = alpha;
+    EXPECT_EQ(train_voice_model(req, "cnn", options).status().code(), StatusCode::kUsage) << alpha;
+  }
+  VoiceTrainOptions options;
+  options.mixup_alpha = 0.4;
+  EXPECT_EQ(train_voice_model(req, "mlp", options).status().code(), StatusCode::kUsage);
+}
+
 TEST(Voice, LossyCodecRoundTripKeepsTheSoundInPlace) {
   const Audio tone = testing::make_tone(440.0, 1.5, 16000, 0.4);
   for (const auto& [encoder, rate, bitrate] : {std::tuple{"libmp3lame", 22050, 32000}, std::tuple{"aac", 16000, 48000}}) {

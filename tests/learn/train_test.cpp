@@ -225,5 +225,50 @@ TEST(Train, InitCheckpointFineTunesFromAnotherRun) {
   EXPECT_EQ(train_binary(mlp_spec(), linear, nullptr, wrong_arch).status().code(), StatusCode::kModel);
 }
 
+// Mixup returns convex combinations of two examples (input and label alike), the same ones for
+// the same (index, seed), with example `index` the larger part; and it still trains.
+TEST(Mixup, MixesPairsDeterministicallyAndStillLearns) {
+  InMemoryDataset pair({2});
+  ASSERT_TRUE(pair.add({0.0f, 0.0f}, 0.0f).is_ok());
+  ASSERT_TRUE(pair.add({1.0f, 2.0f}, 1.0f).is_ok());
+  const MixupDataset mixed(pair, 0.4);
+  ASSERT_EQ(mixed.size(), 2u);
+  int mixed_count = 0;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    for (size_t index = 0; index < 2; ++index) {
+      auto ex = mixed.get(index, seed);
+      ASSERT_TRUE(ex.ok()) << ex.status().message();
+      // Every value is the same convex combination: input = (t, 2t) with t the label.
+      const float t = ex->label;
+      ASSERT_GE(t, 0.0f);
+      ASSERT_LE(t, 1.0f);
+      EXPECT_NEAR(ex->input[0], t, 1e-6);
+      EXPECT_NEAR(ex->input[1], 2 * t, 1e-6);
+      // The example asked for keeps at least half the weight.
+      if (index == 0) EXPECT_LE(t, 0.5f + 1e-6);
+      else EXPECT_GE(t, 0.5f - 1e-6);
+      if (t > 1e-3f && t < 1 - 1e-3f) ++mixed_count;
+      auto again = mixed.get(index, seed);
+      ASSERT_TRUE(again.ok());
+      EXPECT_EQ(again->input, ex->input);
+    }
+  }
+  EXPECT_GT(mixed_count, 50);  // partners differ half the time; Beta(0.4, 0.4) often mixes
+
+  EXPECT_FALSE(MixupDataset(pair, 0.0).get(0, 1).ok());
+  EXPECT_FALSE(MixupDataset(pair, -1.0).get(0, 1).ok());
+
+  const InMemoryDataset train = linear_set(256, 1), val = linear_set(128, 2);
+  const MixupDataset mixed_train(train, 0.4);
+  TrainConfig config;
+  config.epochs = 12;
+  config.batch_size = 32;
+  config.seed = 5;
+  config.optimizer.learning_rate = 0.01;
+  auto result = train_binary(mlp_spec(), mixed_train, &val, config);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_GT(result->history.back().val_auc, 0.95);
+}
+
 }  // namespace
 }  // namespace unmask::learn
