@@ -4,6 +4,7 @@
 // thumbnail, audio, watermark and provenance, input facts, detectors and versions. Readable from
 // 360 px (phone) upwards: the timeline is drawn twice (wide and narrow) and CSS shows one.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -65,6 +66,39 @@ const char* series_colour(size_t i) {
 std::string file_name(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// FFmpeg names a demuxer by every format it reads ("mov,mp4,m4a,3gp,3g2,mj2"); a reader wants the
+// one this file is: the name that matches the file's extension, with the full list after it in
+// grey. Without a match the list as it is.
+std::string container_markup(const std::string& format, const std::string& path) {
+  const std::string name = file_name(path);
+  const size_t dot = name.find_last_of('.');
+  if (dot == std::string::npos || format.find(',') == std::string::npos) return escape_markup(format);
+  std::string ext = name.substr(dot + 1);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  size_t start = 0;
+  while (start <= format.size()) {
+    const size_t comma = std::min(format.find(',', start), format.size());
+    if (!ext.empty() && format.compare(start, comma - start, ext) == 0) {
+      return escape_markup(ext) + " <span class=\"muted\">(read as " + escape_markup(format) + ")</span>";
+    }
+    start = comma + 1;
+  }
+  return escape_markup(format);
+}
+
+// "305102 bytes" as a person reads a size: "298 KiB (305102 bytes)".
+std::string size_text(int64_t bytes) {
+  static const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " bytes";
+  double v = static_cast<double>(bytes) / 1024.0;
+  int unit = 0;
+  while (v >= 1024.0 && unit < 3) {
+    v /= 1024.0;
+    ++unit;
+  }
+  return fixed_text(v, v < 10 ? 1 : 0) + " " + kUnits[unit] + " (" + std::to_string(bytes) + " bytes)";
 }
 
 // Scores over time. Top: the score axis with the verdict bands, one line (and dots at the scored
@@ -357,8 +391,8 @@ std::string to_html(const Report& r) {
   h += "<section><h2>Input</h2><table>";
   h += row("file", escape_markup(in.path));
   h += row("sha256", "<code>" + escape_markup(in.sha256) + "</code>");
-  h += row("size", std::to_string(in.size_bytes) + " bytes");
-  h += row("container", escape_markup(in.format));
+  h += row("size", size_text(in.size_bytes));
+  h += row("container", container_markup(in.format, in.path));
   h += row("duration", num(in.duration_s, 2) + " s");
   if (in.has_video) {
     std::string v = escape_markup(in.video_codec) + ", " + std::to_string(in.width_px) + "&times;" + std::to_string(in.height_px);

@@ -153,6 +153,27 @@ TEST(ReportHtml, SelfContainedEscapedAndVerdictFirst) {
   EXPECT_EQ(urls, 0u);
 }
 
+TEST(ReportHtml, InputFactsReadAsAPersonWould) {
+  Report r = sample_report();
+  r.input.path = "/media/Clip.MP4";
+  r.input.format = "mov,mp4,m4a,3gp,3g2,mj2";
+  r.input.size_bytes = 305102;
+  std::string html = to_html(r);
+  EXPECT_NE(html.find("mp4 <span class=\"muted\">(read as mov,mp4,m4a,3gp,3g2,mj2)</span>"), std::string::npos);
+  EXPECT_NE(html.find("298 KiB (305102 bytes)"), std::string::npos);
+  r.input.path = "/media/clip.bin";  // no name of the list matches: the list as it is
+  r.input.size_bytes = 3 * 1024 * 1024 + 1024 * 1024 / 2;
+  html = to_html(r);
+  EXPECT_NE(html.find("<td>mov,mp4,m4a,3gp,3g2,mj2</td>"), std::string::npos) << html.substr(html.find("container"), 120);
+  EXPECT_NE(html.find("3.5 MiB (3670016 bytes)"), std::string::npos);
+  r.input.path = "clip.webm";
+  r.input.format = "matroska,webm";
+  r.input.size_bytes = 900;
+  html = to_html(r);
+  EXPECT_NE(html.find("webm <span class=\"muted\">(read as matroska,webm)</span>"), std::string::npos);
+  EXPECT_NE(html.find("900 bytes"), std::string::npos);
+}
+
 TEST(Base64, KnownVectors) {
   EXPECT_EQ(base64(""), "");
   EXPECT_EQ(base64("f"), "Zg==");
