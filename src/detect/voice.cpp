@@ -16,17 +16,14 @@
 
 #include "detect/audio_features.h"
 #include "detect/registry_table.h"
+#include "detect/voice_windows.h"
 #include "learn/learn.h"
 #include "nn/nn.h"
 
 namespace unmask::detect {
 namespace {
 
-constexpr int kHop = 160;              // 10 ms at 16 kHz
-constexpr int kWindowFrames = 300;     // 3 s
-constexpr int kWindowHopFrames = 150;  // 1.5 s
-constexpr int kMinWindowSpeech = 100;  // 1 s
-constexpr int kMinTotalSpeech = 50;    // 0.5 s
+using namespace voice_grid;
 
 std::vector<float> window_features(const FeatureMatrix& cep, const FeatureMatrix& mel, const std::vector<bool>& speech,
                                    int begin, int end) {
@@ -252,22 +249,6 @@ SpeechFrames speech_frames(const Audio& audio) {
   for (int t = 0; t < n; ++t) total += out.speech[t];
   if (total >= kMinTotalSpeech) out.n = n;
   return out;
-}
-
-// Calls make(a, b, c) for every 3 s window [a, b) of frames (1.5 s hop) with c >= 1 s of speech
-// (count(a, b)); when none was made (made() false), for the window with the most speech if it
-// has 0.5 s.
-template <class Count, class Make, class Made>
-void for_each_window(int n, const Count& count, const Make& make, const Made& made) {
-  int best_a = 0, best_c = -1;
-  for (int a = 0; a == 0 || a + kWindowFrames / 2 < n; a += kWindowHopFrames) {
-    const int b = std::min(n, a + kWindowFrames);
-    const int c = count(a, b);
-    if (c > best_c) { best_c = c; best_a = a; }
-    if (c >= kMinWindowSpeech) make(a, b, c);
-    if (b == n) break;
-  }
-  if (!made() && best_c >= kMinTotalSpeech) make(best_a, std::min(n, best_a + kWindowFrames), best_c);
 }
 
 VoiceWindow window_span(const FrameOptions& fo, int a, int b, int c) {

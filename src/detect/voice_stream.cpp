@@ -7,17 +7,14 @@
 
 #include "detect/audio_features.h"
 #include "detect/voice.h"
+#include "detect/voice_windows.h"
 
 namespace unmask::detect {
 namespace {
 
-// voice_patches' window grid (voice.cpp): 3 s windows every 1.5 s, 1 s of speech in a window, 0.5 s
-// in the file. VoiceStream tests check the two give the same windows and scores.
-constexpr int kHop = 160;
-constexpr int kWindowFrames = 300;
-constexpr int kWindowHopFrames = 150;
-constexpr int kMinWindowSpeech = 100;
-constexpr int kMinTotalSpeech = 50;
+// voice_patches' window grid (voice_windows.h); VoiceStream tests check that the two analyses give
+// the same windows and scores.
+using namespace voice_grid;
 constexpr int kBlockFrames = 6000;  // 60 s of frames per block of the last pass
 
 struct PlannedWindow {
@@ -43,15 +40,7 @@ std::vector<PlannedWindow> plan_windows(const std::vector<bool>& speech, int n, 
     }
     if (!w.starts.empty()) out.push_back(std::move(w));
   };
-  int best_a = 0, best_c = -1;
-  for (int a = 0; a == 0 || a + kWindowFrames / 2 < n; a += kWindowHopFrames) {
-    const int b = std::min(n, a + kWindowFrames);
-    const int c = count(a, b);
-    if (c > best_c) { best_c = c; best_a = a; }
-    if (c >= kMinWindowSpeech) make(a, b, c);
-    if (b == n) break;
-  }
-  if (out.empty() && best_c >= kMinTotalSpeech) make(best_a, std::min(n, best_a + kWindowFrames), best_c);
+  for_each_window(n, count, make, [&] { return !out.empty(); });
   return out;
 }
 
