@@ -584,8 +584,9 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
                   {"band_std", join(band_std)},
                   {"n_real_patches", std::to_string(n_real)},
                   {"n_fake_patches", std::to_string(n_fake)},
-                  {"train_spec_augment", options.spec_augment ? "1" : "0"},
-                  {"train_mixup_alpha", alpha_text}};
+                  {"train_spec_augment", options.spec_augment ? "1" : "0"}};
+  // Only a mixup run records its alpha: the default recipe's model file stays as it was.
+  if (options.mixup_alpha > 0.0) out.metadata["train_mixup_alpha"] = alpha_text;
   out.data = {{"griffin_lim_settings", "per file: 64/80/128 mel bands, 16/32/64 iterations (seeded)"},
               {"second_resynthesis_per_real_file", vocoded},
               {"file_calibration_fit", "validation files of the manifest only (real vs manifest synthetic), not the project-made fakes"},
