@@ -24,15 +24,15 @@ Result<std::string> read_file(const std::string& path) {
   return buffer.str();
 }
 
-// The bytes go to a temporary file of their own beside `path` (created exclusively, so neither a
-// user's "X.tmp" nor a concurrent writer of the same path is clobbered) and are renamed over `path`
-// only when they are all written: a reader sees the old file or the new one, never half of one. On
-// any failure the temporary file is removed and `path` is untouched.
 std::string unique_temporary_path(const std::string& base) {
   static std::atomic<unsigned> counter{0};
   return base + "." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
 }
 
+// The bytes go to a temporary file of their own beside `path` (created exclusively, so neither a
+// user's "X.tmp" nor a concurrent writer of the same path is clobbered) and are renamed over `path`
+// only when they are all written: a reader sees the old file or the new one, never half of one. On
+// any failure the temporary file is removed and `path` is untouched.
 Status write_file_atomic(const std::string& path, std::string_view bytes) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return Status::input(path, "cannot write: is a directory");
@@ -44,8 +44,9 @@ Status write_file_atomic(const std::string& path, std::string_view bytes) {
     if (fd < 0 && errno != EEXIST) return Status::input(path, std::string("cannot write: ") + std::strerror(errno));
   }
   if (fd < 0) return Status::input(path, "cannot write: no free temporary name beside it");
+  // On any failure after the temporary exists: close it if still open, remove it, say why.
   auto give_up = [&](const std::string& why) {
-    ::close(fd);
+    if (fd >= 0) ::close(fd);
     std::error_code ignored;
     std::filesystem::remove(tmp, ignored);
     return Status::input(path, why);
@@ -57,18 +58,11 @@ Status write_file_atomic(const std::string& path, std::string_view bytes) {
     if (n <= 0) return give_up(std::string("write failed: ") + (n < 0 ? std::strerror(errno) : "no progress"));
     done += static_cast<size_t>(n);
   }
-  if (::close(fd) != 0) {
-    const int err = errno;
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    return Status::input(path, std::string("write failed: ") + std::strerror(err));
-  }
+  const int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0) return give_up(std::string("write failed: ") + std::strerror(errno));
   std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    return Status::input(path, "cannot rename into place: " + ec.message());
-  }
+  if (ec) return give_up("cannot rename into place: " + ec.message());
   return Status::ok();
 }
 
