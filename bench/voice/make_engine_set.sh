@@ -17,18 +17,8 @@ heldout=$1
 out=$2
 [ -r "$heldout" ] || { echo "make_engine_set: cannot read $heldout" >&2; exit 3; }
 
-packages="flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
-missing=""
-for p in $packages; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  [ "$(id -u)" -eq 0 ] || { echo "make_engine_set: needs$missing (apt, as root)" >&2; exit 3; }
-  echo "== installing$missing (apt)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1 ||
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null; }
-fi
+. "$(dirname "$0")/apt_packages.sh"
+ensure_packages make_engine_set flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 
 mkdir -p "$out/clips"
 out=$(cd "$out" && pwd)

@@ -14,18 +14,8 @@ train=$1
 out=$2
 [ -r "$train" ] || { echo "make_festival_training: cannot read $train" >&2; exit 3; }
 
-packages="festival festvox-kdlpc16k"
-missing=""
-for p in $packages; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  [ "$(id -u)" -eq 0 ] || { echo "make_festival_training: needs$missing (apt, as root)" >&2; exit 3; }
-  echo "== installing$missing (apt)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1 ||
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null; }
-fi
+. "$(dirname "$0")/apt_packages.sh"
+ensure_packages make_festival_training festival festvox-kdlpc16k
 
 mkdir -p "$out/ked"
 out=$(cd "$out" && pwd)
