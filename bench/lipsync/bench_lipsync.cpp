@@ -265,7 +265,17 @@ int main(int argc, char** argv) {
     else if (a == "--scan" && i + 1 < argc) scan_data = argv[++i];
     else if (a == "--models" && i + 1 < argc) models_dir = argv[++i];
     else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
-    else files.push_back(a);
+    else if (a.starts_with("-")) {
+      std::fprintf(stderr,
+                   "usage: bench_lipsync --data DIR [--max N] [--cache DIR] [--fit] [--legacy] | FILE... | "
+                   "--scan DIR [--models DIR] [--dump SCORES.csv]\n%s%s\n",
+                   a == "--help" || a == "-h" ? "" : "unknown or incomplete option: ", a == "--help" || a == "-h" ? "" : a.c_str());
+      return a == "--help" || a == "-h" ? 0 : 2;
+    } else files.push_back(a);
+  }
+  if (files.empty() && data.empty() && scan_data.empty()) {
+    std::fprintf(stderr, "bench_lipsync: nothing to measure: give --data DIR, --scan DIR or video files (--help)\n");
+    return 2;
   }
   if (!scan_data.empty()) return scan_manifest(scan_data, models_dir, dump);
   if (!data.empty()) {
