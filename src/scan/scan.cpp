@@ -327,7 +327,7 @@ std::string reason_for(const FusionResult& f, const report::Report& r, const Aud
     strongest_score = *audio.voice;
     strongest = *audio.voice >= kSuspiciousThreshold
                     ? "the voice sounds synthetic (" + audio.voice_detector + " " + report::fixed_text(*audio.voice) + ")"
-                    : audio.voice_detector + " " + report::fixed_text(*audio.voice) + " on the voice";
+                    : audio.voice_detector + " " + report::fixed_text(*audio.voice) + " on the speech";
   }
   if (audio.lipsync && audio.lipsync->score > strongest_score) {
     strongest_score = audio.lipsync->score;
