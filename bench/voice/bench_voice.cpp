@@ -1,10 +1,11 @@
 // bench_voice: the voice detector on held-out speech, and its training driver.
 //
-//   bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] [--spec-augment] [--mixup ALPHA] [--resume]
+//   bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] [--spec-augment] [--mixup ALPHA] [--telephone] [--resume]
 //       runs the voice trainer (detect::train_voice_model; `unmask train --detector voice` is the
 //       default kind, cnn, without masking) and prints its progress, one line per stage;
 //       --spec-augment masks bands and frames of the training patches, --mixup ALPHA mixes them up
-//       (lambda ~ Beta(ALPHA, ALPHA); VoiceTrainOptions);
+//       (lambda ~ Beta(ALPHA, ALPHA); VoiceTrainOptions); --telephone sends a seventh of the channel
+//       copies through a telephone line (8 kHz, mu-law);
 //       --resume continues from MODEL.ckpt when it exists.
 //   bench_voice --eval MANIFEST --model MODEL
 //       scores every row of MANIFEST (the held-out split of make_manifests.sh), plus espeak-ng
@@ -253,6 +254,7 @@ int main(int argc, char** argv) {
     else if (a == "--epochs") epochs = std::atoi(next().c_str());
     else if (a == "--model-kind") kind = next();
     else if (a == "--spec-augment") options.spec_augment = true;
+    else if (a == "--telephone") options.telephone_channel = true;
     else if (a == "--mixup") {
       const std::string v = next();
       char* end = nullptr;

@@ -201,9 +201,18 @@ struct VoiceTrainOptions {
   // > 0: the CNN's training patches are mixed up (learn::MixupDataset, lambda ~ Beta(alpha, alpha)),
   // after the SpecAugment masks when both are on. 0: no mixup (the shipped recipe).
   double mixup_alpha = 0.0;
+  // Also send a seventh of the CNN's channel copies through a telephone line
+  // (telephone_round_trip), real and synthetic alike, so that a phone call's band and
+  // companding are not read as synthesis. Off: the channel draws are exactly as before.
+  bool telephone_channel = false;
 };
 Result<TrainSummary> train_voice_model(const TrainRequest& request, const std::string& model_kind,
                                        const VoiceTrainOptions& options = {});
+
+// A telephone line: band-limited resampling to 8 kHz, mu-law companding (mu = 255) quantised to
+// 8 bits and expanded again (G.711-style), then back to the input's rate and length. Mono.
+// Deterministic. An empty input gives an empty output.
+Audio telephone_round_trip(const Audio& audio);
 
 // Vocoder-style resynthesis of real speech (a training and test source of "synthetic" speech):
 // the magnitude STFT (512-point, hop 128) is squeezed through an `n_mels`-band mel spectrogram

@@ -180,17 +180,38 @@ std::string join(const std::vector<float>& v) {
   return out.str();
 }
 
+}  // namespace
+
+Audio telephone_round_trip(const Audio& audio) {
+  if (audio.samples.empty()) return audio;
+  constexpr double kMu = 255.0;
+  Audio line = resample(audio, 8000);
+  for (float& v : line.samples) {
+    const double x = std::clamp(static_cast<double>(v), -1.0, 1.0);
+    const double y = std::copysign(std::log1p(kMu * std::abs(x)) / std::log1p(kMu), x);
+    const double q = std::round(y * 127.0) / 127.0;  // 8 bits: sign + 7-bit magnitude code
+    v = static_cast<float>(std::copysign((std::pow(1.0 + kMu, std::abs(q)) - 1.0) / kMu, q));
+  }
+  Audio out = resample(line, audio.sample_rate_hz);
+  out.samples.resize(audio.samples.size(), 0.0f);
+  return out;
+}
+
+namespace {
+
 // A copy of `audio` (16 kHz) through a random channel, so that the classifier learns what both
 // classes share across channels rather than the channel of each source: a low-pass at 3.4, 5.5
 // or 7 kHz (or none) by band-limited resampling down and back up, and white noise 20-45 dB below
 // the signal. Applied alike to real and synthetic speech.
-Audio random_channel(const Audio& audio, std::mt19937_64& rng, bool with_codec = false) {
+Audio random_channel(const Audio& audio, std::mt19937_64& rng, bool with_codec = false, bool telephone = false) {
   Audio out = audio;
   if (with_codec) {
     // Version 2: half the copies go through a lossy codec first (mp3 at 32-96 kbit/s at 16, 22.05
     // or 24 kHz, or AAC at 32-96 kbit/s), real and synthetic alike, so the codec is not the cue.
-    const int pick = std::uniform_int_distribution<int>(0, 5)(rng);
+    // With `telephone`, a seventh of them go through a telephone line instead (pick 6).
+    const int pick = std::uniform_int_distribution<int>(0, telephone ? 6 : 5)(rng);
     const int kbps = std::array{32, 48, 64, 96}[std::uniform_int_distribution<int>(0, 3)(rng)];
+    if (pick == 6) return telephone_round_trip(audio);
     if (pick <= 1) out = lossy_codec_round_trip(audio, "libmp3lame", std::array{16000, 22050, 24000}[pick + (kbps > 48)], kbps * 1000);
     else if (pick == 2) out = lossy_codec_round_trip(audio, "aac", 16000, kbps * 1000);
     if (pick <= 2) return out;  // coded copies skip the low-pass and noise
@@ -587,10 +608,13 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
                   {"train_spec_augment", options.spec_augment ? "1" : "0"}};
   // Only a mixup run records its alpha: the default recipe's model file stays as it was.
   if (options.mixup_alpha > 0.0) out.metadata["train_mixup_alpha"] = alpha_text;
+  if (options.telephone_channel) out.metadata["train_telephone_channel"] = "1";
   out.data = {{"griffin_lim_settings", "per file: 64/80/128 mel bands, 16/32/64 iterations (seeded)"},
               {"second_resynthesis_per_real_file", vocoded},
               {"file_calibration_fit", "validation files of the manifest only (real vs manifest synthetic), not the project-made fakes"},
-              {"augmentation", "one copy of every clip: 1/3 mp3 32-96 kbit/s, 1/6 AAC, 1/2 low-pass 3.4/5.5/7 kHz or none plus noise 20-45 dB down"},
+              {"augmentation", options.telephone_channel
+                                   ? "one copy of every clip: 2/7 mp3 32-96 kbit/s, 1/7 AAC, 1/7 telephone (8 kHz, 8-bit mu-law), 3/7 low-pass 3.4/5.5/7 kHz or none plus noise 20-45 dB down"
+                                   : "one copy of every clip: 1/3 mp3 32-96 kbit/s, 1/6 AAC, 1/2 low-pass 3.4/5.5/7 kHz or none plus noise 20-45 dB down"},
               {"patch_masking", options.spec_augment ? "SpecAugment-style, every training patch each time drawn: 1-2 frequency masks of 1-8 of the 64 bands and 1-2 time masks of 1-8 of the 64 frames, at the band mean"
                                                      : "none"},
               {"patch_mixup", options.mixup_alpha > 0.0 ? "every training patch mixed with a seeded partner patch, lambda ~ Beta(" + alpha_text + ", same) folded to >= 0.5, labels mixed alike"
@@ -641,7 +665,8 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
       if (n == 0) return 0;
       const int file = n_files++;
       clips.push_back({std::move(vp), label, g, file, project_made});
-      auto copy = voice_patches(random_channel(resample(audio, kFeatureRateHz), channel_rng, true), kTrainPatchStep);
+      auto copy = voice_patches(random_channel(resample(audio, kFeatureRateHz), channel_rng, true, options.telephone_channel),
+                                kTrainPatchStep);
       if (!copy.windows.empty()) clips.push_back({std::move(copy), label, g, file, project_made});
       return n;
     }

@@ -776,5 +776,32 @@ TEST(Voice, LossyCodecRoundTripKeepsTheSoundInPlace) {
   EXPECT_EQ(lossy_codec_round_trip(tone, "no-such-codec", 16000, 32000).samples, tone.samples);
 }
 
+TEST(Voice, TelephoneRoundTripKeepsTheSpeechBandAndDropsWhatIsAbove) {
+  auto energy = [](const Audio& a) {
+    double e = 0;
+    for (size_t i = 2000; i + 2000 < a.samples.size(); ++i) e += double(a.samples[i]) * a.samples[i];
+    return e;
+  };
+  // 500 Hz is inside the telephone band: kept in place, with the mu-law's quantisation noise only.
+  const Audio low = testing::make_tone(500.0, 1.0, 16000, 0.4);
+  const Audio low_out = telephone_round_trip(low);
+  ASSERT_EQ(low_out.samples.size(), low.samples.size());
+  EXPECT_EQ(low_out.sample_rate_hz, 16000);
+  EXPECT_NE(low_out.samples, low.samples);
+  Audio error = low;
+  for (size_t i = 0; i < error.samples.size(); ++i) error.samples[i] = low_out.samples[i] - low.samples[i];
+  EXPECT_GT(10.0 * std::log10(energy(low) / energy(error)), 25.0) << "SNR of the 500 Hz tone through the line";
+  // 6 kHz is above the 4 kHz Nyquist limit of an 8 kHz line: gone.
+  const Audio high = testing::make_tone(6000.0, 1.0, 16000, 0.4);
+  EXPECT_LT(energy(telephone_round_trip(high)), 0.01 * energy(high));
+  // Companding: a quiet tone keeps about the same relative error as a loud one (8-bit linear would not).
+  const Audio quiet = testing::make_tone(500.0, 1.0, 16000, 0.01);
+  const Audio quiet_out = telephone_round_trip(quiet);
+  Audio quiet_error = quiet;
+  for (size_t i = 0; i < quiet.samples.size(); ++i) quiet_error.samples[i] = quiet_out.samples[i] - quiet.samples[i];
+  EXPECT_GT(10.0 * std::log10(energy(quiet) / energy(quiet_error)), 20.0);
+  EXPECT_TRUE(telephone_round_trip(Audio{{}, 16000}).samples.empty());
+}
+
 }  // namespace
 }  // namespace unmask::detect
