@@ -24,9 +24,11 @@
 # manifest (bench/voice/make_festival_training.sh; installs festival with apt the first time), so
 # that the members see diphone (concatenative) synthesis, which no other training source has; the
 # models before it, trained without them, missed every diphone voice (docs/voice.md).
-# --no-festival-ked trains that earlier recipe.
+# --no-festival-ked trains that earlier recipe. --telephone sends a seventh of the members' channel
+# copies through a telephone line (8 kHz, mu-law; bench_voice --telephone), the session-9
+# telephone experiment (docs/voice.md).
 #
-# Usage: scripts/train-voice.sh [--seeds 1,2,3 | --seed S] [--spec-augment] [--mixup ALPHA] [--no-festival-ked] [--epochs N] [--resume] [--build DIR] [--data DIR] [--cache DIR]
+# Usage: scripts/train-voice.sh [--seeds 1,2,3 | --seed S] [--spec-augment] [--mixup ALPHA] [--no-festival-ked] [--telephone] [--epochs N] [--resume] [--build DIR] [--data DIR] [--cache DIR]
 # About 25 minutes per seed on 2 cores at 5 epochs (features ~11 min, each epoch ~3.5 min) on a
 # busy machine; the packing ~2 minutes.
 set -euo pipefail
@@ -37,6 +39,7 @@ rest=()
 single=""
 mask=""
 mixup=()
+telephone=""
 ked=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -48,10 +51,11 @@ while [[ $# -gt 0 ]]; do
     --mixup) [[ $# -ge 2 ]] || { echo "option --mixup needs a value" >&2; exit 2; }
              mixup=(--mixup "$2"); shift 2 ;;
     --no-festival-ked) ked=""; shift ;;
+    --telephone) telephone="--telephone"; shift ;;
     *) rest+=("$1"); shift ;;
   esac
 done
-[[ -n "$single" && ( -n "$mask" || ${#mixup[@]} -gt 0 ) ]] && { echo "--spec-augment and --mixup are for the ensemble members (--seeds), not --seed" >&2; exit 2; }
+[[ -n "$single" && ( -n "$mask" || -n "$telephone" || ${#mixup[@]} -gt 0 ) ]] && { echo "--spec-augment, --mixup and --telephone are for the ensemble members (--seeds), not --seed" >&2; exit 2; }
 [[ "$seeds" =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "--seeds wants numbers separated by commas, not '$seeds'" >&2; exit 2; }
 parse_train_options /work/cache/voice 5 1 "${rest[@]}"
 find_unmask
@@ -75,7 +79,7 @@ else
   for s in ${seeds//,/ }; do
     mkdir -p "$cache/run/seed$s"
     "$bench_voice" --train "$manifest" --out "$cache/run/seed$s/voice.unm" \
-      --epochs "$epochs" --seed "$s" --model-kind cnn $mask "${mixup[@]}" $resume
+      --epochs "$epochs" --seed "$s" --model-kind cnn $mask $telephone "${mixup[@]}" $resume
     members+=("$cache/run/seed$s/voice.unm")
   done
   "$bench_voice" --pack "$cache/run/voice.unm" --members "$(IFS=,; echo "${members[*]}")" \
