@@ -266,11 +266,12 @@ int main(int argc, char** argv) {
     else if (a == "--models" && i + 1 < argc) models_dir = argv[++i];
     else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
     else if (a.starts_with("-")) {
+      const bool help = a == "--help" || a == "-h";
       std::fprintf(stderr,
                    "usage: bench_lipsync --data DIR [--max N] [--cache DIR] [--fit] [--legacy] | FILE... | "
-                   "--scan DIR [--models DIR] [--dump SCORES.csv]\n%s%s\n",
-                   a == "--help" || a == "-h" ? "" : "unknown or incomplete option: ", a == "--help" || a == "-h" ? "" : a.c_str());
-      return a == "--help" || a == "-h" ? 0 : 2;
+                   "--scan DIR [--models DIR] [--dump SCORES.csv]\n");
+      if (!help) std::fprintf(stderr, "unknown or incomplete option: %s\n", a.c_str());
+      return help ? 0 : 2;
     } else files.push_back(a);
   }
   if (files.empty() && data.empty() && scan_data.empty()) {
