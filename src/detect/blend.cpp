@@ -126,11 +126,14 @@ Result<std::shared_ptr<const CropDetector>> load_sbi_detector(const std::string&
                                                               const std::vector<std::string>& arches,
                                                               const BlendGate& gate) {
   if (arches.empty()) return Status::internal("load_sbi_detector", "no architecture given");
-  auto model = nn::load_model(model_path, arches.front());
-  for (size_t a = 1; a < arches.size() && !model.ok(); ++a) {
-    auto other = nn::load_model(model_path, arches[a]);
-    if (other.ok()) model = std::move(other);
+  // The architecture is read from the file's header first, so the file is loaded once and a
+  // failure to load it (bad weights, no LibTorch module) is reported as itself.
+  auto file = nn::read_model_info(model_path);
+  if (!file.ok()) return file.status();
+  if (std::find(arches.begin(), arches.end(), file->spec.name) == arches.end()) {
+    return Status::model(model_path, "holds architecture '" + file->spec.name + "', expected '" + arches.front() + "'");
   }
+  auto model = nn::load_model(model_path, file->spec.name);
   if (!model.ok()) return model.status();
   if (!model->spec().is_image_model()) return Status::model(model_path, "not an image model");
   const nn::Metadata& meta = model->metadata();
