@@ -1,16 +1,21 @@
-// Model (immutable, shared) and Trainable (network + Adam): everything that runs LibTorch.
-// Every LibTorch call is wrapped so that c10::Error becomes a Status, never an escape.
+// The LibTorch module's backend (libunmask_nn_torch.so, see backend.h): networks in inference
+// mode, training with Adam, weight archives and thread count. Every LibTorch call is wrapped so
+// that c10::Error becomes a Status, never an escape.
+#include <algorithm>
+#include <atomic>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <string>
 
+#include <ATen/Parallel.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adam.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
-#include "nn/model_file.h"
+#include "nn/backend.h"
 #include "nn/net.h"
 
 namespace unmask::nn {
@@ -20,20 +25,22 @@ namespace {
 // interleave with another seeded initialisation.
 std::mutex g_seed_mutex;
 
+std::once_flag g_threads_once;
+std::atomic<bool> g_threads_set{false};
+
+// Applies the default thread count once, unless set_num_threads() ran first.
+void ensure_threads() {
+  std::call_once(g_threads_once, [] {
+    if (!g_threads_set.load()) at::set_num_threads(kDefaultThreads);
+  });
+}
+
 // The first line of a LibTorch error, without its C++ backtrace.
 std::string torch_reason(const c10::Error& e) {
   std::string msg = e.what_without_backtrace();
   const size_t nl = msg.find('\n');
   if (nl != std::string::npos) msg.resize(nl);
   return msg;
-}
-
-std::string serialize_weights(const detail::Net& net) {
-  torch::serialize::OutputArchive archive;
-  net.save(archive);
-  std::ostringstream os;
-  archive.save_to(os);
-  return os.str();
 }
 
 // The shapes of every parameter and buffer, by name: LibTorch's loader replaces a tensor of the
@@ -60,27 +67,6 @@ bool load_weights(detail::Net& net, torch::serialize::InputArchive& archive, std
   return true;
 }
 
-Status check_input(const ModelSpec& spec, const Batch& batch) {
-  if (!batch.consistent() || batch.n() < 1) {
-    return Status::input("model input", "batch shape and value count disagree, or the batch is empty");
-  }
-  const std::vector<int64_t> want = spec.example_shape();
-  const std::vector<int64_t> got(batch.shape.begin() + 1, batch.shape.end());
-  if (got != want) {
-    auto dims = [](const std::vector<int64_t>& v) {
-      std::string s;
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (i) s += 'x';
-        s += std::to_string(v[i]);
-      }
-      return s;
-    };
-    return Status::input("model input", spec.name + " takes examples of shape " + dims(want) +
-                                            ", got " + dims(got));
-  }
-  return Status::ok();
-}
-
 torch::Tensor as_tensor(const Batch& batch) {
   // The tensor borrows the batch's storage for the duration of the call; nothing writes to it.
   return torch::from_blob(const_cast<float*>(batch.values.data()), batch.shape, torch::kFloat32);
@@ -101,319 +87,209 @@ Prediction to_prediction(const detail::NetOutput& out) {
   return p;
 }
 
-}  // namespace
+// Runs `body` (returning Result<T> or Status), turning LibTorch and standard exceptions into a
+// model error about `what` (prefixed with `why_prefix`).
+template <typename Fn>
+auto guarded(const std::string& what, const std::string& why_prefix, Fn&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const c10::Error& e) {
+    return Status::model(what, why_prefix + torch_reason(e));
+  } catch (const std::exception& e) {  // std::bad_alloc and friends
+    return Status::model(what, why_prefix + e.what());
+  }
+}
 
-// ---------------------------------------------------------------------------------------------
-// Model
-// ---------------------------------------------------------------------------------------------
+class TorchNetwork : public backend::Network {
+ public:
+  TorchNetwork(ModelSpec spec, std::shared_ptr<detail::Net> net, int64_t n_parameters)
+      : spec_(std::move(spec)), net_(std::move(net)), n_parameters_(n_parameters) {}
 
-struct Model::Impl {
-  ModelSpec spec;
-  Metadata metadata;
-  std::shared_ptr<detail::Net> net;  // eval mode; never trained again
-  std::string weights;               // the LibTorch archive the net was loaded from
-  std::string weights_sha256;
-  int64_t n_parameters = 0;
+  Result<Prediction> predict(const Batch& inputs) const override {
+    ensure_threads();
+    return guarded("model " + spec_.name, "forward pass failed: ", [&]() -> Result<Prediction> {
+      c10::InferenceMode guard;
+      return to_prediction(net_->forward(as_tensor(inputs)));
+    });
+  }
+  int64_t n_parameters() const override { return n_parameters_; }
+
+ private:
+  ModelSpec spec_;
+  std::shared_ptr<detail::Net> net_;  // eval mode; never trained again
+  int64_t n_parameters_;
 };
 
-Model::Model() = default;
-Model::~Model() = default;
-Model::Model(const Model&) = default;
-Model& Model::operator=(const Model&) = default;
-Model::Model(Model&&) noexcept = default;
-Model& Model::operator=(Model&&) noexcept = default;
-Model::Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
-
-namespace {
-const ModelSpec kEmptySpec;
-const Metadata kEmptyMetadata;
-const std::string kEmptyString;
-}  // namespace
-
-const ModelSpec& Model::spec() const { return impl_ ? impl_->spec : kEmptySpec; }
-const Metadata& Model::metadata() const { return impl_ ? impl_->metadata : kEmptyMetadata; }
-int64_t Model::n_parameters() const { return impl_ ? impl_->n_parameters : 0; }
-const std::string& Model::weights_sha256() const { return impl_ ? impl_->weights_sha256 : kEmptyString; }
-bool Model::empty() const { return !impl_; }
-
-Result<Prediction> Model::predict(const Batch& batch) const {
-  if (!impl_) return Status::model("model", "no model loaded");
-  UNMASK_RETURN_IF_ERROR(check_input(impl_->spec, batch));
-  detail::ensure_threads();
-  try {
-    c10::InferenceMode guard;
-    return to_prediction(impl_->net->forward(as_tensor(batch)));
-  } catch (const c10::Error& e) {
-    return Status::model("model " + impl_->spec.name, "forward pass failed: " + torch_reason(e));
-  } catch (const std::exception& e) {  // std::bad_alloc and friends
-    return Status::model("model " + impl_->spec.name, e.what());
+class TorchTraining : public backend::Training {
+ public:
+  TorchTraining(ModelSpec spec, OptimizerConfig config, std::shared_ptr<detail::Net> net)
+      : spec_(std::move(spec)), config_(config), net_(std::move(net)) {
+    optimizer_ = std::make_unique<torch::optim::Adam>(
+        net_->parameters(), torch::optim::AdamOptions(config_.learning_rate).weight_decay(config_.weight_decay));
   }
-}
 
-Result<std::string> Model::to_bytes(const Metadata& metadata) const {
-  if (!impl_) return Status::model("model", "no model loaded");
-  return detail::encode_model_file(impl_->spec, metadata.empty() ? impl_->metadata : metadata, impl_->weights);
-}
-
-Status Model::save(const std::string& path, const Metadata& metadata) const {
-  auto bytes = to_bytes(metadata);
-  if (!bytes.ok()) return bytes.status();
-  Status written = write_file_atomic(path, *bytes);
-  if (!written.is_ok()) return Status::model(path, "cannot write the model file: " + written.message());
-  return Status::ok();
-}
-
-Result<Model> model_from_bytes(std::string_view bytes, std::string_view what, std::string_view expected_arch) {
-  auto file = detail::decode_model_file(bytes, what);
-  if (!file.ok()) return file.status();
-  if (!expected_arch.empty() && file->spec.name != expected_arch) {
-    return Status::model(what, "holds architecture '" + file->spec.name + "', expected '" +
-                                   std::string(expected_arch) + "'");
+  Result<StepStats> step(const TrainBatch& batch, bool use_boundary) override {
+    return guarded("training step", "", [&]() -> Result<StepStats> {
+      net_->train();
+      optimizer_->zero_grad();
+      StepStats stats;
+      auto total = loss_tensor(batch, use_boundary, stats);
+      total.backward();
+      optimizer_->step();
+      return stats;
+    });
   }
-  Status valid = validate_spec(file->spec);
-  if (!valid.is_ok()) return Status::model(what, valid.message());
-  detail::ensure_threads();
-  auto impl = std::make_shared<Model::Impl>();
-  try {
-    impl->net = detail::build_net(file->spec);
-    torch::serialize::InputArchive archive;
-    archive.load_from(file->weights.data(), file->weights.size());
-    std::string bad;
-    if (!load_weights(*impl->net, archive, bad)) {
-      return Status::model(what, "weights do not fit architecture " + file->spec.name + " (tensor " + bad + ")");
-    }
-    impl->net->eval();
-    for (const auto& p : impl->net->parameters()) impl->n_parameters += p.numel();
-  } catch (const c10::Error& e) {
-    return Status::model(what, "weights do not fit architecture " + file->spec.name + ": " + torch_reason(e));
-  } catch (const std::exception& e) {
-    return Status::model(what, std::string("cannot read the weights: ") + e.what());
+
+  Result<StepStats> loss(const TrainBatch& batch, bool use_boundary) override {
+    return guarded("loss", "", [&]() -> Result<StepStats> {
+      net_->eval();
+      torch::NoGradGuard no_grad;
+      StepStats stats;
+      loss_tensor(batch, use_boundary, stats);
+      return stats;
+    });
   }
-  impl->spec = std::move(file->spec);
-  impl->metadata = std::move(file->metadata);
-  impl->weights = std::move(file->weights);
-  impl->weights_sha256 = sha256_hex(impl->weights);
-  return Model(std::shared_ptr<const Model::Impl>(std::move(impl)));
-}
 
-Result<Model> load_model(const std::string& path, std::string_view expected_arch) {
-  auto bytes = read_file(path);
-  if (!bytes.ok()) return Status::model(path, "cannot read the model file: " + bytes.status().message());
-  return model_from_bytes(*bytes, path, expected_arch);
-}
+  Result<Prediction> predict(const Batch& inputs) override {
+    return guarded("model " + spec_.name, "forward pass failed: ", [&]() -> Result<Prediction> {
+      net_->eval();
+      torch::NoGradGuard no_grad;
+      return to_prediction(net_->forward(as_tensor(inputs)));
+    });
+  }
 
-Result<ModelFileInfo> read_model_info(const std::string& path) {
-  auto bytes = read_file(path);
-  if (!bytes.ok()) return Status::model(path, "cannot read the model file: " + bytes.status().message());
-  auto file = detail::decode_model_file(*bytes, path);
-  if (!file.ok()) return file.status();
-  ModelFileInfo info;
-  info.spec = std::move(file->spec);
-  info.metadata = std::move(file->metadata);
-  info.format_version = file->format_version;
-  info.weights_sha256 = sha256_hex(file->weights);
-  return info;
-}
+  Result<std::string> weights() const override {
+    return guarded("freeze", "", [&]() -> Result<std::string> {
+      torch::serialize::OutputArchive archive;
+      net_->save(archive);
+      std::ostringstream os;
+      archive.save_to(os);
+      return os.str();
+    });
+  }
 
-// ---------------------------------------------------------------------------------------------
-// Trainable
-// ---------------------------------------------------------------------------------------------
+  Result<std::string> save_state(int64_t n_steps) const override {
+    return guarded("training state", "", [&]() -> Result<std::string> {
+      torch::serialize::OutputArchive top, model_archive, optimizer_archive;
+      net_->save(model_archive);
+      optimizer_->save(optimizer_archive);
+      top.write("arch", c10::IValue(spec_.name));
+      top.write("n_steps", c10::IValue(n_steps));
+      top.write("model", model_archive);
+      top.write("optimizer", optimizer_archive);
+      std::ostringstream os;
+      top.save_to(os);
+      return os.str();
+    });
+  }
 
-struct Trainable::Impl {
-  ModelSpec spec;
-  OptimizerConfig config;
-  std::shared_ptr<detail::Net> net;
-  std::unique_ptr<torch::optim::Adam> optimizer;
-  int64_t n_steps = 0;
-
-  Status check(const TrainBatch& b) const {
-    UNMASK_RETURN_IF_ERROR(check_input(spec, b.inputs));
-    if (static_cast<int64_t>(b.labels.size()) != b.inputs.n()) {
-      return Status::input("training batch", std::to_string(b.labels.size()) + " labels for " +
-                                                 std::to_string(b.inputs.n()) + " examples");
-    }
-    for (float y : b.labels) {
-      if (!(y >= 0.0f && y <= 1.0f)) return Status::input("training batch", "labels must be in [0, 1]");
-    }
-    if (use_boundary(b)) {
-      const int64_t side = spec.boundary_size_px();
-      if (b.boundary.shape != std::vector<int64_t>{b.inputs.n(), 1, side, side} || !b.boundary.consistent()) {
-        return Status::input("training batch", "boundary targets must have shape n x 1 x " +
-                                                   std::to_string(side) + " x " + std::to_string(side));
+  Result<int64_t> load_state(std::string_view bytes) override {
+    return guarded("training state", "", [&]() -> Result<int64_t> {
+      torch::serialize::InputArchive top, model_archive, optimizer_archive;
+      top.load_from(bytes.data(), bytes.size());
+      c10::IValue arch, n_steps;
+      top.read("arch", arch);
+      top.read("n_steps", n_steps);
+      if (!arch.isString() || arch.toStringRef() != spec_.name || !n_steps.isInt()) {
+        return Status::model("training state", "was saved for another architecture");
       }
-      if (static_cast<int64_t>(b.has_boundary.size()) != b.inputs.n()) {
-        return Status::input("training batch", "has_boundary needs one flag per example");
+      top.read("model", model_archive);
+      top.read("optimizer", optimizer_archive);
+      std::string bad;
+      if (!load_weights(*net_, model_archive, bad)) {
+        return Status::model("training state", "weights do not fit " + spec_.name + " (tensor " + bad + ")");
       }
-    }
-    return Status::ok();
+      optimizer_->load(optimizer_archive);
+      return static_cast<int64_t>(n_steps.toInt());
+    });
   }
 
-  // Boundary targets are used when the model has the head and the batch carries any; they are
-  // ignored for a model without the head.
-  bool use_boundary(const TrainBatch& b) const { return spec.boundary_head && !b.has_boundary.empty(); }
-
-  torch::Tensor loss(const TrainBatch& b, StepStats& stats) {
-    auto out = net->forward(as_tensor(b.inputs));
+ private:
+  torch::Tensor loss_tensor(const TrainBatch& b, bool use_boundary, StepStats& stats) {
+    auto out = net_->forward(as_tensor(b.inputs));
     auto labels = torch::from_blob(const_cast<float*>(b.labels.data()), {b.inputs.n()}, torch::kFloat32);
     auto logit_loss = torch::binary_cross_entropy_with_logits(out.logits, labels);
     auto total = logit_loss;
     stats.logit_loss = logit_loss.item<double>();
     stats.boundary_loss = 0;
-    if (use_boundary(b)) {
+    if (use_boundary) {
       std::vector<float> flags(b.has_boundary.begin(), b.has_boundary.end());
       for (float& f : flags) f = f ? 1.0f : 0.0f;
       auto mask = torch::tensor(flags);
       const double n_with = mask.sum().item<double>();
       if (n_with > 0) {
-        auto per_pixel = torch::binary_cross_entropy_with_logits(
-            out.boundary_logits, as_tensor(b.boundary), {}, {}, at::Reduction::None);
+        auto per_pixel = torch::binary_cross_entropy_with_logits(out.boundary_logits, as_tensor(b.boundary), {}, {},
+                                                                 at::Reduction::None);
         auto boundary_loss = (per_pixel.mean({1, 2, 3}) * mask).sum() / n_with;
         stats.boundary_loss = boundary_loss.item<double>();
-        total = total + config.boundary_loss_weight * boundary_loss;
+        total = total + config_.boundary_loss_weight * boundary_loss;
       }
     }
     stats.loss = total.item<double>();
     return total;
   }
+
+  ModelSpec spec_;
+  OptimizerConfig config_;
+  std::shared_ptr<detail::Net> net_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
 };
 
-Trainable::Trainable(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Trainable::~Trainable() = default;
-Trainable::Trainable(Trainable&&) noexcept = default;
-Trainable& Trainable::operator=(Trainable&&) noexcept = default;
+class TorchBackend : public backend::Backend {
+ public:
+  int interface_version() const override { return backend::kInterfaceVersion; }
 
-const ModelSpec& Trainable::spec() const { return impl_->spec; }
-int64_t Trainable::n_steps() const { return impl_->n_steps; }
-
-Result<Trainable> Trainable::create(const ModelSpec& spec, uint64_t seed, const OptimizerConfig& opt) {
-  UNMASK_RETURN_IF_ERROR(validate_spec(spec));
-  if (!(opt.learning_rate > 0) || opt.weight_decay < 0 || opt.boundary_loss_weight < 0) {
-    return Status::model("optimizer", "learning_rate must be > 0, weight_decay and boundary_loss_weight >= 0");
+  void set_num_threads(int n_threads) override {
+    g_threads_set = true;
+    at::set_num_threads(std::max(1, n_threads));
   }
-  detail::ensure_threads();
-  auto impl = std::make_unique<Impl>();
-  impl->spec = spec;
-  impl->config = opt;
-  try {
-    {
-      std::lock_guard<std::mutex> lock(g_seed_mutex);
-      torch::manual_seed(seed);
-      impl->net = detail::build_net(spec);
+
+  int num_threads() override {
+    ensure_threads();
+    return at::get_num_threads();
+  }
+
+  Result<std::unique_ptr<backend::Network>> load(const ModelSpec& spec, std::string_view weights,
+                                                 const std::string& what) override {
+    ensure_threads();
+    try {
+      auto net = detail::build_net(spec);
+      torch::serialize::InputArchive archive;
+      archive.load_from(weights.data(), weights.size());
+      std::string bad;
+      if (!load_weights(*net, archive, bad)) {
+        return Status::model(what, "weights do not fit architecture " + spec.name + " (tensor " + bad + ")");
+      }
+      net->eval();
+      int64_t n_parameters = 0;
+      for (const auto& p : net->parameters()) n_parameters += p.numel();
+      return std::unique_ptr<backend::Network>(std::make_unique<TorchNetwork>(spec, std::move(net), n_parameters));
+    } catch (const c10::Error& e) {
+      return Status::model(what, "weights do not fit architecture " + spec.name + ": " + torch_reason(e));
+    } catch (const std::exception& e) {
+      return Status::model(what, std::string("cannot read the weights: ") + e.what());
     }
-    impl->optimizer = std::make_unique<torch::optim::Adam>(
-        impl->net->parameters(),
-        torch::optim::AdamOptions(opt.learning_rate).weight_decay(opt.weight_decay));
-  } catch (const c10::Error& e) {
-    return Status::model("architecture " + spec.name, "cannot build: " + torch_reason(e));
-  } catch (const std::exception& e) {  // std::bad_alloc and friends
-    return Status::model("architecture " + spec.name, e.what());
   }
-  return Trainable(std::move(impl));
-}
 
-Result<StepStats> Trainable::step(const TrainBatch& batch) {
-  UNMASK_RETURN_IF_ERROR(impl_->check(batch));
-  try {
-    impl_->net->train();
-    impl_->optimizer->zero_grad();
-    StepStats stats;
-    auto total = impl_->loss(batch, stats);
-    total.backward();
-    impl_->optimizer->step();
-    ++impl_->n_steps;
-    return stats;
-  } catch (const c10::Error& e) {
-    return Status::model("training step", torch_reason(e));
-  } catch (const std::exception& e) {  // std::bad_alloc and friends
-    return Status::model("training step", e.what());
+  Result<std::unique_ptr<backend::Training>> create(const ModelSpec& spec, uint64_t seed,
+                                                    const OptimizerConfig& config) override {
+    ensure_threads();
+    return guarded("architecture " + spec.name, "cannot build: ", [&]() -> Result<std::unique_ptr<backend::Training>> {
+      std::shared_ptr<detail::Net> net;
+      {
+        std::lock_guard<std::mutex> lock(g_seed_mutex);
+        torch::manual_seed(seed);
+        net = detail::build_net(spec);
+      }
+      return std::unique_ptr<backend::Training>(std::make_unique<TorchTraining>(spec, config, std::move(net)));
+    });
   }
-}
+};
 
-Result<StepStats> Trainable::loss(const TrainBatch& batch) const {
-  UNMASK_RETURN_IF_ERROR(impl_->check(batch));
-  try {
-    impl_->net->eval();
-    torch::NoGradGuard no_grad;
-    StepStats stats;
-    impl_->loss(batch, stats);
-    return stats;
-  } catch (const c10::Error& e) {
-    return Status::model("loss", torch_reason(e));
-  } catch (const std::exception& e) {  // std::bad_alloc and friends
-    return Status::model("loss", e.what());
-  }
-}
-
-Result<Prediction> Trainable::predict(const Batch& batch) const {
-  UNMASK_RETURN_IF_ERROR(check_input(impl_->spec, batch));
-  try {
-    impl_->net->eval();
-    torch::NoGradGuard no_grad;
-    return to_prediction(impl_->net->forward(as_tensor(batch)));
-  } catch (const c10::Error& e) {
-    return Status::model("model " + impl_->spec.name, "forward pass failed: " + torch_reason(e));
-  } catch (const std::exception& e) {  // std::bad_alloc and friends
-    return Status::model("model " + impl_->spec.name, e.what());
-  }
-}
-
-Result<Model> Trainable::freeze(const Metadata& metadata) const {
-  std::string weights;
-  try {
-    weights = serialize_weights(*impl_->net);
-  } catch (const c10::Error& e) {
-    return Status::model("freeze", torch_reason(e));
-  } catch (const std::exception& e) {  // std::bad_alloc and friends
-    return Status::model("freeze", e.what());
-  }
-  auto bytes = detail::encode_model_file(impl_->spec, metadata, weights);
-  if (!bytes.ok()) return bytes.status();
-  return model_from_bytes(*bytes, "model " + impl_->spec.name);
-}
-
-Result<std::string> Trainable::save_state() const {
-  try {
-    torch::serialize::OutputArchive top, model_archive, optimizer_archive;
-    impl_->net->save(model_archive);
-    impl_->optimizer->save(optimizer_archive);
-    top.write("arch", c10::IValue(impl_->spec.name));
-    top.write("n_steps", c10::IValue(impl_->n_steps));
-    top.write("model", model_archive);
-    top.write("optimizer", optimizer_archive);
-    std::ostringstream os;
-    top.save_to(os);
-    return os.str();
-  } catch (const c10::Error& e) {
-    return Status::model("training state", torch_reason(e));
-  } catch (const std::exception& e) {  // std::bad_alloc and friends
-    return Status::model("training state", e.what());
-  }
-}
-
-Status Trainable::load_state(std::string_view bytes) {
-  try {
-    torch::serialize::InputArchive top, model_archive, optimizer_archive;
-    top.load_from(bytes.data(), bytes.size());
-    c10::IValue arch, n_steps;
-    top.read("arch", arch);
-    top.read("n_steps", n_steps);
-    if (!arch.isString() || arch.toStringRef() != impl_->spec.name || !n_steps.isInt()) {
-      return Status::model("training state", "was saved for another architecture");
-    }
-    top.read("model", model_archive);
-    top.read("optimizer", optimizer_archive);
-    std::string bad;
-    if (!load_weights(*impl_->net, model_archive, bad)) {
-      return Status::model("training state", "weights do not fit " + impl_->spec.name + " (tensor " + bad + ")");
-    }
-    impl_->optimizer->load(optimizer_archive);
-    impl_->n_steps = n_steps.toInt();
-    return Status::ok();
-  } catch (const c10::Error& e) {
-    return Status::model("training state", torch_reason(e));
-  } catch (const std::exception& e) {
-    return Status::model("training state", e.what());
-  }
-}
-
+}  // namespace
 }  // namespace unmask::nn
+
+extern "C" __attribute__((visibility("default"))) unmask::nn::backend::Backend* unmask_nn_torch_backend() {
+  static unmask::nn::TorchBackend backend;
+  return &backend;
+}

@@ -1,5 +1,5 @@
-// The LibTorch side of nn (private): the network modules and the glue between Batch and tensors.
-// Included only by nn's own .cpp files.
+// The networks of the LibTorch module (private to nn): included only by networks.cpp and
+// backend_torch.cpp, the two sources of libunmask_nn_torch.so.
 #pragma once
 
 #include <memory>
@@ -22,11 +22,8 @@ class Net : public torch::nn::Module {
   virtual NetOutput forward(const torch::Tensor& x) = 0;
 };
 
-// Builds the network for a validated spec with weights drawn from LibTorch's global generator.
-// Throws c10::Error (callers catch it) on LibTorch failures.
+// Builds the network for a validated spec (a CNN when it takes images, else an MLP) with weights
+// drawn from LibTorch's global generator. Throws c10::Error (callers catch it) on LibTorch failures.
 std::shared_ptr<Net> build_net(const ModelSpec& spec);
-
-// Applies the default thread count once, unless set_num_threads() ran first.
-void ensure_threads();
 
 }  // namespace unmask::nn::detail

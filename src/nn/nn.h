@@ -40,9 +40,24 @@ namespace unmask::nn {
 inline constexpr int kDefaultThreads = 2;
 
 // Sets LibTorch's intra-op thread count (process-wide). Call it before starting threads that run
-// models; later calls still take effect for the intra-op pool.
+// models; later calls still take effect for the intra-op pool. Both open the LibTorch module.
 void set_num_threads(int n_threads);
 int num_threads();
+
+// LibTorch lives in a module (libunmask_nn_torch.so) that nn opens the first time a network is
+// built; opening it costs ~0.35 s. UNMASK_NN_MODULE in the environment names the module file;
+// otherwise it is looked for next to the executable, then in the build tree. Without it, building
+// a network is a model error naming the paths tried.
+//
+// Background builds: models loaded while this is on return as soon as their file is read and
+// checked (header, spec, checksum); the network (and, the first time, the module) is built on a
+// thread, so that the cost overlaps other work (scan: the decode). The first predict() waits for
+// it, and build failures (weights that do not fit the architecture, no module) come from
+// predict() (n_parameters() waits for the build), and wait_for_builds() reports them.
+void set_background_builds(bool on);
+// Waits for every background build started since the last call and forgets them (their models
+// keep their networks); the first failure among them, or ok.
+Status wait_for_builds();
 
 // ---------------------------------------------------------------------------------------------
 // Batches: dense float tensors in row-major order, without LibTorch types.

@@ -18,6 +18,7 @@
 #include "detect/detect.h"
 #include "mark/mark.h"
 #include "media/media.h"
+#include "nn/nn.h"
 #include "scan/scan.h"
 #include "scan/tracks.h"
 #include "sign/sign.h"
@@ -453,13 +454,23 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
   if (info->video && !options.face_models) {
     face_future = std::async(std::launch::async, [] { return face::FaceModels::load(); });
   }
+  // Whatever way the scan ends, no network build is left running behind it (the process may exit).
+  struct WaitForBuilds {
+    ~WaitForBuilds() { (void)nn::wait_for_builds(); }
+  };
+  std::optional<WaitForBuilds> builds_guard;
   std::shared_ptr<const detect::DetectorSet> detectors = options.detector_set;
   std::shared_ptr<const FusionModel> fusion_model = options.fusion;
   std::vector<std::string> skipped;
   if (!detectors) {
     const std::string dir = options.models_dir.empty() ? detect::default_models_dir() : options.models_dir;
+    // The networks (and LibTorch, ~0.35 s the first time) are built on threads while the video
+    // decodes; scoring waits for them, and a failed build is reported before the scan ends.
+    nn::set_background_builds(true);
     auto loaded = load_available_detectors(dir, options.detectors);
+    nn::set_background_builds(false);
     if (!loaded.ok()) return loaded.status();
+    builds_guard.emplace();
     detectors = loaded->detectors;
     skipped = loaded->skipped;
     fusion_model = loaded->fusion;
@@ -566,6 +577,10 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
     }
     r.timing_s["audio"] = seconds_since(t);
   }
+
+  // Every network the detectors built in the background exists, or the scan says why not (a
+  // build nothing waited for, e.g. no face in the video, is still a model error).
+  UNMASK_RETURN_IF_ERROR(nn::wait_for_builds());
 
   // 5. Hash and provenance.
   auto [sha, sha_s] = sha_future.get();

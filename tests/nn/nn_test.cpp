@@ -389,6 +389,55 @@ TEST_F(ModelFileTest, EmptyModelAndBadMetadataAreErrors) {
   EXPECT_EQ(model_.save(dir_.file("x.unm"), {{"k", "two\nlines"}}).code(), StatusCode::kModel);
 }
 
+// Background builds are process-wide: switched on for one scope, and off again however it ends.
+struct BackgroundBuildsOn {
+  BackgroundBuildsOn() { set_background_builds(true); }
+  ~BackgroundBuildsOn() { set_background_builds(false); }
+};
+
+TEST_F(ModelFileTest, BackgroundBuildGivesTheSameModel) {
+  Result<Model> loaded = Status::internal("test", "not loaded");
+  {
+    BackgroundBuildsOn on;
+    loaded = load_model(path_, "blend_cnn_tiny");
+  }
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(loaded->weights_sha256(), model_.weights_sha256());  // known before the network exists
+  auto a = model_.predict(input_);
+  auto b = loaded->predict(input_);  // waits for the build
+  ASSERT_TRUE(a.ok() && b.ok()) << b.status().message();
+  EXPECT_EQ(a->logits, b->logits);
+  EXPECT_EQ(a->boundary.values, b->boundary.values);
+  EXPECT_EQ(loaded->n_parameters(), model_.n_parameters());
+  EXPECT_TRUE(wait_for_builds().is_ok());
+}
+
+TEST_F(ModelFileTest, BackgroundBuildFailureComesFromPredictAndWaitForBuilds) {
+  // Weights that do not fit the header's architecture pass the file checks, so the load returns;
+  // the failure is the build's, reported by predict() and by wait_for_builds().
+  auto mlp = Trainable::create(small_mlp(5), 1, {});
+  auto mlp_file = detail::decode_model_file(*mlp->freeze()->to_bytes(), "mlp");
+  ASSERT_TRUE(mlp_file.ok());
+  ModelSpec wider = small_mlp(5);
+  wider.widths = {16, 9};
+  write("wider.unm", *detail::encode_model_file(wider, {}, mlp_file->weights));
+  Result<Model> loaded = Status::internal("test", "not loaded");
+  {
+    BackgroundBuildsOn on;
+    loaded = load_model(dir_.file("wider.unm"));
+  }
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  Batch rows = *features_to_batch({std::vector<float>(5, 0.5f)});
+  auto p = loaded->predict(rows);
+  EXPECT_EQ(p.status().code(), StatusCode::kModel);
+  EXPECT_NE(p.status().message().find("do not fit"), std::string::npos) << p.status().message();
+  const Status waited = wait_for_builds();
+  EXPECT_EQ(waited.code(), StatusCode::kModel);
+  EXPECT_NE(waited.message().find("wider.unm"), std::string::npos) << waited.message();
+  // Off again: the same file fails at load, as always.
+  EXPECT_EQ(load("wider.unm").code(), StatusCode::kModel);
+}
+
 TEST_F(ModelFileTest, ALoadedModelIsSharedAcrossThreads) {
   auto reference = model_.predict(input_);
   ASSERT_TRUE(reference.ok());

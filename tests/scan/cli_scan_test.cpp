@@ -8,6 +8,7 @@
 #include "detect/blend.h"
 #include "detect/detector.h"
 #include "media/media.h"
+#include "nn/model_file.h"
 #include "nn/nn.h"
 #include "support/face_fixtures.h"
 #include "support/fixtures.h"
@@ -117,6 +118,45 @@ void write_tiny_blend(const std::string& models_dir) {
                                                       {detect::kBlendMetaMargin, "0.25"},
                                                       {detect::kBlendMetaCalibration, "platt -1 0"}})
                   .is_ok());
+}
+
+TEST(CliScan, MissingLibTorchModuleExitsFourNamingIt) {
+  // Networks run in libunmask_nn_torch.so, opened on first use; without it a scan that needs a
+  // network is a model error that says which file was looked for, not a crash.
+  TempDir dir, models;
+  write_tiny_blend(models.path().string());
+  const std::string clip = dir.file("clip.mp4");
+  testing::write_pattern_clip(clip, {});
+  auto r = run_command("UNMASK_NN_MODULE=" + dir.file("no-such-module.so") + " " +
+                       unmask_cmd("scan --json --models " + models.path().string() + " " + clip));
+  EXPECT_EQ(r.exit_code, 4);
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("libunmask_nn_torch.so"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no-such-module.so"), std::string::npos) << r.err;
+  // Commands without networks do not need it.
+  auto version = run_command("UNMASK_NN_MODULE=" + dir.file("no-such-module.so") + " " + unmask_cmd("--version"));
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+}
+
+TEST(CliScan, WeightsThatDoNotFitExitFourEvenWhenNoFaceNeedsThem) {
+  // scan builds its networks beside the decode; a model whose weights do not fit its header's
+  // architecture is still a model error, also when the clip has no face to score.
+  TempDir dir, models;
+  nn::ModelSpec spec = *nn::default_spec("blend_cnn_tiny");
+  auto net = nn::Trainable::create(spec, 5, {});
+  ASSERT_TRUE(net.ok());
+  auto file = nn::detail::decode_model_file(*net->freeze()->to_bytes(), "tiny");
+  ASSERT_TRUE(file.ok());
+  spec.widths[5] += 8;  // the head is wider than the weights
+  const nn::Metadata meta = {{detect::kBlendMetaSize, "32"}, {detect::kBlendMetaMargin, "0.25"},
+                             {detect::kBlendMetaCalibration, "platt -1 0"}};
+  std::ofstream(models.file("blend.unm"), std::ios::binary) << *nn::detail::encode_model_file(spec, meta, file->weights);
+  const std::string clip = dir.file("clip.mp4");
+  testing::write_pattern_clip(clip, {});
+  auto r = run_command(unmask_cmd("scan --json --models " + models.path().string() + " " + clip));
+  EXPECT_EQ(r.exit_code, 4);
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("do not fit"), std::string::npos) << r.err;
 }
 
 TEST(CliScan, ScansAClipAnImageAndAudioWithAModelFolder) {
