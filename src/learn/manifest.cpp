@@ -3,6 +3,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "core/text.h"
 #include "learn/learn.h"
 
 namespace unmask::learn {
@@ -18,11 +19,6 @@ std::string trim(std::string_view s) {
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
   while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
   return std::string(s.substr(b, e - b));
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 // Splits CSV text into records. A quoted field may hold commas, doubled quotes and newlines.
@@ -99,7 +95,7 @@ Result<std::vector<ManifestItem>> parse_manifest(std::string_view csv_text, std:
   auto it = std::find_if(records->begin(), records->end(), [](const Record& r) { return !blank(r); });
   if (it == records->end()) return Status::input(what, "empty manifest (no header line)");
   std::vector<std::string> header;
-  for (const auto& f : it->fields) header.push_back(lower(trim(f)));
+  for (const auto& f : it->fields) header.push_back(ascii_lower(trim(f)));
   const auto path_col = std::find(header.begin(), header.end(), "path") - header.begin();
   const auto label_col = std::find(header.begin(), header.end(), "label") - header.begin();
   if (path_col == static_cast<std::ptrdiff_t>(header.size()) ||
@@ -118,7 +114,7 @@ Result<std::vector<ManifestItem>> parse_manifest(std::string_view csv_text, std:
     ManifestItem item;
     item.line = it->line;
     for (size_t c = 0; c < header.size(); ++c) item.columns[header[c]] = it->fields[c];
-    const std::string label = lower(trim(it->fields[label_col]));
+    const std::string label = ascii_lower(trim(it->fields[label_col]));
     if (label == "fake") {
       item.label = 1;
     } else if (label == "real") {

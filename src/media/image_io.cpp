@@ -4,6 +4,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "core/text.h"
 #include "media/ffmpeg_util.h"
 #include "media/media.h"
 
@@ -24,8 +25,7 @@ Result<Image> read_image(const std::string& path) {
 Status write_image(const std::string& path, const Image& image, int jpeg_quality) {
   if (image.empty()) return Status::usage(path, "image is empty");
   if (image.channels() != 1 && image.channels() != 3) return Status::usage(path, "image must be gray or BGR");
-  std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string ext = lower_extension(path);
   const bool jpeg = ext == ".jpg" || ext == ".jpeg";
   if (!jpeg && ext != ".png") return Status::usage(path, "image output must be .png, .jpg or .jpeg");
   if (jpeg_quality < 1 || jpeg_quality > 100) return Status::usage(path, "JPEG quality must be 1-100");

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/text.h"
 #include "media/ffmpeg_util.h"
 #include "media/media.h"
 
@@ -11,12 +12,6 @@ namespace unmask::media {
 namespace {
 
 using detail::InputContextPtr;
-
-std::string lower_extension(const std::string& path) {
-  std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext;
-}
 
 // For containers with a sample index (mp4/mov), a file cut short still opens when its index comes
 // first; the index then points past the end of the file. Returns how many bytes are missing.

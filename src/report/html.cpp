@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/text.h"
 #include "report/report.h"
 
 namespace unmask::report {
@@ -75,8 +76,7 @@ std::string container_markup(const std::string& format, const std::string& path)
   const std::string name = file_name(path);
   const size_t dot = name.find_last_of('.');
   if (dot == std::string::npos || format.find(',') == std::string::npos) return escape_markup(format);
-  std::string ext = name.substr(dot + 1);
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string ext = ascii_lower(name.substr(dot + 1));
   size_t start = 0;
   while (start <= format.size()) {
     const size_t comma = std::min(format.find(',', start), format.size());

@@ -1,3 +1,4 @@
+#include "core/text.h"
 #include "serve/job_files.h"
 
 #include <algorithm>
@@ -16,8 +17,7 @@ std::string JobFiles::report_html(const std::string& id) const { return (fs::pat
 std::string JobFiles::input_name(const std::string& uploaded_name) {
   static constexpr std::array<std::string_view, 13> kKnown = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".jpg", ".jpeg",
                                                               ".png", ".wav", ".mp3", ".flac", ".m4a", ".mpg"};
-  std::string ext = fs::path(uploaded_name).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string ext = lower_extension(uploaded_name);
   if (std::find(kKnown.begin(), kKnown.end(), ext) == kKnown.end()) ext.clear();
   return "input" + ext;
 }

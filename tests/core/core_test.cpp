@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/core.h"
+#include "core/text.h"
 #include "support/fixtures.h"
 
 namespace unmask {
@@ -45,6 +46,14 @@ TEST(Result, HoldsValueOrStatus) {
   EXPECT_EQ(bad.status().code(), StatusCode::kInput);
   EXPECT_TRUE(chain(2).is_ok());
   EXPECT_EQ(chain(0).code(), StatusCode::kInput);
+}
+
+TEST(Text, AsciiLowerAndLowerExtension) {
+  EXPECT_EQ(ascii_lower("MiXeD.MP4"), "mixed.mp4");
+  EXPECT_EQ(ascii_lower("Ärger"), "Ärger");  // bytes outside ASCII are left alone
+  EXPECT_EQ(lower_extension("/a/B.Dir/clip.WebM"), ".webm");
+  EXPECT_EQ(lower_extension("/a/B.Dir/noext"), "");
+  EXPECT_EQ(lower_extension("photo.JPEG"), ".jpeg");
 }
 
 TEST(Image, PackedRowsAndPixelAccess) {
