@@ -13,6 +13,10 @@
 //       Griffin-Lim resynthesis of the held-out real files; prints file-level AUC and EER of each
 //       synthetic source against all held-out real speech, window-level numbers, and the compute
 //       time per second of audio. MODEL may be a voice ensemble file.
+//   bench_voice --band MANIFEST
+//       prints, per row, the voiced time and how far the speech's energy above the telephone band
+//       (4.2-7.6 kHz) lies below its energy in 0.3-3.4 kHz, in dB (detect::speech_band_ratio): CSV
+//       path,label,voiced_s,above_telephone_db.
 //   bench_voice --pack OUT --members A.unm,B.unm,... --scaling-manifest TRAIN_MANIFEST
 //       packs version-2 voice models (e.g. one recipe with several seeds) into one ensemble file
 //       (detect::pack_voice_ensemble): its scalings fitted on the training manifest's rows that
@@ -231,10 +235,29 @@ int pack(const std::string& out, const std::string& members_list, const std::str
   return 0;
 }
 
+int band(const std::string& manifest) {
+  auto items = learn::read_manifest(manifest);
+  if (!items.ok()) {
+    std::fprintf(stderr, "%s\n", items.status().message().c_str());
+    return 3;
+  }
+  std::printf("path,label,voiced_s,above_telephone_db\n");
+  for (const auto& item : *items) {
+    auto source = detect::file_audio_source(item.path, detect::kFeatureRateHz);
+    auto b = source.ok() ? detect::speech_band_ratio(**source) : Result<detect::SpeechBand>(source.status());
+    if (!b.ok()) {
+      std::fprintf(stderr, "failed %s: %s\n", item.path.c_str(), b.status().message().c_str());
+      continue;
+    }
+    std::printf("\"%s\",%d,%.2f,%.2f\n", item.path.c_str(), item.label, b->voiced_s, b->above_telephone_db);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string train_manifest, eval_manifest, out, model, pack_out, members, scaling_manifest;
+  std::string train_manifest, eval_manifest, band_manifest, out, model, pack_out, members, scaling_manifest;
   int epochs = 0;
   uint64_t seed = 1;
   std::string command, kind = "cnn";
@@ -246,6 +269,7 @@ int main(int argc, char** argv) {
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
     if (a == "--train") train_manifest = next();
     else if (a == "--eval") eval_manifest = next();
+    else if (a == "--band") band_manifest = next();
     else if (a == "--out") out = next();
     else if (a == "--model") model = next();
     else if (a == "--pack") pack_out = next();
@@ -273,7 +297,8 @@ int main(int argc, char** argv) {
   }
   if (!train_manifest.empty() && !out.empty()) return train(train_manifest, out, epochs, seed, command, kind, options, resume);
   if (!eval_manifest.empty() && !model.empty()) return eval(eval_manifest, model);
+  if (!band_manifest.empty()) return band(band_manifest);
   if (!pack_out.empty() && !members.empty() && !scaling_manifest.empty()) return pack(pack_out, members, scaling_manifest, command);
-  std::fprintf(stderr, "usage: bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] [--spec-augment] [--mixup ALPHA] [--resume] | --eval MANIFEST --model MODEL | --pack OUT --members A.unm,B.unm,... --scaling-manifest MANIFEST\n");
+  std::fprintf(stderr, "usage: bench_voice --train MANIFEST --out MODEL [--epochs N] [--seed S] [--model-kind cnn|mlp] [--spec-augment] [--mixup ALPHA] [--resume] | --eval MANIFEST --model MODEL | --band MANIFEST | --pack OUT --members A.unm,B.unm,... --scaling-manifest MANIFEST\n");
   return 2;
 }

@@ -150,4 +150,20 @@ Result<SpeechLevels> measure_speech_levels(AudioSource& source, double target_db
 // prepare_speech's arithmetic on a piece of the recording, in place.
 void apply_speech_levels(const SpeechLevels& levels, float* samples, size_t n);
 
+// ---------------------------------------------------------------------------------------------
+// Telephone-band speech: a phone line (G.711, AMR-NB, GSM) passes 300-3400 Hz and nothing above
+// 4 kHz, and a recording of it keeps that gap whatever rate it is stored at.
+// ---------------------------------------------------------------------------------------------
+
+inline constexpr double kTelephoneBandLowHz = 300.0, kTelephoneBandHighHz = 3400.0;
+inline constexpr double kWidebandLowHz = 4600.0, kWidebandHighHz = 7600.0;
+
+struct SpeechBand {
+  double voiced_s = 0.0;  // voice-active time measured (0: no speech, no ratio)
+  // 10 log10 of the mean power of the voice-active frames in 4.2-7.6 kHz over that in 0.3-3.4 kHz.
+  double above_telephone_db = 0.0;
+};
+// Two passes over a 16 kHz source (voice activity, then the voiced frames' mean power spectrum).
+Result<SpeechBand> speech_band_ratio(AudioSource& source);
+
 }  // namespace unmask::detect
