@@ -157,6 +157,10 @@ void apply_speech_levels(const SpeechLevels& levels, float* samples, size_t n);
 
 inline constexpr double kTelephoneBandLowHz = 300.0, kTelephoneBandHighHz = 3400.0;
 inline constexpr double kWidebandLowHz = 4600.0, kWidebandHighHz = 7600.0;
+// Speech whose energy above the band lies this far under its energy in it was carried by a
+// telephone line (docs/voice.md, session 10: clean training files -36.5 dB at the lowest, phone-line
+// copies of them -41.2 dB at the highest).
+inline constexpr double kTelephoneBandDb = -39.0;
 
 struct SpeechBand {
   double voiced_s = 0.0;  // voice-active time measured (0: no speech, no ratio)

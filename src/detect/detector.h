@@ -112,6 +112,7 @@ struct AudioResult {
   std::optional<double> score;          // nullopt when there is no speech: silence is not evidence
   std::vector<SegmentScore> segments;   // voiced segments only
   std::string note;                     // e.g. "no speech found"
+  bool speech_found = false;            // speech was there, whether or not it was judged
 };
 
 // A recording read from its start in pieces, as many times as an analysis needs: what lets a

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <numbers>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -84,6 +86,11 @@ class VoiceDetectorBase : public AudioDetector {
   int sample_rate_hz() const override { return kFeatureRateHz; }
 
   Result<AudioResult> score(const Audio& audio) const override {
+    const Audio at_rate = resample(audio, kFeatureRateHz);
+    auto source = memory_audio_source(at_rate);
+    auto refused = telephone_band_refusal(*source);
+    if (!refused.ok()) return refused.status();
+    if (*refused) return std::move(**refused);
     std::vector<VoiceWindow> windows;
     auto logits = window_logits(audio, windows);
     if (!logits.ok()) return logits.status();
@@ -94,6 +101,26 @@ class VoiceDetectorBase : public AudioDetector {
   virtual Result<std::vector<double>> window_logits(const Audio& audio, std::vector<VoiceWindow>& windows) const = 0;
 
  protected:
+  // Telephone-band speech (a phone line carries nothing above 4 kHz) is not judged: the networks
+  // never learnt it and call most real phone speech synthetic (docs/voice.md, session 10). The
+  // refusal, or nothing when the speech is wideband or there is none.
+  static Result<std::optional<AudioResult>> telephone_band_refusal(AudioSource& source) {
+    auto band = speech_band_ratio(source);
+    if (!band.ok()) return band.status();
+    if (!(band->voiced_s > 0) || band->above_telephone_db >= kTelephoneBandDb) return std::optional<AudioResult>();
+    AudioResult refused;
+    refused.speech_found = true;
+    refused.note = "telephone-band speech (nothing above 4 kHz, " + report_db(band->above_telephone_db) +
+                   "): not judged, the voice detector was not trained for phone lines";
+    return std::optional<AudioResult>(std::move(refused));
+  }
+
+  static std::string report_db(double db) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.0f dB", db);
+    return text;
+  }
+
   // Per window its span and P(synthetic), and the file score; "no speech found" without windows.
   AudioResult result_from(const std::vector<VoiceWindow>& windows, const std::vector<double>& logits) const {
     AudioResult result;
@@ -101,6 +128,7 @@ class VoiceDetectorBase : public AudioDetector {
       result.note = "no speech found";
       return result;
     }
+    result.speech_found = true;
     for (size_t i = 0; i < windows.size(); ++i) {
       result.segments.push_back({windows[i].start_s, windows[i].end_s, platt_.apply(logits[i])});
     }
@@ -148,6 +176,9 @@ class VoiceCnnDetector final : public VoiceDetectorBase {
 
   // The same windows and scores from a recording read in pieces (voice_patch_logits_stream).
   Result<AudioResult> score_stream(AudioSource& source) const override {
+    auto refused = telephone_band_refusal(source);
+    if (!refused.ok()) return refused.status();
+    if (*refused) return std::move(**refused);
     auto scored = voice_patch_logits_stream(source, [this](const std::vector<std::vector<float>>& p) { return patch_logits(p); });
     if (!scored.ok()) return scored.status();
     std::vector<VoiceWindow> windows;

@@ -269,6 +269,7 @@ Status run_audio(const std::string& path, const detect::DetectorSet& set, const 
     auto r = d->score_stream(**source);
     if (!r.ok()) return r.status();
     if (!r->note.empty()) out.notes.push_back(d->info().name + ": " + r->note);
+    if (r->speech_found) out.speech_heard = true;  // lip-sync runs on speech the detector did not judge
     if (!r->score) continue;
     out.speech_heard = true;
     out.judged_any = true;
@@ -615,11 +616,13 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
       not_applicable = "No face found in the image.";
     } else if (!info->video) {
       not_applicable = detectors->audio.empty() ? "No voice detector is installed to judge an audio file."
-                                                : "No speech found in the audio.";
+                       : audio.speech_heard    ? "The speech could not be judged (" + join(audio.notes, "; ") + ")."
+                                               : "No speech found in the audio.";
     } else if (!info->audio) {
       not_applicable = "No face found, and the video has no audio track.";
     } else {
-      not_applicable = "No face and no speech found.";
+      not_applicable = audio.speech_heard ? "No face found, and the speech could not be judged (" + join(audio.notes, "; ") + ")."
+                                          : "No face and no speech found.";
     }
   }
   fin.not_applicable_reason = (r.watermark.found) ? "" : not_applicable;

@@ -22,7 +22,8 @@ namespace {
 constexpr double kPi = std::numbers::pi;
 
 // Speech-like audio: a 120-200 Hz buzz through two moving resonances, in syllables of 150-300 ms
-// separated by short pauses, at `rate_hz`.
+// separated by short pauses, at `rate_hz`. Its harmonics reach 7.6 kHz (a weak floor above the
+// resonances, as in a real voice), so it is wideband speech, not telephone-band.
 Audio babble(double seconds, int rate_hz, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(0, 1);
@@ -37,9 +38,9 @@ Audio babble(double seconds, int rate_hz, uint32_t seed) {
       const double t = static_cast<double>(k) / rate_hz;
       const double env = std::sin(kPi * k / len);
       double v = 0;
-      for (int h = 1; h * f0 < 4000; ++h) {
+      for (int h = 1; h * f0 < 7600 && 2 * h * f0 < rate_hz; ++h) {
         const double f = h * f0;
-        const double gain = 1.0 / (1.0 + std::pow((f - f1) / 150, 2)) + 0.5 / (1.0 + std::pow((f - f2) / 250, 2));
+        const double gain = 1.0 / (1.0 + std::pow((f - f1) / 150, 2)) + 0.5 / (1.0 + std::pow((f - f2) / 250, 2)) + 0.03;
         v += gain * std::sin(2 * kPi * f * t);
       }
       a.samples[i + k] = static_cast<float>(0.1 * env * v);
@@ -801,6 +802,46 @@ TEST(Voice, TelephoneRoundTripKeepsTheSpeechBandAndDropsWhatIsAbove) {
   for (size_t i = 0; i < quiet.samples.size(); ++i) quiet_error.samples[i] = quiet_out.samples[i] - quiet.samples[i];
   EXPECT_GT(10.0 * std::log10(energy(quiet) / energy(quiet_error)), 20.0);
   EXPECT_TRUE(telephone_round_trip(Audio{{}, 16000}).samples.empty());
+}
+
+TEST(Voice, TelephoneBandSpeechIsNotJudged) {
+  // The band measure: wideband babble lies well above the threshold, its phone-line copy far
+  // below, silence has no speech to measure.
+  const Audio speech = resample(babble(7.0, 22050, 2), kFeatureRateHz);
+  const Audio phone = telephone_round_trip(speech);
+  auto band_of = [](const Audio& a) {
+    auto source = memory_audio_source(a);
+    auto band = speech_band_ratio(*source);
+    EXPECT_TRUE(band.ok());
+    return band.ok() ? *band : SpeechBand{};
+  };
+  const SpeechBand wide = band_of(speech), narrow = band_of(phone);
+  EXPECT_GT(wide.voiced_s, 3.0);
+  EXPECT_GT(wide.above_telephone_db, kTelephoneBandDb + 5.0);
+  EXPECT_GT(narrow.voiced_s, 3.0);
+  EXPECT_LT(narrow.above_telephone_db, kTelephoneBandDb - 5.0);
+  Audio silence{std::vector<float>(16000, 0.0f), 16000};
+  EXPECT_EQ(band_of(silence).voiced_s, 0.0);
+
+  // The detector judges the wideband speech and refuses its phone-line copy, whole or streamed,
+  // saying why and that there was speech (lip-sync still runs on it).
+  testing::TempDir dir;
+  auto detector = load_voice_detector(write_cnn_model(dir));
+  ASSERT_TRUE(detector.ok()) << detector.status().message();
+  auto judged = (*detector)->score(speech);
+  ASSERT_TRUE(judged.ok());
+  EXPECT_TRUE(judged->score.has_value());
+  EXPECT_TRUE(judged->speech_found);
+  auto refused = (*detector)->score(phone);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_FALSE(refused->score.has_value());
+  EXPECT_TRUE(refused->speech_found);
+  EXPECT_NE(refused->note.find("telephone-band"), std::string::npos) << refused->note;
+  auto source = memory_audio_source(phone);
+  auto streamed = (*detector)->score_stream(*source);
+  ASSERT_TRUE(streamed.ok());
+  EXPECT_FALSE(streamed->score.has_value());
+  EXPECT_EQ(streamed->note, refused->note);
 }
 
 }  // namespace
