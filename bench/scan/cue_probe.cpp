@@ -23,6 +23,7 @@
 
 #include "face/face.h"
 #include "learn/learn.h"
+#include "probe_setup.h"
 
 namespace {
 
@@ -72,36 +73,16 @@ double stdev(const std::vector<double>& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data;
-  int64_t max_frames = 250;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--data" && i + 1 < argc) data = argv[++i];
-    else if (a == "--max-frames" && i + 1 < argc) max_frames = std::atoll(argv[++i]);
-    else {
-      std::fprintf(stderr, "usage: cue_probe --data DIR [--max-frames N]\n");
-      return 2;
-    }
-  }
-  auto items = learn::read_manifest(data + "/MANIFEST.csv");
-  if (!items.ok()) {
-    std::fprintf(stderr, "%s\n", items.status().message().c_str());
-    return 3;
-  }
-  auto models = face::FaceModels::load();
-  if (!models.ok()) {
-    std::fprintf(stderr, "%s\n", models.status().message().c_str());
-    return 4;
-  }
+  bench::ProbeSetup setup;
+  if (auto exit_code = bench::probe_setup(argc, argv, "cue_probe", 250, setup)) return *exit_code;
   std::printf("path,source,label,n,mouth_ratio,mouth_ratio_std,hf_change,bg_static,bg_change,noise_ratio\n");
-  for (const auto& item : *items) {
-    if (item.columns.at("kind") != "video") continue;
+  for (const auto& item : setup.videos) {
     std::vector<double> mouth, hf, bg_static, bg_change, noise;
     cv::Mat prev_frame, prev_crop_hp;
     int64_t prev_index = -10;
     face::TrackFileOptions o;
-    o.max_frames = max_frames;
-    auto r = face::track_file(item.path, *models, o, [&](face::FrameFaces& f) -> Status {
+    o.max_frames = setup.max_frames;
+    auto r = face::track_file(item.path, setup.models, o, [&](face::FrameFaces& f) -> Status {
       if (f.faces.empty() || f.image.empty()) {
         prev_index = -10;
         return Status::ok();

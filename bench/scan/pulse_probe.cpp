@@ -31,6 +31,7 @@
 
 #include "face/face.h"
 #include "learn/learn.h"
+#include "probe_setup.h"
 
 namespace {
 
@@ -207,42 +208,18 @@ double correlation(const std::vector<double>& a, const std::vector<double>& b) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data;
-  int64_t max_frames = 450;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--data" && i + 1 < argc) data = argv[++i];
-    else if (a == "--max-frames" && i + 1 < argc) max_frames = std::atoll(argv[++i]);
-    else {
-      std::fprintf(stderr, "usage: pulse_probe --data DIR [--max-frames N]\n");
-      return 2;
-    }
-  }
-  if (data.empty()) {
-    std::fprintf(stderr, "usage: pulse_probe --data DIR [--max-frames N]\n");
-    return 2;
-  }
-  auto items = learn::read_manifest(data + "/MANIFEST.csv");
-  if (!items.ok()) {
-    std::fprintf(stderr, "%s\n", items.status().message().c_str());
-    return 3;
-  }
-  auto models = face::FaceModels::load();
-  if (!models.ok()) {
-    std::fprintf(stderr, "%s\n", models.status().message().c_str());
-    return 4;
-  }
+  bench::ProbeSetup setup;
+  if (auto exit_code = bench::probe_setup(argc, argv, "pulse_probe", 450, setup)) return *exit_code;
   std::printf("path,source,label,run_s,fps,pulse_snr,pulse_contrast,cheek_coherence,pulse_hz\n");
-  for (const auto& item : *items) {
-    if (item.columns.at("kind") != "video") continue;
+  for (const auto& item : setup.videos) {
     // Runs of consecutive frames whose largest face keeps one track id and every region measured.
     std::vector<std::vector<FrameColours>> runs(1);
     int64_t prev_index = -10;
     int prev_track = -2;
     face::TrackFileOptions o;
-    o.max_frames = max_frames;
+    o.max_frames = setup.max_frames;
     o.keep_tracks = false;
-    auto r = face::track_file(item.path, *models, o, [&](face::FrameFaces& f) -> Status {
+    auto r = face::track_file(item.path, setup.models, o, [&](face::FrameFaces& f) -> Status {
       const face::Face* best = face::largest_face(f.faces);
       std::optional<FrameColours> c;
       if (best && !f.image.empty() && f.image.channels() == 3) {
