@@ -467,11 +467,11 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
     const std::string dir = options.models_dir.empty() ? detect::default_models_dir() : options.models_dir;
     // The networks (and LibTorch, ~0.35 s the first time) are built on threads while the video
     // decodes; scoring waits for them, and a failed build is reported before the scan ends.
+    builds_guard.emplace();  // also when a later detector fails to load after earlier ones started
     nn::set_background_builds(true);
     auto loaded = load_available_detectors(dir, options.detectors);
     nn::set_background_builds(false);
     if (!loaded.ok()) return loaded.status();
-    builds_guard.emplace();
     detectors = loaded->detectors;
     skipped = loaded->skipped;
     fusion_model = loaded->fusion;
