@@ -311,8 +311,6 @@ class FileAudioSource final : public AudioSource {
   std::unique_ptr<media::AudioReader> reader_;
 };
 
-constexpr int kStreamBlockFrames = 6000;  // 60 s of 10 ms frames per block
-
 }  // namespace
 
 std::unique_ptr<AudioSource> memory_audio_source(const Audio& audio) { return std::make_unique<MemoryAudioSource>(audio); }

@@ -131,6 +131,8 @@ Result<std::unique_ptr<AudioSource>> file_audio_source(const std::string& path, 
 // first_frame * hop and (n_frames - 1) * hop + frame_len samples from there. `transform`, when
 // set, is applied in place to the samples as they are read, in order, each once. Memory: one
 // block. Returns the number of samples read. Usage error unless 0 < hop <= frame_len.
+// The block size the passes over a recording use: 60 s of 10 ms frames.
+inline constexpr int kStreamBlockFrames = 6000;
 using SampleTransform = std::function<void(float* samples, size_t n)>;
 using FrameBlockFn = std::function<Status(int64_t first_frame, const float* samples, int n_frames)>;
 Result<int64_t> stream_frames(AudioSource& source, int frame_len, int hop, int block_frames,
@@ -167,7 +169,9 @@ struct SpeechBand {
   // 10 log10 of the mean power of the voice-active frames in 4.2-7.6 kHz over that in 0.3-3.4 kHz.
   double above_telephone_db = 0.0;
 };
-// Two passes over a 16 kHz source (voice activity, then the voiced frames' mean power spectrum).
+// One pass over a 16 kHz source: each frame's energy (for voice activity, as voice_activity frames
+// it) and its power in both bands; the voiced frames' band powers are summed once the voice
+// activity of the whole recording is known. Memory: 24 bytes per 10 ms frame.
 Result<SpeechBand> speech_band_ratio(AudioSource& source);
 
 }  // namespace unmask::detect

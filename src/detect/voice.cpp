@@ -86,13 +86,16 @@ class VoiceDetectorBase : public AudioDetector {
   int sample_rate_hz() const override { return kFeatureRateHz; }
 
   Result<AudioResult> score(const Audio& audio) const override {
-    const Audio at_rate = resample(audio, kFeatureRateHz);
+    // Resampled once, for both the band check and the windows (which would resample again).
+    Audio resampled;
+    if (audio.sample_rate_hz != kFeatureRateHz) resampled = resample(audio, kFeatureRateHz);
+    const Audio& at_rate = audio.sample_rate_hz != kFeatureRateHz ? resampled : audio;
     auto source = memory_audio_source(at_rate);
     auto refused = telephone_band_refusal(*source);
     if (!refused.ok()) return refused.status();
     if (*refused) return std::move(**refused);
     std::vector<VoiceWindow> windows;
-    auto logits = window_logits(audio, windows);
+    auto logits = window_logits(at_rate, windows);
     if (!logits.ok()) return logits.status();
     return result_from(windows, *logits);
   }
