@@ -91,6 +91,39 @@ Runner add_swap(CLI::App* synth) {
   };
 }
 
+struct AnimateCliOptions {
+  std::string photo;
+  std::string driver;
+  std::string out;
+  int crf = 18;
+};
+
+Runner add_animate(CLI::App* synth) {
+  auto opts = std::make_shared<AnimateCliOptions>();
+  CLI::App* sub = synth->add_subcommand(
+      "animate", "Animate the face of one photo with a driving video (head, mouth, eyes; the brows keep the photo's)");
+  sub->add_option("--photo", opts->photo, "Image (or video: its first frame with a face) to animate")->required();
+  sub->add_option("--driver", opts->driver, "Video whose face drives the motion; its audio is copied")->required();
+  sub->add_option("--out", opts->out, "Output video (.mp4/.mkv/.mov)")->required();
+  sub->add_option("--crf", opts->crf, "x264 quality")->check(CLI::Range(0, 51));
+  return [opts, sub]() -> int {
+    if (!sub->parsed()) return -1;
+    auto models = face::FaceModels::load();
+    if (!models.ok()) return fail(models.status());
+    if (Status s = check_output_file(opts->out); !s.is_ok()) return fail(s);
+    TerminalProgress progress(global_options().quiet);
+    synth::AnimateOptions options;
+    options.crf = opts->crf;
+    options.progress = progress.as_fn();
+    auto summary = synth::animate_files(opts->photo, opts->driver, opts->out, options, *models);
+    progress.finish();
+    if (!summary.ok()) return fail(summary.status());
+    print_line("animate: " + std::to_string(summary->n_animated) + " of " + std::to_string(summary->n_frames) +
+               " frames driven by a face -> " + opts->out);
+    return 0;
+  };
+}
+
 struct DubCliOptions {
   std::string video;
   std::string text;
@@ -163,6 +196,7 @@ Command make_synth(CLI::App& app) {
   synth->require_subcommand(1);
   auto runners = std::make_shared<std::vector<Runner>>();
   runners->push_back(add_swap(synth));
+  runners->push_back(add_animate(synth));
   runners->push_back(add_selfblend(synth));
   runners->push_back(add_dub(synth));
   runners->push_back(add_corpus(synth));

@@ -136,6 +136,35 @@ Result<SwapSummary> swap_files(const std::string& source, const std::string& tar
                                const SwapOptions& options, std::shared_ptr<const face::FaceModels> models);
 
 // ---------------------------------------------------------------------------------------------
+// Single-image animation (a talking head made from one photo)
+// ---------------------------------------------------------------------------------------------
+
+struct AnimateOptions {
+  int crf = 18;       // video output quality
+  ProgressFn progress;
+};
+
+struct AnimateSummary {
+  int64_t n_frames = 0;
+  int64_t n_animated = 0;  // frames where the driver's face moved the photo (others repeat the last pose)
+};
+
+// Where the photo's 68 landmarks go when the driver's face moves from `driver_reference` to
+// `driver_now`: the driver's head motion (a similarity on the nose and eye corners) carried into
+// the photo's coordinates, plus, for every point but the brows (17-26), the driver's expression
+// displacement scaled to the photo's face.
+face::Landmarks animate_landmarks(const face::Landmarks& photo, const face::Landmarks& driver_reference,
+                                  const face::Landmarks& driver_now);
+
+// Animates the largest face of `photo` (an image, or the first video frame with a face) with the
+// main face of `driver`: head motion, mouth, jaw and eyes follow the driver, the brows keep the
+// photo's expression and move only with the head. Writes `out` at the photo's size with the
+// driver's frame times and audio, watermarked as synthetic (method "animate"). Input error when
+// either has no face or the driver is not a video; nothing is left at `out` on failure.
+Result<AnimateSummary> animate_files(const std::string& photo, const std::string& driver, const std::string& out,
+                                     const AnimateOptions& options, std::shared_ptr<const face::FaceModels> models);
+
+// ---------------------------------------------------------------------------------------------
 // Synthetic voice (espeak-ng) and dubbing
 // ---------------------------------------------------------------------------------------------
 
