@@ -11,6 +11,8 @@
 //     head pitch, which shortens both, cancels to first order;
 //   - each series through a 5-frame running median, cut into 2 s windows every 1 s; a window's
 //     activity is its max minus min.
+// The brow raise and the windows are the expression detector's own code (detect::brow_raise,
+// detect::window_activity), so the probe measures what the detector sees.
 // Cues (the direction that means "fake" was fixed before any run, in docs/detectors.md):
 //   brow_activity     mean window activity of r (low = fake)            <- primary
 //   brow_mouth_ratio  brow_activity / max(mouth_activity, 0.01) (low = fake)
@@ -25,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "detect/expression.h"
 #include "face/face.h"
 #include "learn/learn.h"
 #include "probe_setup.h"
@@ -34,61 +37,20 @@ namespace {
 using namespace unmask;
 
 constexpr double kMinRunS = 2.0;
-constexpr double kWindowS = 2.0, kHopS = 1.0;
-constexpr int kMedianFrames = 5;
 
 struct Expression { double brow = 0, mouth = 0, iod_px = 0; };
 
-face::Point2 mean_of(const face::Landmarks& l, int first, int last) {
-  face::Point2 m{0, 0};
-  for (int i = first; i <= last; ++i) { m.x += l[i].x; m.y += l[i].y; }
-  const double n = last - first + 1;
-  return {m.x / n, m.y / n};
-}
-
-// nullopt when the face is degenerate (eyes on top of each other, nose tip not below the eyes).
+// nullopt when the face is degenerate (detect::brow_raise gives nothing).
 std::optional<Expression> expression_of(const face::Landmarks& l) {
-  const face::Point2 left = mean_of(l, 36, 41), right = mean_of(l, 42, 47);
-  const double dx = right.x - left.x, dy = right.y - left.y, iod = std::hypot(dx, dy);
-  if (iod < 1e-3) return std::nullopt;
-  const double c = dx / iod, s = dy / iod;
-  const face::Point2 mid{(left.x + right.x) / 2, (left.y + right.y) / 2};
-  // Height below the eye line in the roll-free frame (positive downwards, as image y).
-  auto below_eyes = [&](const face::Point2& p) { return -s * (p.x - mid.x) + c * (p.y - mid.y); };
-  const double nose = below_eyes(l[30]);
-  if (nose < 0.1 * iod) return std::nullopt;
-  double brow = 0;
-  for (int i = 17; i <= 26; ++i) brow += below_eyes(l[i]);
-  brow /= 10;
+  const auto brow = detect::brow_raise(l);
+  if (!brow) return std::nullopt;
+  // brow_raise's denominator: the nose tip's height below the line of the eye centres, roll removed.
+  double lx = 0, ly = 0, rx = 0, ry = 0;
+  for (int i = 0; i < 6; ++i) { lx += l[36 + i].x / 6; ly += l[36 + i].y / 6; rx += l[42 + i].x / 6; ry += l[42 + i].y / 6; }
+  const double dx = rx - lx, dy = ry - ly, iod = std::hypot(dx, dy);
+  const double nose = (-dy / iod) * (l[30].x - (lx + rx) / 2) + (dx / iod) * (l[30].y - (ly + ry) / 2);
   const double mouth = std::hypot(l[62].x - l[66].x, l[62].y - l[66].y);
-  return Expression{-brow / nose, mouth / nose, iod};
-}
-
-std::vector<double> running_median(const std::vector<double>& x, int width) {
-  std::vector<double> out(x.size());
-  const int half = width / 2, n = static_cast<int>(x.size());
-  std::vector<double> w;
-  for (int t = 0; t < n; ++t) {
-    w.assign(x.begin() + std::max(0, t - half), x.begin() + std::min(n, t + half + 1));
-    std::nth_element(w.begin(), w.begin() + w.size() / 2, w.end());
-    out[t] = w[w.size() / 2];
-  }
-  return out;
-}
-
-// Mean over 2 s windows (1 s hop) of max - min; one window when the run is shorter than 3 s.
-double window_activity(const std::vector<double>& raw, double fps) {
-  const auto x = running_median(raw, kMedianFrames);
-  const int n = static_cast<int>(x.size());
-  const int window = std::min(n, static_cast<int>(std::lround(kWindowS * fps)));
-  const int hop = std::max(1, static_cast<int>(std::lround(kHopS * fps)));
-  double sum = 0;
-  int windows = 0;
-  for (int start = 0; start + window <= n; start += hop, ++windows) {
-    const auto [lo, hi] = std::minmax_element(x.begin() + start, x.begin() + start + window);
-    sum += *hi - *lo;
-  }
-  return windows > 0 ? sum / windows : NAN;
+  return Expression{*brow, mouth / nose, iod};
 }
 
 double median(std::vector<double> v) {
@@ -135,7 +97,7 @@ int main(int argc, char** argv) {
         mouth.push_back(e.mouth);
         iod.push_back(e.iod_px);
       }
-      const double brow_activity = window_activity(brow, fps), mouth_activity = window_activity(mouth, fps);
+      const double brow_activity = detect::window_activity(brow, fps), mouth_activity = detect::window_activity(mouth, fps);
       char buf[160];
       std::snprintf(buf, sizeof buf, "%.1f,%.5f,%.4f,%.5f", median(iod), brow_activity,
                     brow_activity / std::max(mouth_activity, 0.01), mouth_activity);

@@ -9,6 +9,7 @@ const std::vector<RegistryEntry>& registry_table() {
       {"spectral", DetectorKind::kCrop, load_spectral},
       {"temporal", DetectorKind::kTrack, load_temporal},
       {"noise", DetectorKind::kTrack, load_noise},
+      {"expression", DetectorKind::kTrack, load_expression},
       {"voice", DetectorKind::kAudio, load_voice},
   };
   return table;

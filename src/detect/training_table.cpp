@@ -12,6 +12,7 @@ Result<TrainSummary> train_voice(const TrainRequest& request);  // voice_train.c
 Result<TrainSummary> train_spectral(const TrainRequest& request);  // spectral_train.cpp
 Result<TrainSummary> train_temporal(const TrainRequest& request);  // temporal_train.cpp
 Result<TrainSummary> train_noise(const TrainRequest& request);  // noise_train.cpp
+Result<TrainSummary> train_expression(const TrainRequest& request);  // expression_train.cpp
 Result<TrainSummary> train_mouth(const TrainRequest& request);  // mouth.cpp
 
 const std::vector<Trainer>& trainers() {
@@ -21,6 +22,7 @@ const std::vector<Trainer>& trainers() {
       {"spectral", train_spectral},
       {"temporal", train_temporal},
       {"noise", train_noise},
+      {"expression", train_expression},
       {"mouth", train_mouth},
   };
   return table;

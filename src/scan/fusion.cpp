@@ -379,6 +379,8 @@ std::string detector_phrase(const std::string& detector) {
   if (detector == "mouth") return "a re-synthesised mouth and lower face";
   if (detector == "spectral") return "spectral traces of a generated face";
   if (detector == "temporal") return "unnatural motion over time";
+  if (detector == "noise") return "a face smoother than its surroundings";
+  if (detector == "expression") return "brows that hardly move, as in an animated photo";
   if (detector == "voice") return "synthetic speech";
   if (detector == "lipsync") return "lips out of step with the voice";
   return detector;

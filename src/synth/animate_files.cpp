@@ -1,15 +1,17 @@
 // animate_files: a single-image talking head. One photo is warped, frame by frame, so that its face
-// follows a driving video's head motion, mouth, jaw and eyes, while its brows keep the photo's
-// expression (moved only with the head): what an audio- or video-driven animator of one image
-// does, at its simplest. The whole frame is the photo: the face and a forehead band move, the
-// frame border stays, and what lies between stretches, as in a keypoint-warping generator.
+// follows what an audio-driven animator of one image drives: the head pose, the mouth and jaw,
+// and blinks. The rest of the upper face (brows, nose, eye corners) keeps the photo's expression
+// and moves only with the head. The whole frame is the photo: the face and a forehead band move,
+// the frame border stays, and what lies between stretches, as in a keypoint-warping generator.
 //
 // Geometry (all similarities fitted on the stable points: nose and eye corners):
 //   C    maps the driver's reference frame (its first face) onto the photo's face;
 //   T_t  maps the driver's face at frame t back onto its reference pose (undoes head motion);
-//   expression of point i at t: e_i = C_lin (T_t(d_i(t)) - d_i(ref)), zero for the brows;
-//   output point i: H_t(s_i + e_i), H_t the driver's head motion in image directions, scaled to the
-//   photo's face and centred on it (head_motion below).
+//   jaw and mouth point i at t: s_i + C_lin (T_t(d_i(t)) - d_i(ref));
+//   eyelids: the photo's lids moved towards the eye's corner line by the driver's eye openness
+//     over its widest so far (a blink, and nothing else of the driver's eyes);
+//   every point then goes through H_t, the driver's head motion in image directions, scaled to
+//   the photo's face and centred on it (head_motion below).
 #include <algorithm>
 #include <array>
 #include <complex>
@@ -30,6 +32,7 @@ using Affine = cv::Matx23d;  // x' = A [x y 1]^T
 
 constexpr std::array<int, 11> kStablePoints = {27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45};
 constexpr int kFirstBrow = 17, kLastBrow = 26;
+constexpr int kLastJaw = 16, kFirstMouth = 48;
 constexpr std::array<int, 6> kForeheadAnchors = {17, 19, 21, 22, 24, 26};
 constexpr double kForeheadRise = 0.7;  // of the nose-tip-to-brow distance, above each anchor
 constexpr int kMaxFramesToFindPhotoFace = 300;
@@ -149,19 +152,46 @@ std::vector<cv::Point2d> forehead_of(const face::Landmarks& l, int w, int h) {
 
 }  // namespace
 
-face::Landmarks animate_landmarks(const face::Landmarks& photo, const face::Landmarks& driver_reference,
-                                  const face::Landmarks& driver_now) {
-  const HeadMotion m = head_motion(photo, driver_reference, driver_now);
-  face::Landmarks out{};
-  for (int i = 0; i < face::kNumLandmarks; ++i) {
-    cv::Point2d p = at(photo, i);
-    if (i < kFirstBrow || i > kLastBrow) {
-      p += apply_linear(m.to_photo, apply(m.back_to_reference, at(driver_now, i)) - at(driver_reference, i));
+// Eye aspect ratio, the mean of both eyes (iBUG order: corner, top, top, corner, bottom, bottom).
+static double eye_openness(const face::Landmarks& l) {
+  double sum = 0;
+  for (int p : {36, 42}) {
+    const double width = std::hypot(l[p + 3].x - l[p].x, l[p + 3].y - l[p].y);
+    if (width > 1e-9) {
+      sum += (std::hypot(l[p + 1].x - l[p + 5].x, l[p + 1].y - l[p + 5].y) +
+              std::hypot(l[p + 2].x - l[p + 4].x, l[p + 2].y - l[p + 4].y)) / (2.0 * width);
     }
-    const cv::Point2d q = apply(m.head, p);
-    out[i] = {q.x, q.y};
   }
-  return out;
+  return sum / 2;
+}
+
+face::Landmarks animate_landmarks(const face::Landmarks& photo, const face::Landmarks& driver_reference,
+                                  const face::Landmarks& driver_now, double driver_open_eyes) {
+  const HeadMotion m = head_motion(photo, driver_reference, driver_now);
+  face::Landmarks moved = photo;
+  // Jaw and mouth: the driver's expression displacement, carried into the photo's face.
+  for (int i = 0; i < face::kNumLandmarks; ++i) {
+    if (i > kLastJaw && i < kFirstMouth) continue;
+    const cv::Point2d p = at(photo, i) + apply_linear(m.to_photo, apply(m.back_to_reference, at(driver_now, i)) - at(driver_reference, i));
+    moved[i] = {p.x, p.y};
+  }
+  // Eyes: only the lids close, as far as the driver's eyes have closed from their open level.
+  const double openness = driver_open_eyes > 1e-9 ? std::clamp(eye_openness(driver_now) / driver_open_eyes, 0.0, 1.0) : 1.0;
+  for (int corner : {36, 42}) {
+    const cv::Point2d a = at(photo, corner), b = at(photo, corner + 3), axis = b - a;
+    const double len2 = axis.dot(axis);
+    if (len2 < 1e-9) continue;
+    for (int lid : {corner + 1, corner + 2, corner + 4, corner + 5}) {
+      const cv::Point2d p = at(photo, lid), foot = a + axis * ((p - a).dot(axis) / len2);
+      const cv::Point2d q = foot + openness * (p - foot);
+      moved[lid] = {q.x, q.y};
+    }
+  }
+  for (auto& p : moved) {
+    const cv::Point2d q = apply(m.head, {p.x, p.y});
+    p = {q.x, q.y};
+  }
+  return moved;
 }
 
 Result<AnimateSummary> animate_files(const std::string& photo_path, const std::string& driver, const std::string& out,
@@ -194,6 +224,7 @@ Result<AnimateSummary> animate_files(const std::string& photo_path, const std::s
   AnimateSummary summary;
   int main_track = -1;
   std::optional<face::Landmarks> reference;  // the driver's first face
+  double open_eyes = 0;                      // the driver's widest eye openness so far
   std::vector<cv::Point2f> target_points = source_points;  // kept through frames without a face
   Image frame_out(w, h, 3);
   cv::Mat canvas(h, w, CV_8UC3, frame_out.data());
@@ -209,7 +240,8 @@ Result<AnimateSummary> animate_files(const std::string& photo_path, const std::s
     if (chosen != nullptr) {
       const face::Landmarks& d = chosen->landmarks;
       if (!reference) reference = d;
-      const face::Landmarks moved = animate_landmarks(s, *reference, d);
+      open_eyes = std::max(open_eyes, eye_openness(d));
+      const face::Landmarks moved = animate_landmarks(s, *reference, d, open_eyes);
       for (int i = 0; i < face::kNumLandmarks; ++i) {
         target_points[i] = cv::Point2f(static_cast<float>(moved[i].x), static_cast<float>(moved[i].y));
       }

@@ -150,17 +150,20 @@ struct AnimateSummary {
 };
 
 // Where the photo's 68 landmarks go when the driver's face moves from `driver_reference` to
-// `driver_now`: the driver's head motion (a similarity on the nose and eye corners) carried into
-// the photo's coordinates, plus, for every point but the brows (17-26), the driver's expression
-// displacement scaled to the photo's face.
+// `driver_now`: the driver's head motion (a similarity on the nose and eye corners, in image
+// directions) carried into the photo; the jaw and mouth (0-16, 48-67) also take the driver's
+// expression displacement, scaled to the photo's face; the eyelids close as far as the driver's
+// eye aspect ratio has fallen below `driver_open_eyes` (its open level); brows, nose and eye
+// corners keep the photo's expression.
 face::Landmarks animate_landmarks(const face::Landmarks& photo, const face::Landmarks& driver_reference,
-                                  const face::Landmarks& driver_now);
+                                  const face::Landmarks& driver_now, double driver_open_eyes);
 
 // Animates the largest face of `photo` (an image, or the first video frame with a face) with the
-// main face of `driver`: head motion, mouth, jaw and eyes follow the driver, the brows keep the
-// photo's expression and move only with the head. Writes `out` at the photo's size with the
-// driver's frame times and audio, watermarked as synthetic (method "animate"). Input error when
-// either has no face or the driver is not a video; nothing is left at `out` on failure.
+// main face of `driver`: head motion, mouth, jaw and blinks follow the driver (animate_landmarks),
+// the rest of the upper face keeps the photo's expression and moves only with the head. Writes
+// `out` at the photo's size with the driver's frame times and audio, watermarked as synthetic
+// (method "animate"). Input error when either has no face or the driver is not a video; nothing
+// is left at `out` on failure.
 Result<AnimateSummary> animate_files(const std::string& photo, const std::string& driver, const std::string& out,
                                      const AnimateOptions& options, std::shared_ptr<const face::FaceModels> models);
 

@@ -113,8 +113,13 @@ TEST_F(AnimateTest, ThePhotosFaceFollowsTheDriversHeadMotion) {
   EXPECT_LT(std::abs(dy), 6.0);
 }
 
-// The geometry alone: the brows keep the photo's expression, the mouth takes the driver's.
-TEST(AnimateLandmarks, BrowsFollowOnlyTheHeadMouthFollowsTheDriverScaledToThePhoto) {
+double eye_height(const face::Landmarks& l, int corner) {
+  return std::abs((l[corner + 4].y + l[corner + 5].y) - (l[corner + 1].y + l[corner + 2].y)) / 2;
+}
+
+// The geometry alone: the mouth takes the driver's expression, the eyes only its blinks, the
+// brows and the nose keep the photo's.
+TEST(AnimateLandmarks, MouthFollowsTheDriverEyesOnlyBlinkBrowsAndNoseFollowOnlyTheHead) {
   face::Landmarks reference{};
   bool found = false;
   for (const auto& photo : testing::debian_annotated_faces()) {
@@ -127,23 +132,41 @@ TEST(AnimateLandmarks, BrowsFollowOnlyTheHeadMouthFollowsTheDriverScaledToThePho
   ASSERT_TRUE(found) << "a Debian-shipped photo annotated with 68 landmarks";
   face::Landmarks photo{};
   for (int i = 0; i < face::kNumLandmarks; ++i) photo[i] = {2 * reference[i].x + 30, 2 * reference[i].y + 5};
+  const double open = 0.3;  // the driver's open-eye aspect ratio, above the reference's
 
-  // Same pose, brows raised 6 px and the lower lip and chin 8 px down.
+  // Same pose; brows raised 6 px, nostrils 3 px down, lower lip and chin 8 px down.
   face::Landmarks now = reference;
   for (int i = 17; i <= 26; ++i) now[i].y -= 6;
+  now[32].y += 3;  // nostrils (not among the points the head motion is fitted on)
+  now[34].y += 3;
   for (int i : {7, 8, 9, 55, 56, 57, 58, 59, 65, 66, 67}) now[i].y += 8;
-  const face::Landmarks moved = animate_landmarks(photo, reference, now);
-  for (int i = 17; i <= 26; ++i) {
+  const face::Landmarks moved = animate_landmarks(photo, reference, now, open);
+  for (int i = 17; i <= 35; ++i) {
     EXPECT_NEAR(moved[i].x, photo[i].x, 0.5) << i;
     EXPECT_NEAR(moved[i].y, photo[i].y, 0.5) << i;
   }
   EXPECT_NEAR(moved[57].y - photo[57].y, 16.0, 1.0) << "8 px of the driver at half the photo's size";
   EXPECT_NEAR(moved[36].y, photo[36].y, 0.5) << "the eye corners did not move";
 
-  // The whole head 10 px right: every point of the photo, brows included, 20 px right.
+  // The driver's eyes half shut: the photo's lids close halfway (to within the reference's own
+  // openness below the open level), the corners stay.
+  face::Landmarks blink = reference;
+  for (int corner : {36, 42}) {
+    const double mid = (reference[corner].y + reference[corner + 3].y) / 2;
+    for (int lid : {corner + 1, corner + 2, corner + 4, corner + 5}) blink[lid].y = mid + 0.1 * (reference[lid].y - mid);
+  }
+  const face::Landmarks blinked = animate_landmarks(photo, reference, blink, open);
+  for (int corner : {36, 42}) {
+    EXPECT_LT(eye_height(blinked, corner), 0.2 * eye_height(photo, corner)) << corner;
+    EXPECT_NEAR(blinked[corner].x, photo[corner].x, 0.5);
+    EXPECT_NEAR(blinked[corner + 3].y, photo[corner + 3].y, 0.5);
+  }
+
+  // The whole head 10 px right: every point of the photo 20 px right, eyes as open as the
+  // driver's relative to the open level (the driver's own eyes did not change).
   face::Landmarks shifted = reference;
   for (auto& p : shifted) p.x += 10;
-  const face::Landmarks carried = animate_landmarks(photo, reference, shifted);
+  const face::Landmarks carried = animate_landmarks(photo, reference, shifted, 0.0);
   for (int i = 0; i < face::kNumLandmarks; ++i) {
     EXPECT_NEAR(carried[i].x, photo[i].x + 20, 0.5) << i;
     EXPECT_NEAR(carried[i].y, photo[i].y, 0.5) << i;

@@ -1,0 +1,159 @@
+// The expression detector (expression.h): brow motion against the eyes over a face track.
+#include "detect/expression.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "detect/feature_model.h"
+#include "detect/registry_table.h"
+#include "detect/temporal.h"
+
+namespace unmask::detect {
+namespace {
+
+constexpr double kWindowSeconds = 2.0, kHopSeconds = 1.0;
+constexpr int kMedianFrames = 5;
+constexpr size_t kMinFrames = 10;
+constexpr double kLogFloor = 1e-3;
+
+face::Point2 mean_of(const face::Landmarks& l, int first, int last) {
+  face::Point2 m{0, 0};
+  for (int i = first; i <= last; ++i) {
+    m.x += l[i].x;
+    m.y += l[i].y;
+  }
+  const double n = last - first + 1;
+  return {m.x / n, m.y / n};
+}
+
+std::vector<double> running_median(const std::vector<double>& x, int width) {
+  std::vector<double> out(x.size()), w;
+  const int half = width / 2, n = static_cast<int>(x.size());
+  for (int t = 0; t < n; ++t) {
+    w.assign(x.begin() + std::max(0, t - half), x.begin() + std::min(n, t + half + 1));
+    std::nth_element(w.begin(), w.begin() + w.size() / 2, w.end());
+    out[t] = w[w.size() / 2];
+  }
+  return out;
+}
+
+class ExpressionDetector final : public TrackDetector {
+ public:
+  ExpressionDetector(FeatureClassifier classifier, DetectorInfo info, double real_median)
+      : classifier_(std::move(classifier)), info_(std::move(info)), real_median_(real_median) {}
+
+  const DetectorInfo& info() const override { return info_; }
+  // No pixels are needed; asking for temporal's crops lets scan share them when both run.
+  face::AlignOptions alignment() const override { return {.size_px = kTemporalCropPx, .margin = kTemporalMargin}; }
+
+  Result<TrackResult> score(const TrackSeries& track) const override {
+    TrackResult result;
+    const auto activity = brow_activity(track);
+    if (!activity) {
+      result.evidence.push_back("track too short to judge the brows over time (needs 2 s)");
+      return result;
+    }
+    auto p = classifier_.predict({{static_cast<float>(std::log(*activity + kLogFloor))}});
+    if (!p.ok()) return p.status();
+    result.score = (*p)[0];
+    const double span_s = (track.pts_us.back() - track.pts_us.front()) / 1e6;
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "brow motion over %.1f s: %.3f (real training tracks: median %.3f)%s", span_s,
+                  *activity, real_median_, *activity < 0.5 * real_median_ ? ", the brows hardly move" : "");
+    result.evidence.push_back(buf);
+    return result;
+  }
+
+ private:
+  FeatureClassifier classifier_;
+  DetectorInfo info_;
+  double real_median_;
+};
+
+}  // namespace
+
+std::optional<double> brow_raise(const face::Landmarks& l) {
+  const face::Point2 left = mean_of(l, 36, 41), right = mean_of(l, 42, 47);
+  const double dx = right.x - left.x, dy = right.y - left.y, iod = std::hypot(dx, dy);
+  if (!(iod > 1e-3)) return std::nullopt;
+  const double c = dx / iod, s = dy / iod;
+  const face::Point2 mid{(left.x + right.x) / 2, (left.y + right.y) / 2};
+  // Height below the eye line in the roll-free frame (positive downwards, as image y).
+  auto below_eyes = [&](const face::Point2& p) { return -s * (p.x - mid.x) + c * (p.y - mid.y); };
+  const double nose = below_eyes(l[30]);
+  if (!(nose > 0.1 * iod)) return std::nullopt;
+  double brow = 0;
+  for (int i = 17; i <= 26; ++i) brow += below_eyes(l[i]);
+  brow /= 10;
+  return -brow / nose;
+}
+
+double window_activity(const std::vector<double>& values, double fps) {
+  const int n = static_cast<int>(values.size());
+  if (n < 2 || !(fps > 0)) return NAN;
+  const std::vector<double> x = running_median(values, kMedianFrames);
+  const int window = std::min(n, static_cast<int>(std::lround(kWindowSeconds * fps)));
+  const int hop = std::max(1, static_cast<int>(std::lround(kHopSeconds * fps)));
+  double sum = 0;
+  int windows = 0;
+  for (int start = 0; start + window <= n; start += hop, ++windows) {
+    const auto [lo, hi] = std::minmax_element(x.begin() + start, x.begin() + start + window);
+    sum += *hi - *lo;
+  }
+  return windows > 0 ? sum / windows : NAN;
+}
+
+std::optional<double> brow_activity(const TrackSeries& track) {
+  if (!(track.fps > 0)) return std::nullopt;
+  std::vector<double> raise;
+  for (const face::Landmarks& l : track.landmarks) {
+    if (auto r = brow_raise(l)) raise.push_back(*r);
+  }
+  if (raise.size() < kMinFrames || raise.size() / track.fps < kExpressionMinSeconds) return std::nullopt;
+  const double activity = window_activity(raise, track.fps);
+  if (!std::isfinite(activity)) return std::nullopt;
+  return activity;
+}
+
+std::optional<std::vector<float>> expression_features(const TrackSeries& track) {
+  const auto activity = brow_activity(track);
+  if (!activity) return std::nullopt;
+  return std::vector<float>{static_cast<float>(std::log(*activity + kLogFloor))};
+}
+
+Result<std::shared_ptr<const TrackDetector>> make_expression_detector(nn::Model model, const std::string& what,
+                                                                      const std::string& model_sha256) {
+  const nn::Metadata meta = model.metadata();
+  auto classifier = FeatureClassifier::create(std::move(model), what, kExpressionFeatureVersion, kExpressionFeatureCount);
+  if (!classifier.ok()) return classifier.status();
+  double real_median = 0.0;
+  if (auto it = meta.find("real_brow_activity_median"); it != meta.end()) {
+    std::vector<float> v;
+    if (parse_floats(it->second, v) && v.size() == 1) real_median = v[0];
+  }
+  if (!(real_median > 0)) return Status::model(what, "metadata lacks real_brow_activity_median");
+  DetectorInfo info;
+  info.name = "expression";
+  info.version = "1";
+  info.model_sha256 = model_sha256;
+  info.model_path = what;
+  info.kind = DetectorKind::kTrack;
+  return std::shared_ptr<const TrackDetector>(
+      std::make_shared<ExpressionDetector>(std::move(*classifier), std::move(info), real_median));
+}
+
+Status load_expression(const std::string& models_dir, DetectorSet& set) {
+  const std::string path = (std::filesystem::path(models_dir) / "expression.unm").string();
+  auto model = nn::load_model(path, "mlp");
+  if (!model.ok()) return model.status();
+  auto sha = sha256_file(path);
+  if (!sha.ok()) return Status::model(path, sha.status().message());
+  auto detector = make_expression_detector(std::move(*model), path, *sha);
+  if (!detector.ok()) return detector.status();
+  set.track.push_back(std::move(*detector));
+  return Status::ok();
+}
+
+}  // namespace unmask::detect
