@@ -22,12 +22,12 @@ ffmpeg -loglevel error -y -loop 1 -i "$TARGET" -filter_complex \
 echo "== 2. a fake: the face of $(basename "$SOURCE") swapped in with unmask synth swap"
 "$UNMASK" synth swap --source "$SOURCE" --target "$OUT/real.mp4" --out "$OUT/fake.mp4"
 
-# Both clips are a still photo moved by ffmpeg: no blinks, no facial motion. The temporal detector
-# judges exactly that motion and rightly scores an animated still as not a real recording, so the
-# real-vs-swap comparison runs the detectors that judge the pixels and the sound; step 4 shows
-# the real clip through every detector.
+# Both clips are a still photo moved by ffmpeg: no blinks, no facial motion. The temporal and
+# expression detectors judge exactly that motion and rightly score an animated still as not a real
+# recording, so the real-vs-swap comparison runs the detectors that judge the pixels and the sound;
+# step 4 shows the real clip through every detector.
 MODELS=${UNMASK_MODELS:-$(cd "$(dirname "$0")/.." && pwd)/models}
-pixel_detectors=$(for m in "$MODELS"/*.unm; do [ -e "$m" ] && basename "$m" .unm; done | grep -v '^temporal$' | paste -sd, - || true)
+pixel_detectors=$(for m in "$MODELS"/*.unm; do [ -e "$m" ] && basename "$m" .unm; done | grep -Ev '^(temporal|expression)$' | paste -sd, - || true)
 detector_flag=()
 [ -n "$pixel_detectors" ] && detector_flag=(--detectors "$pixel_detectors")
 for clip in real fake; do
@@ -38,7 +38,7 @@ for clip in real fake; do
   cp "$OUT/$clip-report/report.json" "$OUT/$clip.json"
 done
 echo
-echo "== 4. unmask scan $OUT/real.mp4 with every detector (temporal too): an animated still is not a recording"
+echo "== 4. unmask scan $OUT/real.mp4 with every detector (temporal and expression too): an animated still is not a recording"
 "$UNMASK" scan "$OUT/real.mp4" --text --report-dir "$OUT/real-all-report" | head -3
 
 verdict() { sed -n 's/^  "verdict": "\(.*\)",$/\1/p' "$1"; }
