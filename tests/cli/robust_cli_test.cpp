@@ -6,6 +6,8 @@
 #include <string>
 
 #include "core/core.h"
+#include "media/media.h"
+#include "support/face_fixtures.h"
 #include "support/fixtures.h"
 
 namespace unmask {
@@ -93,6 +95,23 @@ TEST(CliRobust, MarkVerifyTamperMapIntoAMissingFolderIsRefusedFirst) {
   TempDir dir;
   const std::string out = dir.file("nodir/map.png");
   expect_refused_output("mark verify " + q(dir.file("absent.mp4")) + " --tamper-map " + q(out), out);
+}
+
+TEST(CliRobust, SynthAnimateRefusesAMissingDriverAnImageDriverAndAMissingFolder) {
+  TempDir dir;
+  const std::string photo = dir.file("photo.png");
+  ASSERT_TRUE(media::write_image(photo, testing::face_photo("tom", 200)).is_ok());
+  auto usage = run_command(unmask_cmd("synth animate --photo " + q(photo) + " --out " + q(dir.file("a.mp4"))));
+  EXPECT_EQ(usage.exit_code, 2) << usage.err;
+  auto still = run_command(unmask_cmd("synth animate --photo " + q(photo) + " --driver " + q(photo) + " --out " +
+                                      q(dir.file("b.mp4"))));
+  EXPECT_EQ(still.exit_code, 3) << still.err;
+  EXPECT_EQ(count_lines(still.err), 1) << still.err;
+  EXPECT_NE(still.err.find("must be a video"), std::string::npos) << still.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("b.mp4")));
+  const std::string out = dir.file("nodir/animated.mp4");
+  expect_refused_output("synth animate --photo " + q(photo) + " --driver " + q(dir.file("absent.mp4")) + " --out " + q(out),
+                        out);
 }
 
 TEST(CliRobust, SynthDubAndSwapOutIntoAMissingFolderAreRefusedFirst) {
