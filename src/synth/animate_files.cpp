@@ -22,6 +22,7 @@
 
 #include "mark/mark.h"
 #include "media/media.h"
+#include "synth/marked_writer.h"
 #include "synth/piecewise_affine.h"
 #include "synth/synth.h"
 
@@ -210,15 +211,9 @@ Result<AnimateSummary> animate_files(const std::string& photo_path, const std::s
   const auto triangles = detail::delaunay(source_points);
   if (triangles.size() < 50) return Status::input(photo_path, "the photo's face landmarks are degenerate");
 
-  const double fps = info->video->fps > 0 ? info->video->fps : 25.0;
-  auto marker = mark::FrameMarker::create(w, h, mark::synthetic_options("animate"));
-  if (!marker.ok()) return marker.status();
-  media::VideoWriterOptions wopts;
-  wopts.crf = options.crf;
-  wopts.x264_params = mark::kMarkPreservingX264Params;
-  wopts.copy_audio_from = driver;
-  for (const auto& [k, v] : (*marker)->container_tags()) wopts.metadata[k] = v;
-  auto writer = media::VideoWriter::open(out, w, h, fps, wopts);
+  media::VideoWriterOptions audio;
+  audio.copy_audio_from = driver;
+  auto writer = detail::MarkedVideoWriter::open(out, w, h, info->video->fps, "animate", options.crf, audio);
   if (!writer.ok()) return writer.status();
 
   AnimateSummary summary;
@@ -261,13 +256,12 @@ Result<AnimateSummary> animate_files(const std::string& photo_path, const std::s
       }
       detail::warp_triangle(still, canvas, from, to);
     }
-    UNMASK_RETURN_IF_ERROR((*marker)->mark(frame_out));
     ++summary.n_frames;
-    return (*writer)->write(frame_out, ff.pts_us);
+    return writer->write(frame_out, ff.pts_us);
   };
   face::TrackFileOptions track;
   auto faces = face::track_file(driver, models, track, on_frame, options.progress);
-  Status status = faces.ok() ? (*writer)->close() : faces.status();
+  Status status = faces.ok() ? writer->close() : faces.status();
   if (status.is_ok() && summary.n_animated == 0) status = Status::input(driver, "no face found in the driving video");
   if (!status.is_ok()) {
     std::error_code ignored;

@@ -7,6 +7,7 @@
 
 #include "mark/mark.h"
 #include "media/media.h"
+#include "synth/marked_writer.h"
 #include "synth/synth.h"
 
 namespace unmask::synth {
@@ -102,14 +103,9 @@ Result<DubSummary> dub_file(const std::string& video, const std::string& text, c
   auto reader = media::VideoReader::open(video);
   if (!reader.ok()) return reader.status();
   const int width = (*reader)->output_width_px(), height = (*reader)->output_height_px();
-  auto marker = mark::FrameMarker::create(width, height, mark::synthetic_options("dub"));
-  if (!marker.ok()) return marker.status();
-  media::VideoWriterOptions wopts;
-  wopts.crf = options.crf;
-  wopts.x264_params = mark::kMarkPreservingX264Params;
-  wopts.pcm_audio = std::move(track);
-  for (const auto& [k, v] : (*marker)->container_tags()) wopts.metadata[k] = v;
-  auto writer = media::VideoWriter::open(out, width, height, info->video->fps > 0 ? info->video->fps : 25.0, wopts);
+  media::VideoWriterOptions audio;
+  audio.pcm_audio = std::move(track);
+  auto writer = detail::MarkedVideoWriter::open(out, width, height, info->video->fps, "dub", options.crf, std::move(audio));
   if (!writer.ok()) return writer.status();
   const double n_expected = std::max<double>(1.0, static_cast<double>(info->video->n_frames));
   VideoFrame frame;
@@ -117,12 +113,11 @@ Result<DubSummary> dub_file(const std::string& video, const std::string& text, c
     auto more = (*reader)->read(frame);
     if (!more.ok()) return more.status();
     if (!*more) break;
-    UNMASK_RETURN_IF_ERROR((*marker)->mark(frame.image));
-    UNMASK_RETURN_IF_ERROR((*writer)->write(frame.image, frame.pts_us));
+    UNMASK_RETURN_IF_ERROR(writer->write(frame.image, frame.pts_us));
     ++summary.n_frames;
     if (options.progress) options.progress(std::min(1.0, summary.n_frames / n_expected), "dubbing");
   }
-  UNMASK_RETURN_IF_ERROR((*writer)->close());
+  UNMASK_RETURN_IF_ERROR(writer->close());
   return summary;
 }
 

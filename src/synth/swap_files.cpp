@@ -6,6 +6,7 @@
 
 #include "mark/mark.h"
 #include "media/media.h"
+#include "synth/marked_writer.h"
 #include "synth/synth.h"
 
 namespace unmask::synth {
@@ -83,15 +84,9 @@ Result<SwapSummary> swap_files(const std::string& source, const std::string& tar
   const bool rotated = info->video->rotation_deg % 180 != 0;
   const int width = rotated ? info->video->height_px : info->video->width_px;
   const int height = rotated ? info->video->width_px : info->video->height_px;
-  const double fps = info->video->fps > 0 ? info->video->fps : 25.0;
-  auto marker = mark::FrameMarker::create(width, height, mark::synthetic_options("landmark"));
-  if (!marker.ok()) return marker.status();
-  media::VideoWriterOptions wopts;
-  wopts.crf = options.crf;
-  wopts.x264_params = mark::kMarkPreservingX264Params;
-  wopts.copy_audio_from = target;
-  for (const auto& [k, v] : (*marker)->container_tags()) wopts.metadata[k] = v;
-  auto writer = media::VideoWriter::open(out, width, height, fps, wopts);
+  media::VideoWriterOptions audio;
+  audio.copy_audio_from = target;
+  auto writer = detail::MarkedVideoWriter::open(out, width, height, info->video->fps, "landmark", options.crf, audio);
   if (!writer.ok()) return writer.status();
 
   SwapSummary summary;
@@ -110,14 +105,13 @@ Result<SwapSummary> swap_files(const std::string& source, const std::string& tar
       auto swapped = swapper->swap(ff.image, chosen->landmarks);
       if (swapped.ok()) ++summary.n_swapped;
     }
-    UNMASK_RETURN_IF_ERROR((*marker)->mark(ff.image));
     ++summary.n_frames;
-    return (*writer)->write(ff.image, ff.pts_us);
+    return writer->write(ff.image, ff.pts_us);
   };
   face::TrackFileOptions track;
   auto faces = face::track_file(target, models, track, on_frame, options.progress);
   if (!faces.ok()) return faces.status();
-  UNMASK_RETURN_IF_ERROR((*writer)->close());
+  UNMASK_RETURN_IF_ERROR(writer->close());
   return summary;
 }
 
