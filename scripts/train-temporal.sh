@@ -18,19 +18,11 @@ N_SWAPS="${N_SWAPS:-30}"
 SEED="${SEED:-1}"
 mkdir -p "$CACHE/swaps"
 
-# Video sources kept out of training (evaluation only); shared with the other trainers.
+# Video sources kept out of training (evaluation only) and the real-video list: shared with the other trainers.
 source "$ROOT/scripts/lib/train-common.sh"
-HELD_OUT="$(IFS='|'; echo "${UNMASK_HELD_OUT_VIDEO_SOURCES[*]}")"
-
-# Real training videos of at least 2.5 s (the detector abstains below 2 s). The first four
-# MANIFEST columns (path,kind,label,source_repo) are never quoted.
+# Real training videos of at least 2.5 s (the detector abstains below 2 s).
 REALS="$CACHE/real_videos.txt"
-: > "$REALS"
-awk -F, 'NR > 1 && $2 == "video" && $3 == "real" { print $1 "," $4 }' "$DATA/MANIFEST.csv" |
-  grep -Ev ",($HELD_OUT)\$" | while IFS=, read -r path repo; do
-    d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$DATA/$path" 2>/dev/null || echo 0)
-    if awk -v d="$d" 'BEGIN { exit !(d >= 2.5) }'; then echo "$path,$repo" >> "$REALS"; fi
-  done
+list_real_training_videos "$DATA" "$REALS" 2.5
 n_reals=$(wc -l < "$REALS")
 echo "real training videos (>= 2.5 s, not held out): $n_reals"
 

@@ -56,3 +56,17 @@ with open(sys.argv[2], "w") as f:
 PY
   echo "wrote $here/models/$name.unm and $here/models/$name.card.json"
 }
+
+# list_real_training_videos DATA OUT MIN_SECONDS: writes "path,source_repo" lines to OUT for every
+# real video of DATA/MANIFEST.csv from a source that is not held out, at least MIN_SECONDS long.
+# The first four MANIFEST columns (path,kind,label,source_repo) are never quoted.
+list_real_training_videos() {
+  local data="$1" out="$2" min_s="$3" held_out
+  held_out="$(IFS='|'; echo "${UNMASK_HELD_OUT_VIDEO_SOURCES[*]}")"
+  : > "$out"
+  awk -F, 'NR > 1 && $2 == "video" && $3 == "real" { print $1 "," $4 }' "$data/MANIFEST.csv" |
+    grep -Ev ",($held_out)\$" | while IFS=, read -r path repo; do
+      d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$data/$path" 2>/dev/null || echo 0)
+      if awk -v d="$d" -v m="$min_s" 'BEGIN { exit !(d >= m) }'; then echo "$path,$repo" >> "$out"; fi
+    done
+}
