@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 
 #include "detect/feature_model.h"
 #include "detect/registry_table.h"
@@ -145,15 +144,7 @@ Result<std::shared_ptr<const TrackDetector>> make_expression_detector(nn::Model 
 }
 
 Status load_expression(const std::string& models_dir, DetectorSet& set) {
-  const std::string path = (std::filesystem::path(models_dir) / "expression.unm").string();
-  auto model = nn::load_model(path, "mlp");
-  if (!model.ok()) return model.status();
-  auto sha = sha256_file(path);
-  if (!sha.ok()) return Status::model(path, sha.status().message());
-  auto detector = make_expression_detector(std::move(*model), path, *sha);
-  if (!detector.ok()) return detector.status();
-  set.track.push_back(std::move(*detector));
-  return Status::ok();
+  return load_feature_detector(models_dir, "expression", make_expression_detector, set.track);
 }
 
 }  // namespace unmask::detect

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,6 +33,22 @@ class FeatureClassifier {
   std::vector<float> mean_, std_;
   learn::PlattScaling platt_;
 };
+
+// Loads models_dir/<name>.unm (nn "mlp"), checksums it and hands it to `make(model, path, sha256)`,
+// a make_*_detector function; appends the detector to `into` (set.crop or set.track). Model error
+// naming the file when it is missing, corrupt or not what `make` expects.
+template <typename Make, typename Into>
+Status load_feature_detector(const std::string& models_dir, const std::string& name, Make make, Into& into) {
+  const std::string path = (std::filesystem::path(models_dir) / (name + ".unm")).string();
+  auto model = nn::load_model(path, "mlp");
+  if (!model.ok()) return model.status();
+  auto sha = sha256_file(path);
+  if (!sha.ok()) return Status::model(path, sha.status().message());
+  auto detector = make(std::move(*model), path, *sha);
+  if (!detector.ok()) return detector.status();
+  into.push_back(std::move(*detector));
+  return Status::ok();
+}
 
 // Space-separated numbers with full float precision, and back (nullopt-like: false on bad text).
 std::string format_floats(const std::vector<float>& values);

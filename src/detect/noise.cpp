@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 
 #include <opencv2/imgproc.hpp>
 
@@ -154,15 +153,7 @@ Result<std::shared_ptr<const TrackDetector>> make_noise_detector(nn::Model model
 }
 
 Status load_noise(const std::string& models_dir, DetectorSet& set) {
-  const std::string path = (std::filesystem::path(models_dir) / "noise.unm").string();
-  auto model = nn::load_model(path, "mlp");
-  if (!model.ok()) return model.status();
-  auto sha = sha256_file(path);
-  if (!sha.ok()) return Status::model(path, sha.status().message());
-  auto detector = make_noise_detector(std::move(*model), path, *sha);
-  if (!detector.ok()) return detector.status();
-  set.track.push_back(std::move(*detector));
-  return Status::ok();
+  return load_feature_detector(models_dir, "noise", make_noise_detector, set.track);
 }
 
 }  // namespace unmask::detect

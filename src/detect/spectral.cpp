@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <numeric>
 
 #include <opencv2/core.hpp>
@@ -211,15 +210,7 @@ Result<std::shared_ptr<const CropDetector>> make_spectral_detector(nn::Model mod
 }
 
 Status load_spectral(const std::string& models_dir, DetectorSet& set) {
-  const std::string path = (std::filesystem::path(models_dir) / "spectral.unm").string();
-  auto model = nn::load_model(path, "mlp");
-  if (!model.ok()) return model.status();
-  auto sha = sha256_file(path);
-  if (!sha.ok()) return Status::model(path, sha.status().message());
-  auto detector = make_spectral_detector(std::move(*model), path, *sha);
-  if (!detector.ok()) return detector.status();
-  set.crop.push_back(std::move(*detector));
-  return Status::ok();
+  return load_feature_detector(models_dir, "spectral", make_spectral_detector, set.crop);
 }
 
 }  // namespace unmask::detect
