@@ -65,29 +65,15 @@ int main(int argc, char** argv) {
   if (auto exit_code = bench::probe_setup(argc, argv, "expression_probe", 450, setup)) return *exit_code;
   std::printf("path,source,label,run_s,fps,iod_px,brow_activity,brow_mouth_ratio,mouth_activity\n");
   for (const auto& item : setup.videos) {
-    // Runs of consecutive frames whose largest face keeps one track id.
-    std::vector<std::vector<Expression>> runs(1);
-    int64_t prev_index = -10;
-    int prev_track = -2;
-    face::TrackFileOptions o;
-    o.max_frames = setup.max_frames;
-    o.keep_tracks = false;
-    auto r = face::track_file(item.path, setup.models, o, [&](face::FrameFaces& f) -> Status {
-      const face::Face* best = face::largest_face(f.faces);
-      const auto e = best ? expression_of(best->landmarks) : std::nullopt;
-      const bool continues = e && f.index == prev_index + 1 && best->track_id == prev_track;
-      if (!continues && !runs.back().empty()) runs.emplace_back();
-      if (e) runs.back().push_back(*e);
-      prev_index = e ? f.index : -10;
-      prev_track = e ? best->track_id : -2;
-      return Status::ok();
+    auto r = bench::longest_face_run<Expression>(item.path, setup, [](const face::FrameFaces&, const face::Face& f) {
+      return expression_of(f.landmarks);
     });
     if (!r.ok()) {
       std::fprintf(stderr, "failed %s: %s\n", item.path.c_str(), r.status().message().c_str());
       continue;
     }
-    const auto& run = *std::max_element(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.size() < b.size(); });
-    const double fps = r->fps > 0 ? r->fps : 25.0;
+    const auto& run = r->values;
+    const double fps = r->fps;
     const double run_s = run.size() / fps;
     std::string cues = ",,,";
     if (run_s >= kMinRunS) {

@@ -212,34 +212,22 @@ int main(int argc, char** argv) {
   if (auto exit_code = bench::probe_setup(argc, argv, "pulse_probe", 450, setup)) return *exit_code;
   std::printf("path,source,label,run_s,fps,pulse_snr,pulse_contrast,cheek_coherence,pulse_hz\n");
   for (const auto& item : setup.videos) {
-    // Runs of consecutive frames whose largest face keeps one track id and every region measured.
-    std::vector<std::vector<FrameColours>> runs(1);
-    int64_t prev_index = -10;
-    int prev_track = -2;
-    face::TrackFileOptions o;
-    o.max_frames = setup.max_frames;
-    o.keep_tracks = false;
-    auto r = face::track_file(item.path, setup.models, o, [&](face::FrameFaces& f) -> Status {
-      const face::Face* best = face::largest_face(f.faces);
+    // The longest run of frames whose largest face keeps one track id and has every region measured.
+    auto r = bench::longest_face_run<FrameColours>(item.path, setup, [](const face::FrameFaces& f, const face::Face& best) {
       std::optional<FrameColours> c;
-      if (best && !f.image.empty() && f.image.channels() == 3) {
-        const cv::Mat frame(f.image.height_px(), f.image.width_px(), CV_8UC3, f.image.data());
-        c = colours_of(frame, best->landmarks);
+      if (!f.image.empty() && f.image.channels() == 3) {
+        const cv::Mat frame(f.image.height_px(), f.image.width_px(), CV_8UC3, const_cast<uint8_t*>(f.image.data()));
+        c = colours_of(frame, best.landmarks);
         if (!c->left || !c->right || !c->forehead || !c->background) c.reset();
       }
-      const bool continues = c && f.index == prev_index + 1 && best->track_id == prev_track;
-      if (!continues && !runs.back().empty()) runs.emplace_back();
-      if (c) runs.back().push_back(*c);
-      prev_index = c ? f.index : -10;
-      prev_track = c ? best->track_id : -2;
-      return Status::ok();
+      return c;
     });
     if (!r.ok()) {
       std::fprintf(stderr, "failed %s: %s\n", item.path.c_str(), r.status().message().c_str());
       continue;
     }
-    const auto& run = *std::max_element(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.size() < b.size(); });
-    const double fps = r->fps > 0 ? r->fps : 25.0;
+    const auto& run = r->values;
+    const double fps = r->fps;
     const double run_s = run.size() / fps;
     std::string cues = ",,,";
     if (run_s >= kSegmentS) {
