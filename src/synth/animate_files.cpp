@@ -224,14 +224,7 @@ Result<AnimateSummary> animate_files(const std::string& photo_path, const std::s
   Image frame_out(w, h, 3);
   cv::Mat canvas(h, w, CV_8UC3, frame_out.data());
   const auto on_frame = [&](face::FrameFaces& ff) -> Status {
-    const face::Face* chosen = nullptr;
-    for (const auto& f : ff.faces) {
-      if (f.track_id == main_track) chosen = &f;
-    }
-    if (chosen == nullptr) {
-      chosen = face::largest_face(ff.faces);
-      if (chosen != nullptr) main_track = chosen->track_id;
-    }
+    const face::Face* chosen = detail::main_face(ff, main_track);
     if (chosen != nullptr) {
       const face::Landmarks& d = chosen->landmarks;
       if (!reference) reference = d;

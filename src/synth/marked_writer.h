@@ -1,11 +1,13 @@
-// The video writer every synth output goes through: each frame gets the robust watermark with the
-// synthetic flag before it is encoded (x264 settings that keep the mark), and the container gets
-// the mark's tags. There is no way to write a synth video without it.
+// What the synth methods that rewrite a video share: the writer every synth output goes through
+// (each frame gets the robust watermark with the synthetic flag before it is encoded, with x264
+// settings that keep the mark, and the container gets the mark's tags: there is no way to write a
+// synth video without it), and the choice of the one face a method works on.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "face/face.h"
 #include "mark/mark.h"
 #include "media/media.h"
 
@@ -41,5 +43,16 @@ class MarkedVideoWriter {
   std::unique_ptr<mark::FrameMarker> marker_;
   std::unique_ptr<media::VideoWriter> writer_;
 };
+
+// The main face of a tracked frame: the face of track `main_track`, else the largest face, whose
+// track then becomes the main one (-1: none chosen yet). nullptr when the frame has no face.
+inline const face::Face* main_face(const face::FrameFaces& frame, int& main_track) {
+  for (const auto& f : frame.faces) {
+    if (f.track_id == main_track) return &f;
+  }
+  const face::Face* largest = face::largest_face(frame.faces);
+  if (largest != nullptr) main_track = largest->track_id;
+  return largest;
+}
 
 }  // namespace unmask::synth::detail

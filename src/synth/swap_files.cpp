@@ -93,14 +93,7 @@ Result<SwapSummary> swap_files(const std::string& source, const std::string& tar
   summary.n_source_poses = static_cast<int>(swapper->n_source_poses());
   int main_track = -1;
   const auto on_frame = [&](face::FrameFaces& ff) -> Status {
-    const face::Face* chosen = nullptr;
-    for (const auto& f : ff.faces) {
-      if (f.track_id == main_track) chosen = &f;
-    }
-    if (chosen == nullptr) {
-      chosen = face::largest_face(ff.faces);
-      if (chosen != nullptr) main_track = chosen->track_id;
-    }
+    const face::Face* chosen = detail::main_face(ff, main_track);
     if (chosen != nullptr) {
       auto swapped = swapper->swap(ff.image, chosen->landmarks);
       if (swapped.ok()) ++summary.n_swapped;
