@@ -206,6 +206,13 @@ for f in random.mp4 empty.png one_px.png trunc50.mp4 audio_only.mp4 dir.mp4; do
 done
 run_case "synth swap out ro dir" 3 "$RO/s.mp4" -- synth swap --source "$I/good.jpg" --target "$I/good.mp4" --out "$RO/s.mp4"
 run_case "synth swap out .xyz" 2,3 "$O/s.xyz" -- synth swap --source "$I/good.jpg" --target "$I/good.mp4" --out "$O/s.xyz"
+for f in random.mp4 empty.png one_px.png trunc50.mp4 audio_only.mp4 dir.mp4; do
+  run_case "synth animate photo $f" 3 "$O/anim_photo_${f}.mp4" -- synth animate --photo "$I/$f" --driver "$I/good.mp4" --out "$O/anim_photo_${f}.mp4"
+  run_case "synth animate driver $f" 3 "$O/anim_drv_${f}.mp4" -- synth animate --photo "$I/good.jpg" --driver "$I/$f" --out "$O/anim_drv_${f}.mp4"
+done
+run_case "synth animate driver good.jpg" 3 "$O/anim_drv_still.mp4" -- synth animate --photo "$I/good.jpg" --driver "$I/good.jpg" --out "$O/anim_drv_still.mp4"
+run_case "synth animate one_frame" 0,3 "$O/anim_one.mp4" -- synth animate --photo "$I/good.jpg" --driver "$I/one_frame.mp4" --out "$O/anim_one.mp4"
+run_case "synth animate out ro dir" 3 "$RO/a.mp4" -- synth animate --photo "$I/good.jpg" --driver "$I/good.mp4" --out "$RO/a.mp4"
 for f in random.mp4 trunc50.mp4 silent_video.mp4 audio_only.mp4 one_frame.mp4 good.jpg; do
   run_case "synth dub $f" 0,3 "$O/dub_${f}.mp4" -- synth dub --video "$I/$f" --text "hello there" --out "$O/dub_${f}.mp4"
 done
