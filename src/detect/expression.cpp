@@ -16,6 +16,7 @@ constexpr double kWindowSeconds = 2.0, kHopSeconds = 1.0;
 constexpr int kMedianFrames = 5;
 constexpr size_t kMinFrames = 10;
 constexpr double kLogFloor = 1e-3;
+constexpr double kMaxGapSeconds = 1.0;
 
 face::Point2 mean_of(const face::Landmarks& l, int first, int last) {
   face::Point2 m{0, 0};
@@ -89,31 +90,46 @@ std::optional<double> brow_raise(const face::Landmarks& l) {
   return -brow / nose;
 }
 
-double window_activity(const std::vector<double>& values, double fps) {
+// The windows of window_activity: adds each window's max - min to `sum` and counts it.
+static void add_window_ranges(const std::vector<double>& values, double fps, double& sum, int& windows) {
   const int n = static_cast<int>(values.size());
-  if (n < 2 || !(fps > 0)) return NAN;
+  if (n < 2 || !(fps > 0)) return;
   const std::vector<double> x = running_median(values, kMedianFrames);
   const int window = std::min(n, static_cast<int>(std::lround(kWindowSeconds * fps)));
   const int hop = std::max(1, static_cast<int>(std::lround(kHopSeconds * fps)));
-  double sum = 0;
-  int windows = 0;
   for (int start = 0; start + window <= n; start += hop, ++windows) {
     const auto [lo, hi] = std::minmax_element(x.begin() + start, x.begin() + start + window);
     sum += *hi - *lo;
   }
+}
+
+double window_activity(const std::vector<double>& values, double fps) {
+  double sum = 0;
+  int windows = 0;
+  add_window_ranges(values, fps, sum, windows);
   return windows > 0 ? sum / windows : NAN;
 }
 
 std::optional<double> brow_activity(const TrackSeries& track) {
   if (!(track.fps > 0)) return std::nullopt;
-  std::vector<double> raise;
-  for (const face::Landmarks& l : track.landmarks) {
-    if (auto r = brow_raise(l)) raise.push_back(*r);
+  // Stretches of the track without a gap over kMaxGapSeconds (scan keeps long tracks as 10 s
+  // chunks spread over their length): a window never spans two of them.
+  const bool timed = track.pts_us.size() == track.landmarks.size();
+  std::vector<std::vector<double>> stretches(1);
+  int64_t last_pts = 0;
+  for (size_t i = 0; i < track.landmarks.size(); ++i) {
+    if (timed && !stretches.back().empty() && (track.pts_us[i] - last_pts) / 1e6 > kMaxGapSeconds) stretches.emplace_back();
+    if (timed) last_pts = track.pts_us[i];
+    if (auto r = brow_raise(track.landmarks[i])) stretches.back().push_back(*r);
   }
-  if (raise.size() < kMinFrames || raise.size() / track.fps < kExpressionMinSeconds) return std::nullopt;
-  const double activity = window_activity(raise, track.fps);
-  if (!std::isfinite(activity)) return std::nullopt;
-  return activity;
+  double sum = 0;
+  int windows = 0;
+  for (const auto& raise : stretches) {
+    if (raise.size() < kMinFrames || raise.size() / track.fps < kExpressionMinSeconds) continue;
+    add_window_ranges(raise, track.fps, sum, windows);
+  }
+  if (windows == 0) return std::nullopt;
+  return sum / windows;
 }
 
 std::optional<std::vector<float>> expression_features(const TrackSeries& track) {

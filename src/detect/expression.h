@@ -47,9 +47,10 @@ std::optional<double> brow_raise(const face::Landmarks& landmarks);
 // Fixed-length windows, so a longer video does not look more active. NaN for fewer than 2 values.
 double window_activity(const std::vector<double>& values, double fps);
 
-// The mean brow activity of a track (window_activity of brow_raise over its frames at the track's
-// fps), or nullopt when its measurable frames last under kExpressionMinSeconds at that rate or
-// number under 10.
+// The mean brow activity of a track: window_activity of brow_raise over its frames at the track's
+// fps, with windows kept inside stretches that have no gap over 1 s in their frame times (a long
+// track reaches the detectors as 10 s chunks); stretches under kExpressionMinSeconds at that rate
+// or under 10 measurable frames are left out, and nullopt when none is left.
 std::optional<double> brow_activity(const TrackSeries& track);
 
 // The model's feature row: {log(brow activity + 0.001)}.

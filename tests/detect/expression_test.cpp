@@ -104,6 +104,36 @@ TEST(BrowActivity, MovingBrowsScoreAboveStillOnesAndShortTracksAreNotJudged) {
   EXPECT_NEAR((*f)[0], std::log(1e-3), 1e-3);
 }
 
+TEST(BrowActivity, WindowsStayInsideStretchesWithoutAGap) {
+  // Two 3 s stretches 20 s apart, each with a still brow at its own height: as scan hands over
+  // a long track in chunks. No window may span the jump between them.
+  const face::Landmarks face = annotated_face();
+  TrackSeries a = track_of(face, 75, [](int) { return 0.0; });
+  TrackSeries b = track_of(face, 75, [](int) { return 6.0; });
+  TrackSeries chunks = a;
+  for (size_t i = 0; i < b.landmarks.size(); ++i) {
+    chunks.pts_us.push_back(b.pts_us[i] + 23'000'000);
+    chunks.landmarks.push_back(b.landmarks[i]);
+    chunks.boxes.push_back({});
+    chunks.detected.push_back(true);
+  }
+  auto activity = brow_activity(chunks);
+  ASSERT_TRUE(activity.has_value());
+  EXPECT_LT(*activity, 1e-6);
+
+  // A 1.5 s stretch is too short to judge on its own; the 3 s one still is.
+  TrackSeries short_and_long = track_of(face, 38, [](int) { return 0.0; });
+  for (size_t i = 0; i < b.landmarks.size(); ++i) {
+    short_and_long.pts_us.push_back(b.pts_us[i] + 10'000'000);
+    short_and_long.landmarks.push_back(b.landmarks[i]);
+    short_and_long.boxes.push_back({});
+    short_and_long.detected.push_back(true);
+  }
+  ASSERT_TRUE(brow_activity(short_and_long).has_value());
+  EXPECT_LT(*brow_activity(short_and_long), 1e-6);
+  EXPECT_FALSE(brow_activity(track_of(face, 38, [](int) { return 0.0; })).has_value());
+}
+
 // A logistic model trained on toy rows: still brows (fake) against moving ones (real).
 Result<FeatureTrainResult> tiny_model(bool with_median = true) {
   const face::Landmarks face = annotated_face();
