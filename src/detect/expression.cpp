@@ -58,7 +58,8 @@ class ExpressionDetector final : public TrackDetector {
     auto p = classifier_.predict({{static_cast<float>(std::log(*activity + kLogFloor))}});
     if (!p.ok()) return p.status();
     result.score = (*p)[0];
-    const double span_s = (track.pts_us.back() - track.pts_us.front()) / 1e6;
+    const double span_s = track.pts_us.size() >= 2 ? (track.pts_us.back() - track.pts_us.front()) / 1e6
+                                                   : track.landmarks.size() / track.fps;
     char buf[200];
     std::snprintf(buf, sizeof buf, "brow motion over %.1f s: %.3f (real training tracks: median %.3f)%s", span_s,
                   *activity, real_median_, *activity < 0.5 * real_median_ ? ", the brows hardly move" : "");

@@ -178,6 +178,12 @@ TEST(ExpressionDetector, StillBrowsScoreHigherThanMovingOnes) {
   EXPECT_NE(still->evidence[0].find("hardly move"), std::string::npos) << still->evidence[0];
   EXPECT_EQ(moving->evidence[0].find("hardly move"), std::string::npos) << moving->evidence[0];
 
+  TrackSeries untimed = track_of(face, 100, [](int) { return 0.0; });
+  untimed.pts_us.clear();  // a caller that gives no frame times: judged at the track's fps
+  auto judged = (*detector)->score(untimed);
+  ASSERT_TRUE(judged.ok() && judged->score.has_value());
+  EXPECT_NE(judged->evidence[0].find("over 4.0 s"), std::string::npos) << judged->evidence[0];
+
   auto short_track = (*detector)->score(track_of(face, 30, [](int) { return 0.0; }));
   ASSERT_TRUE(short_track.ok());
   EXPECT_FALSE(short_track->score.has_value());
