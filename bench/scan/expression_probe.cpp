@@ -45,10 +45,9 @@ std::optional<Expression> expression_of(const face::Landmarks& l) {
   const auto brow = detect::brow_raise(l);
   if (!brow) return std::nullopt;
   // brow_raise's denominator: the nose tip's height below the line of the eye centres, roll removed.
-  double lx = 0, ly = 0, rx = 0, ry = 0;
-  for (int i = 0; i < 6; ++i) { lx += l[36 + i].x / 6; ly += l[36 + i].y / 6; rx += l[42 + i].x / 6; ry += l[42 + i].y / 6; }
-  const double dx = rx - lx, dy = ry - ly, iod = std::hypot(dx, dy);
-  const double nose = (-dy / iod) * (l[30].x - (lx + rx) / 2) + (dx / iod) * (l[30].y - (ly + ry) / 2);
+  const face::Point2 left = face::landmark_mean(l, 36, 41), right = face::landmark_mean(l, 42, 47);
+  const double dx = right.x - left.x, dy = right.y - left.y, iod = std::hypot(dx, dy);
+  const double nose = (-dy / iod) * (l[30].x - (left.x + right.x) / 2) + (dx / iod) * (l[30].y - (left.y + right.y) / 2);
   const double mouth = std::hypot(l[62].x - l[66].x, l[62].y - l[66].y);
   return Expression{*brow, mouth / nose, iod};
 }

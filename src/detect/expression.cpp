@@ -18,16 +18,6 @@ constexpr size_t kMinFrames = 10;
 constexpr double kLogFloor = 1e-3;
 constexpr double kMaxGapSeconds = 1.0;
 
-face::Point2 mean_of(const face::Landmarks& l, int first, int last) {
-  face::Point2 m{0, 0};
-  for (int i = first; i <= last; ++i) {
-    m.x += l[i].x;
-    m.y += l[i].y;
-  }
-  const double n = last - first + 1;
-  return {m.x / n, m.y / n};
-}
-
 std::vector<double> running_median(const std::vector<double>& x, int width) {
   std::vector<double> out(x.size()), w;
   const int half = width / 2, n = static_cast<int>(x.size());
@@ -76,7 +66,7 @@ class ExpressionDetector final : public TrackDetector {
 }  // namespace
 
 std::optional<double> brow_raise(const face::Landmarks& l) {
-  const face::Point2 left = mean_of(l, 36, 41), right = mean_of(l, 42, 47);
+  const face::Point2 left = face::landmark_mean(l, 36, 41), right = face::landmark_mean(l, 42, 47);
   const double dx = right.x - left.x, dy = right.y - left.y, iod = std::hypot(dx, dy);
   if (!(iod > 1e-3)) return std::nullopt;
   const double c = dx / iod, s = dy / iod;

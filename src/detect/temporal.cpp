@@ -22,28 +22,13 @@ constexpr int kInnerFirst = 17;  // brows, nose, eyes, mouth: 17..67 (the jaw li
 
 double dist(const face::Point2& a, const face::Point2& b) { return std::hypot(a.x - b.x, a.y - b.y); }
 
-face::Point2 mean_of(const face::Landmarks& l, int first, int last) {
-  face::Point2 m;
-  for (int i = first; i <= last; ++i) {
-    m.x += l[i].x;
-    m.y += l[i].y;
-  }
-  const double n = last - first + 1;
-  return {m.x / n, m.y / n};
-}
+using face::landmark_mean;
 
-double inter_ocular(const face::Landmarks& l) { return dist(mean_of(l, 36, 41), mean_of(l, 42, 47)); }
-
-double eye_aspect(const face::Landmarks& l, int p) {
-  // p..p+5 = corner, top, top, corner, bottom, bottom (iBUG order).
-  const double width = dist(l[p], l[p + 3]);
-  if (width <= 1e-9) return kNaN;
-  return (dist(l[p + 1], l[p + 5]) + dist(l[p + 2], l[p + 4])) / (2.0 * width);
-}
+double inter_ocular(const face::Landmarks& l) { return dist(landmark_mean(l, 36, 41), landmark_mean(l, 42, 47)); }
 
 // q ~ s R p + t over the inner landmarks (least squares, complex form); RMS residual.
 double similarity_residual(const face::Landmarks& p, const face::Landmarks& q) {
-  const face::Point2 cp = mean_of(p, kInnerFirst, 67), cq = mean_of(q, kInnerFirst, 67);
+  const face::Point2 cp = landmark_mean(p, kInnerFirst, 67), cq = landmark_mean(q, kInnerFirst, 67);
   double num_re = 0, num_im = 0, den = 0;
   for (int i = kInnerFirst; i < face::kNumLandmarks; ++i) {
     const double px = p[i].x - cp.x, py = p[i].y - cp.y;
@@ -224,10 +209,10 @@ TemporalSignals temporal_signals(const TrackSeries& track) {
     if (t == 0) {
       s.head_speed[t] = kNaN;
     } else {
-      s.head_speed[t] = iod > 1e-6 ? dist(mean_of(smooth[t], kInnerFirst, 67), mean_of(smooth[t - 1], kInnerFirst, 67)) / iod
+      s.head_speed[t] = iod > 1e-6 ? dist(landmark_mean(smooth[t], kInnerFirst, 67), landmark_mean(smooth[t - 1], kInnerFirst, 67)) / iod
                                    : kNaN;
     }
-    s.ear[t] = 0.5 * (eye_aspect(l, 36) + eye_aspect(l, 42));
+    s.ear[t] = 0.5 * (face::eye_aspect_ratio(l, 36) + face::eye_aspect_ratio(l, 42));
   }
   return s;
 }

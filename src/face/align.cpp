@@ -1,5 +1,6 @@
 // Alignment: a least-squares similarity from five landmarks to a canonical template.
 #include <cmath>
+#include <limits>
 
 #include <opencv2/imgproc.hpp>
 
@@ -17,7 +18,9 @@ constexpr std::array<Point2, 5> kTemplate = {{{38.2946 / 112, 51.6963 / 112},
                                               {41.5493 / 112, 92.3655 / 112},
                                               {70.7299 / 112, 92.2041 / 112}}};
 
-Point2 mean_of(const Landmarks& l, int first, int last) {
+}  // namespace
+
+Point2 landmark_mean(const Landmarks& l, int first, int last) {
   Point2 m;
   for (int i = first; i <= last; ++i) {
     m.x += l[i].x;
@@ -27,10 +30,15 @@ Point2 mean_of(const Landmarks& l, int first, int last) {
   return {m.x / n, m.y / n};
 }
 
-}  // namespace
+double eye_aspect_ratio(const Landmarks& l, int p) {
+  auto dist = [](const Point2& a, const Point2& b) { return std::hypot(a.x - b.x, a.y - b.y); };
+  const double width = dist(l[p], l[p + 3]);
+  if (width <= 1e-9) return std::numeric_limits<double>::quiet_NaN();
+  return (dist(l[p + 1], l[p + 5]) + dist(l[p + 2], l[p + 4])) / (2.0 * width);
+}
 
 std::array<Point2, 5> five_points(const Landmarks& l) {
-  return {mean_of(l, 36, 41), mean_of(l, 42, 47), l[30], l[48], l[54]};
+  return {landmark_mean(l, 36, 41), landmark_mean(l, 42, 47), l[30], l[48], l[54]};
 }
 
 Affine2 Affine2::inverse() const {

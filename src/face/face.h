@@ -54,6 +54,14 @@ struct Point2 {
 };
 using Landmarks = std::array<Point2, kNumLandmarks>;
 
+// The mean of landmarks first..last (inclusive), e.g. (36, 41) for the left eye's centre.
+Point2 landmark_mean(const Landmarks& landmarks, int first, int last);
+
+// The eye aspect ratio (Soukupova & Cech) of the eye whose six points start at `first` (36 or 42;
+// iBUG order: corner, top, top, corner, bottom, bottom): mean lid distance over corner distance.
+// NaN when the corners coincide.
+double eye_aspect_ratio(const Landmarks& landmarks, int first);
+
 // The five points used for alignment, from 68 landmarks: left eye centre, right eye centre, nose
 // tip, left mouth corner, right mouth corner (image left/right).
 std::array<Point2, 5> five_points(const Landmarks& landmarks);

@@ -14,6 +14,7 @@
 //   the photo's face and centred on it (head_motion below).
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <complex>
 #include <filesystem>
 #include <optional>
@@ -153,22 +154,19 @@ std::vector<cv::Point2d> forehead_of(const face::Landmarks& l, int w, int h) {
 
 }  // namespace
 
-// Eye aspect ratio, the mean of both eyes (iBUG order: corner, top, top, corner, bottom, bottom).
+// Eye aspect ratio, the mean of both eyes (an eye whose corners coincide counts as 0).
 static double eye_openness(const face::Landmarks& l) {
   double sum = 0;
   for (int p : {36, 42}) {
-    const double width = std::hypot(l[p + 3].x - l[p].x, l[p + 3].y - l[p].y);
-    if (width > 1e-9) {
-      sum += (std::hypot(l[p + 1].x - l[p + 5].x, l[p + 1].y - l[p + 5].y) +
-              std::hypot(l[p + 2].x - l[p + 4].x, l[p + 2].y - l[p + 4].y)) / (2.0 * width);
-    }
+    const double ear = face::eye_aspect_ratio(l, p);
+    if (std::isfinite(ear)) sum += ear;
   }
   return sum / 2;
 }
 
-face::Landmarks animate_landmarks(const face::Landmarks& photo, const face::Landmarks& driver_reference,
-                                  const face::Landmarks& driver_now, double driver_open_eyes) {
-  const HeadMotion m = head_motion(photo, driver_reference, driver_now);
+// animate_landmarks with the head motion it used (the forehead points move by it too).
+static face::Landmarks animate_with(const HeadMotion& m, const face::Landmarks& photo, const face::Landmarks& driver_reference,
+                                    const face::Landmarks& driver_now, double driver_open_eyes) {
   face::Landmarks moved = photo;
   // Jaw and mouth: the driver's expression displacement, carried into the photo's face.
   for (int i = 0; i < face::kNumLandmarks; ++i) {
@@ -193,6 +191,11 @@ face::Landmarks animate_landmarks(const face::Landmarks& photo, const face::Land
     p = {q.x, q.y};
   }
   return moved;
+}
+
+face::Landmarks animate_landmarks(const face::Landmarks& photo, const face::Landmarks& driver_reference,
+                                  const face::Landmarks& driver_now, double driver_open_eyes) {
+  return animate_with(head_motion(photo, driver_reference, driver_now), photo, driver_reference, driver_now, driver_open_eyes);
 }
 
 Result<AnimateSummary> animate_files(const std::string& photo_path, const std::string& driver, const std::string& out,
@@ -229,13 +232,13 @@ Result<AnimateSummary> animate_files(const std::string& photo_path, const std::s
       const face::Landmarks& d = chosen->landmarks;
       if (!reference) reference = d;
       open_eyes = std::max(open_eyes, eye_openness(d));
-      const face::Landmarks moved = animate_landmarks(s, *reference, d, open_eyes);
+      const HeadMotion motion = head_motion(s, *reference, d);
+      const face::Landmarks moved = animate_with(motion, s, *reference, d, open_eyes);
       for (int i = 0; i < face::kNumLandmarks; ++i) {
         target_points[i] = cv::Point2f(static_cast<float>(moved[i].x), static_cast<float>(moved[i].y));
       }
-      const Affine head = head_motion(s, *reference, d).head;
       for (size_t j = 0; j < forehead.size(); ++j) {
-        const cv::Point2d q = apply(head, forehead[j]);
+        const cv::Point2d q = apply(motion.head, forehead[j]);
         target_points[face::kNumLandmarks + j] = cv::Point2f(static_cast<float>(q.x), static_cast<float>(q.y));
       }
       ++summary.n_animated;
