@@ -54,21 +54,15 @@ if [ -z "${SKIP_TRAIN:-}" ]; then
   "$UNMASK" -v train --detector expression --manifest "$MANIFEST" --out "$CACHE/run/expression.unm" --seed "$SEED" \
     --cache "$CACHE" --threads 2
   if [ -z "${SKIP_INSTALL:-}" ]; then
+    here="$ROOT" cache="$CACHE"
     dest="$ROOT/models"
     [ -n "${OFF:-}" ] && dest="$ROOT/models/off"
-    mkdir -p "$dest"
-    cp "$CACHE/run/expression.unm" "$dest/expression.unm"
-    python3 - "$CACHE/run/expression.card.json" "$dest/expression.card.json" <<'PY'
-import json, sys
-card = json.load(open(sys.argv[1]))
+    install_model expression '
 card["data"]["manifest"] = "built by scripts/train-expression.sh from MANIFEST.csv (under the cache folder)"
 card["data"]["real"] = "real videos >= 2.5 s of rizkiarm/LipNet, smeetrs/deep_avsr, KwaiVGI/LivePortrait, AliaksandrSiarohin/first-order-model, yoyo-nb/Thin-Plate-Spline-Motion-Model, tencent-ailab/V-Express"
-card["data"]["fake"] = "one animated still per real video (unmask synth animate --photo V --driver V: its first face, driven by the video itself: head, mouth, jaw and blinks follow it, brows and nose keep the first frame's expression)"
+card["data"]["fake"] = "one animated still per real video (unmask synth animate --photo V --driver V: its first face, driven by the video itself: head, mouth, jaw and blinks follow it, brows and nose keep the first frame\x27s expression)"
 card["data"]["held_out_sources"] = ["GipalLee/Deepfake_detection", "ai-forever/ghost", "OpenTalker/SadTalker",
     "Zz-ww/SadTalker-Video-Lip-Sync", "OpenTalker/video-retalking", "Hangz-nju-cuhk/Talking-Face_PC-AVS", "jixinya/EAMM"]
-json.dump(card, open(sys.argv[2], "w"), indent=2)
-open(sys.argv[2], "a").write("\n")
-PY
-    echo "wrote $dest/expression.unm and $dest/expression.card.json"
+' "$dest"
   fi
 fi

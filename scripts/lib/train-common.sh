@@ -40,13 +40,14 @@ find_unmask() {
   }
 }
 
-# install_model NAME CARD_EDIT_PY: copies $cache/run/NAME.unm to models/ and writes the card,
-# after the Python snippet CARD_EDIT_PY (given the card as `card`) added what the data was.
+# install_model NAME CARD_EDIT_PY [DEST]: copies $cache/run/NAME.unm to DEST (default models/)
+# and writes the card, after the Python snippet CARD_EDIT_PY (given the card as `card`) added
+# what the data was.
 install_model() {
-  local name="$1" edit="$2"
-  mkdir -p "$here/models"
-  cp "$cache/run/$name.unm" "$here/models/$name.unm"
-  python3 - "$cache/run/$name.card.json" "$here/models/$name.card.json" "$edit" <<'PY'
+  local name="$1" edit="$2" dest="${3:-$here/models}"
+  mkdir -p "$dest"
+  cp "$cache/run/$name.unm" "$dest/$name.unm"
+  python3 - "$cache/run/$name.card.json" "$dest/$name.card.json" "$edit" <<'PY'
 import json, sys
 card = json.load(open(sys.argv[1]))
 exec(sys.argv[3], {"card": card})
@@ -54,7 +55,7 @@ with open(sys.argv[2], "w") as f:
     json.dump(card, f, indent=2)
     f.write("\n")
 PY
-  echo "wrote $here/models/$name.unm and $here/models/$name.card.json"
+  echo "wrote $dest/$name.unm and $dest/$name.card.json"
 }
 
 # list_real_training_videos DATA OUT MIN_SECONDS: writes "path,source_repo" lines to OUT for every
