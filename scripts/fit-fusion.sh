@@ -10,7 +10,8 @@
 #   1. The fusion training set (made once, cached under <cache>/set/): the real videos (>= 2.5 s)
 #      of the training sources, landmark face swaps between them (unmask synth swap, seed 2 of the
 #      pairing of scripts/train-temporal.sh, so none is a clip the temporal detector trained on)
-#      and espeak-ng dubs of those with speech (unmask synth dub); <cache>/set/MANIFEST.csv.
+#      espeak-ng dubs of those with speech (unmask synth dub) and animated stills (unmask synth
+#      animate: one video's middle frame moved by another video); <cache>/set/MANIFEST.csv.
 #      The reals enter the set as marked copies (<cache>/set/marked/, scripts/lib/mark-reals.sh):
 #      watermarked and re-encoded once at CRF 18 as every synth output is, so that a detector
 #      cannot tell the classes apart by the mark or the second encode (MARK_REALS=0: originals).
@@ -24,7 +25,8 @@
 #   --models: the detector models to scan with and the folder fusion.json is written to (models/).
 #   --set-only makes the training set and stops; --fit-only reuses <cache>/train.csv and
 #   <cache>/scores.csv (fit_fusion checks that they were made with the models in models/ now).
-#   UNMASK=path/to/unmask (the set's synth and mark runs), N_SWAPS=16, N_DUBS=8, MARK_REALS=1.
+#   UNMASK=path/to/unmask (the set's synth and mark runs), N_SWAPS=16, N_DUBS=8, N_ANIMS=12,
+#   MARK_REALS=1.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,6 +39,7 @@ scan=1
 fit=1
 n_swaps="${N_SWAPS:-16}"
 n_dubs="${N_DUBS:-8}"
+n_anims="${N_ANIMS:-12}"
 mark_reals="${MARK_REALS:-1}"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -118,6 +121,28 @@ if [ "$make_set" = 1 ]; then
     fi
     made=$((made + 1))
   done
+  # Animations: a still of one training video (its middle frame, not the first frame the
+  # expression detector's training stills came from) moved by another training video
+  # (unmask synth animate), drivers up to 12 s, every other video from the second.
+  made=0
+  for ((k = 1; k < n && made < n_anims; k += 2)); do
+    IFS=, read -r driver _ dur audio <<< "${rows[$k]}"
+    [ "$audio" = audio ] || continue
+    awk -v d="$dur" 'BEGIN { exit !(d <= 12) }' || continue
+    IFS=, read -r still _ still_dur _ <<< "${rows[$(( (k * 5 + 7) % n ))]}"
+    [ "$still" != "$driver" ] || continue
+    out="$set_dir/animate_$(printf %02d "$made").mp4"
+    if [ ! -s "$out" ]; then
+      echo "animate $made: a still of $still moved by $driver"
+      photo="$set_dir/still_$(printf %02d "$made").png"
+      ffmpeg -v error -y -ss "$(awk -v d="$still_dur" 'BEGIN { printf "%.2f", d / 2 }')" -i "$data/$still" \
+        -frames:v 1 "$photo" &&
+      nice -n 10 "$unmask" --quiet synth animate --photo "$photo" --driver "$data/$driver" --out "$out" ||
+        { echo "animate $made failed (skipped)"; rm -f "$out"; }
+      rm -f "$photo"
+    fi
+    made=$((made + 1))
+  done
   {
     echo "path,kind,label,source_repo,method"
     while IFS=, read -r path repo _; do
@@ -130,6 +155,7 @@ if [ "$make_set" = 1 ]; then
     done < "$reals"
     for f in "$set_dir"/swap_*.mp4; do [ -s "$f" ] && echo "$f,video,fake,unmask/synth-swap,landmark swap"; done
     for f in "$set_dir"/dub_*.mp4; do [ -s "$f" ] && echo "$f,video,fake,unmask/synth-dub,espeak-ng dub"; done
+    for f in "$set_dir"/animate_*.mp4; do [ -s "$f" ] && echo "$f,video,fake,unmask/synth-animate,animated still"; done
   } > "$set_dir/MANIFEST.csv"
   echo "fusion set: $set_dir/MANIFEST.csv ($(($(wc -l < "$set_dir/MANIFEST.csv") - 1)) videos)"
 fi
