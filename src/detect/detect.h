@@ -113,6 +113,18 @@ inline constexpr double kLipsyncMinSpeechSeconds = 1.5;
 extern const double kLipsyncMinMouthMotion;
 extern const double kLipsyncMinSpeechModulation;
 
+// Rule 7: a face large enough to read the lips. The opening's noise is the landmarks' pixel noise
+// over the eye-corner distance, and the score was fitted on faces whose median eye-corner distance
+// (landmarks 36-45, frame pixels) was 48.4 px at the smallest (bench_lipsync's aligned clips);
+// half of that, as for the two thresholds above. A smaller face is not judged.
+inline constexpr double kLipsyncMinEyeCornerPx = 24.2;
+// Median eye-corner distance over the frames with landmarks; 0 when there are none.
+double median_eye_corner_px(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame);
+// The estimate for a face whose median eye-corner distance is `eye_corner_px`: no score and a note
+// saying why when it is under kLipsyncMinEyeCornerPx (0, unknown, is not judged small); nullopt
+// when the face is large enough for the other rules to decide.
+std::optional<LipsyncEstimate> lipsync_face_too_small(double eye_corner_px);
+
 // Of two judged estimates for different faces of one video, whether `a` matches the voice better
 // (a lower mismatch score): the face judged is the one that best matches the voice, since a
 // listener's or a second person's mouth says nothing about a dub. A judged estimate beats one that

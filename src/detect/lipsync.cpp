@@ -353,7 +353,30 @@ Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Land
 Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame, double fps,
                                       const LipsyncAudio& audio) {
   if (!(fps > 0)) return Status::usage("lipsync", "frame rate must be positive");
+  if (auto small = lipsync_face_too_small(median_eye_corner_px(landmarks_per_frame))) return std::move(*small);
   return score_lipsync(mouth_opening(landmarks_per_frame), fps, audio);
+}
+
+double median_eye_corner_px(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame) {
+  std::vector<double> d;
+  d.reserve(landmarks_per_frame.size());
+  for (const auto& lm : landmarks_per_frame) {
+    if (lm) d.push_back(dist((*lm)[36], (*lm)[45]));
+  }
+  if (d.empty()) return 0.0;
+  const auto mid = d.begin() + static_cast<std::ptrdiff_t>(d.size() / 2);
+  std::nth_element(d.begin(), mid, d.end());
+  return *mid;
+}
+
+std::optional<LipsyncEstimate> lipsync_face_too_small(double eye_corner_px) {
+  if (!(eye_corner_px > 0) || eye_corner_px >= kLipsyncMinEyeCornerPx) return std::nullopt;
+  LipsyncEstimate est;
+  char note[160];
+  std::snprintf(note, sizeof note, "the face is too small to read the lips (eye corners %.0f px apart; judged from %.0f px)",
+                eye_corner_px, kLipsyncMinEyeCornerPx);
+  est.note = note;
+  return est;
 }
 
 namespace {

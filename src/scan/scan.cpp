@@ -226,6 +226,10 @@ std::optional<report::LipsyncResult> judge_lipsync(const std::vector<internal::T
   std::optional<detect::LipsyncEstimate> best;
   for (const auto& t : tracks) {
     if (t.end_s - t.start_s < kLipsyncMinTrackSeconds) continue;
+    if (auto small = detect::lipsync_face_too_small(t.eye_corner_px)) {
+      if (!best || detect::better_lipsync_match(*small, *best)) best = std::move(*small);
+      continue;
+    }
     std::vector<double> grid(n, std::numeric_limits<double>::quiet_NaN());
     for (size_t i = 0; i < t.pts_us.size(); ++i) {
       const auto pos = static_cast<size_t>(std::llround(t.pts_us[i] / 1e6 * fps));

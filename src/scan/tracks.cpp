@@ -50,9 +50,11 @@ struct TrackCollector::Track {
   std::vector<int64_t> series_k;  // the track's frame counter of each frame in series
   int64_t chunk_frames = 1;
   int64_t chunk_stride = 1;
-  // Every frame, for the outcome (lip-sync): time and mouth opening, 16 bytes a frame.
+  // Every frame, for the outcome (lip-sync): time, mouth opening and eye-corner distance, 20
+  // bytes a frame.
   std::vector<int64_t> pts_us;
   std::vector<double> mouth_opening;
+  std::vector<float> eye_corner_px;
   int64_t last_pos = 0;       // frame_pos_ of the last frame with this face
   int64_t stride = 1;
   struct Candidate {
@@ -118,6 +120,7 @@ Status TrackCollector::add_frame(const face::FrameFaces& frame) {
     t.pts_us.push_back(frame.pts_us);
     one[0] = f.landmarks;
     t.mouth_opening.push_back(detect::mouth_opening(one)[0]);
+    t.eye_corner_px.push_back(static_cast<float>(detect::median_eye_corner_px(one)));
     if ((k / t.chunk_frames) % t.chunk_stride == 0) {
       t.series.pts_us.push_back(frame.pts_us);
       t.series.landmarks.push_back(f.landmarks);
@@ -364,6 +367,12 @@ Status TrackCollector::close_track(Track& t) {
 
   // What lip-sync needs of every frame; the series itself is freed with the track.
   o.mouth_opening = std::move(t.mouth_opening);
+  if (!t.eye_corner_px.empty()) {
+    const auto mid = t.eye_corner_px.begin() + static_cast<std::ptrdiff_t>(t.eye_corner_px.size() / 2);
+    std::nth_element(t.eye_corner_px.begin(), mid, t.eye_corner_px.end());
+    o.eye_corner_px = *mid;
+  }
+  t.eye_corner_px = std::vector<float>();
   o.pts_us = std::move(t.pts_us);
   t.series = detect::TrackSeries();
   t.series_k.clear();

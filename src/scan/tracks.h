@@ -47,9 +47,13 @@ struct TrackOutcome {
   std::vector<std::string> evidence;        // sentences for the report
   std::string thumbnail_png;
   // Every frame of the track, for lip-sync: its time and detect::mouth_opening (NaN when the
-  // landmarks are degenerate), 16 bytes a frame rather than the 68 landmarks.
+  // landmarks are degenerate), 16 bytes a frame rather than the 68 landmarks (20 while the track
+  // is open, with its eye-corner distances).
   std::vector<int64_t> pts_us;
   std::vector<double> mouth_opening;
+  // Median eye-corner distance over the track's frames (landmarks 36-45, full-resolution frame
+  // pixels): lip-sync's rule 7 (detect::lipsync_face_too_small).
+  double eye_corner_px = 0.0;
 };
 
 class TrackCollector {

@@ -139,6 +139,10 @@ std::vector<std::optional<face::Landmarks>> talking_landmarks(const std::vector<
     base[45] = {160, 100};
     for (int i = 60; i < 68; ++i) base[i] = {115.0 + 30 * std::cos(M_PI * (i - 60) / 4), 150.0 + 4 * std::sin(M_PI * (i - 60) / 4)};
   }
+  // At the size of a talking head in the calibration (eye corners 60 px apart; the Debian photo's
+  // face is smaller than lip-sync reads: rule 7).
+  const double k = 60.0 / std::hypot(base[45].x - base[36].x, base[45].y - base[36].y);
+  for (auto& p : base) p = {base[36].x + k * (p.x - base[36].x), base[36].y + k * (p.y - base[36].y)};
   const double eyes = std::hypot(base[45].x - base[36].x, base[45].y - base[36].y);
   std::vector<std::optional<face::Landmarks>> out;
   std::mt19937 rng(11);
@@ -302,6 +306,38 @@ TEST(LipsyncRules, AStillMouthAgainstSpeechAbstains) {
   ASSERT_TRUE(talking.ok() && talking->score) << talking->note;
   EXPECT_GT(talking->mouth_motion, kLipsyncMinMouthMotion);
   EXPECT_LT(*talking->score, 0.3);
+}
+
+// The same landmarks scaled about the first eye corner so that the eye corners are `eyes_px` apart.
+std::vector<std::optional<face::Landmarks>> scaled_to(std::vector<std::optional<face::Landmarks>> lms, double eyes_px) {
+  const face::Landmarks& first = *lms.front();
+  const face::Point2 o = first[36];
+  const double k = eyes_px / std::hypot(first[45].x - o.x, first[45].y - o.y);
+  for (auto& lm : lms) {
+    for (auto& p : *lm) p = {o.x + k * (p.x - o.x), o.y + k * (p.y - o.y)};
+  }
+  return lms;
+}
+
+TEST(LipsyncRules, AFaceTooSmallToReadTheLipsAbstains) {
+  const auto act = spoken(300, 43);
+  const auto audio = voiced_audio(act, 0.0, 5);
+  const auto talking = talking_landmarks(act);
+  auto small = score_lipsync(scaled_to(talking, 20.0), kFps, audio);
+  ASSERT_TRUE(small.ok());
+  EXPECT_FALSE(small->score.has_value()) << *small->score;
+  EXPECT_NE(small->note.find("too small to read the lips (eye corners 20 px apart"), std::string::npos) << small->note;
+  EXPECT_NEAR(median_eye_corner_px(scaled_to(talking, 20.0)), 20.0, 0.5);
+  // The same face a little larger than the threshold is judged, and judged in sync.
+  auto large = score_lipsync(scaled_to(talking, 1.2 * kLipsyncMinEyeCornerPx), kFps, audio);
+  ASSERT_TRUE(large.ok() && large->score) << large->note;
+  EXPECT_LT(*large->score, 0.3);
+  // The rule alone: unknown (0) or large enough gives nothing; under the threshold a note.
+  EXPECT_FALSE(lipsync_face_too_small(0.0).has_value());
+  EXPECT_FALSE(lipsync_face_too_small(kLipsyncMinEyeCornerPx).has_value());
+  ASSERT_TRUE(lipsync_face_too_small(kLipsyncMinEyeCornerPx - 0.5).has_value());
+  EXPECT_FALSE(lipsync_face_too_small(kLipsyncMinEyeCornerPx - 0.5)->score.has_value());
+  EXPECT_EQ(median_eye_corner_px(std::vector<std::optional<face::Landmarks>>(5)), 0.0);
 }
 
 TEST(LipsyncRules, TooLittleSpeechAbstains) {
