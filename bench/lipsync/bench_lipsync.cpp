@@ -293,7 +293,7 @@ int main(int argc, char** argv) {
   fs::create_directories(cache);
   std::shared_ptr<const face::FaceModels> models;
   std::printf("| clip | version | best offset ms | corr | corr near 0 | z near 0 | speech corr | confidence | speech s | mouth motion | "
-              "modulation dB | voice fraction | mismatch score |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+              "modulation dB | voice fraction | beat | mismatch score |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   std::vector<Row> rows;
   std::vector<std::pair<std::string, detect::LipsyncEstimate>> aligned_evidence;  // every aligned version, judged or not
   std::vector<double> aligned_media_s;
@@ -372,16 +372,16 @@ int main(int argc, char** argv) {
       }
       if (!est.score) {
         (version == "aligned" ? abstained_aligned : abstained_mismatch) += 1;
-        std::printf("| %s | %s | - | - | - | - | - | - | %.1f | %.4f | %.2f | %.2f | (%s) |\n", clip.name.c_str(), version.c_str(),
-                    est.speech_s, est.mouth_motion, est.speech_modulation, est.voice_fraction, est.note.c_str());
+        std::printf("| %s | %s | - | - | - | - | - | - | %.1f | %.4f | %.2f | %.2f | %.2f | (%s) |\n", clip.name.c_str(), version.c_str(),
+                    est.speech_s, est.mouth_motion, est.speech_modulation, est.voice_fraction, est.beat_strength, est.note.c_str());
         continue;
       }
       row.o = est.offset;
       row.score = *est.score;
-      std::printf("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.4f | %.2f | %.2f | %.3f |\n", clip.name.c_str(),
+      std::printf("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.4f | %.2f | %.2f | %.2f | %.3f |\n", clip.name.c_str(),
                   version.c_str(), row.o.offset_ms, row.o.correlation, row.o.aligned_correlation, row.o.aligned_z,
                   row.o.speech_correlation, row.o.confidence, est.speech_s, est.mouth_motion, est.speech_modulation,
-                  est.voice_fraction, row.score);
+                  est.voice_fraction, est.beat_strength, row.score);
       rows.push_back(row);
     }
     std::fflush(stdout);
@@ -401,13 +401,14 @@ int main(int argc, char** argv) {
   // The evidence over the aligned clips (real talking heads, judged or not): what the thresholds
   // in lipsync.cpp are set from.
   {
-    double min_motion = 1e9, min_mod = 1e9, max_fraction_long = 0;
-    std::string at_motion, at_mod, at_fraction;
+    double min_motion = 1e9, min_mod = 1e9, max_fraction_long = 0, max_beat = 0;
+    std::string at_motion, at_mod, at_fraction, at_beat;
     for (size_t i = 0; i < aligned_evidence.size(); ++i) {
       const auto& [name, e] = aligned_evidence[i];
       if (e.speech_s < detect::kLipsyncMinSpeechSeconds) continue;
       if (e.mouth_motion < min_motion) { min_motion = e.mouth_motion; at_motion = name; }
       if (e.speech_modulation < min_mod) { min_mod = e.speech_modulation; at_mod = name; }
+      if (e.beat_strength > max_beat) { max_beat = e.beat_strength; at_beat = name; }
       if (aligned_media_s[i] >= 8.0 && e.voice_fraction > max_fraction_long) {
         max_fraction_long = e.voice_fraction;
         at_fraction = name;
@@ -417,6 +418,7 @@ int main(int argc, char** argv) {
                 "highest voice-active fraction among those of 8 s or more %.2f (%s); thresholds in use: motion %.4f, modulation %.2f\n",
                 detect::kLipsyncMinSpeechSeconds, min_motion, at_motion.c_str(), min_mod, at_mod.c_str(), max_fraction_long,
                 at_fraction.c_str(), detect::kLipsyncMinMouthMotion, detect::kLipsyncMinSpeechModulation);
+    std::printf("highest beat strength among them %.3f (%s)\n", max_beat, at_beat.c_str());
   }
   // Offset error on the shifted versions, and on the aligned ones (true offset 0).
   std::vector<double> err_shift, err_aligned;

@@ -105,6 +105,7 @@ struct LipsyncEstimate {
   double mouth_motion = 0.0;       // RMS of the opening around its 0.6 s trend over those frames (eye distances)
   double speech_modulation = 0.0;  // RMS of the 1-7 kHz envelope around its 1 s trend over voice-active frames (dB)
   double voice_fraction = 0.0;     // voice-active share of the recording's 10 ms frames (reported, not a rule)
+  double beat_strength = 0.0;      // lipsync_beat_strength of the sound (rule 8)
 };
 
 // The thresholds of those rules. kLipsyncMinMouthMotion and kLipsyncMinSpeechModulation are half
@@ -112,6 +113,9 @@ struct LipsyncEstimate {
 inline constexpr double kLipsyncMinSpeechSeconds = 1.5;
 extern const double kLipsyncMinMouthMotion;
 extern const double kLipsyncMinSpeechModulation;
+// Rule 8: sound whose lipsync_beat_strength is above this is music, not judged (the highest
+// among the same clips plus 0.05).
+extern const double kLipsyncMaxBeatStrength;
 
 // Rule 7: a face large enough to read the lips. The opening's noise is the landmarks' pixel noise
 // over the eye-corner distance, and the score was fitted on faces whose median eye-corner distance
@@ -145,6 +149,11 @@ struct LipsyncAudio {
   double duration_s = 0.0;
 };
 LipsyncAudio lipsync_audio(const Audio& audio);  // any rate (resampled to 16 kHz)
+// How strongly the sound repeats at a steady beat: the highest normalised autocorrelation of the
+// 1-7 kHz band envelope (dB, its 1 s trend removed) at lags of 0.3-1.2 s (50-200 beats a minute),
+// over the whole recording. Drums and other music pulse at one tempo; speech does not. 0 for
+// recordings under 2.4 s.
+double lipsync_beat_strength(const LipsyncAudio& audio);
 // The same from a 16 kHz source read once. Usage error for another rate.
 Result<LipsyncAudio> lipsync_audio_stream(AudioSource& source);
 // score_lipsync on those: the same result as on the audio they come from.

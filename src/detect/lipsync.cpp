@@ -417,6 +417,9 @@ std::string one_decimal(double v) {
 // "not pausing like speech", was dropped: fluent read speech goes above it, docs/lipsync.md.)
 const double kLipsyncMinMouthMotion = 0.0048;   // lowest 0.0097 (VoxCeleb2 Input_00098)
 const double kLipsyncMinSpeechModulation = 2.1;  // lowest 4.22 dB (VoxCeleb2 Pose_Source_517600055)
+// Rule 8, the highest beat strength among the same clips (0.336, LRS2 00004) plus 0.05, as the
+// dropped pause rule was set.
+const double kLipsyncMaxBeatStrength = 0.386;
 
 Result<LipsyncEstimate> score_lipsync(const std::vector<double>& mouth, double fps, const LipsyncAudio& audio) {
   if (!(fps > 0)) return Status::usage("lipsync", "frame rate must be positive");
@@ -438,6 +441,7 @@ Result<LipsyncEstimate> score_lipsync(const std::vector<double>& mouth, double f
   est.mouth_motion = rms_around_trend(mouth, speech_with_face, std::max(3, static_cast<int>(std::lround(0.6 * fps))));
   est.speech_modulation = rms_around_trend(envelope, speech, std::max(3, static_cast<int>(std::lround(fps))));
   est.voice_fraction = vad.empty() ? 0.0 : static_cast<double>(std::count(vad.begin(), vad.end(), true)) / vad.size();
+  est.beat_strength = lipsync_beat_strength(audio);
   auto offset = estimate_av_offset(mouth, envelope, fps);
   if (!offset.ok()) {
     est.note = offset.status().message();
@@ -458,8 +462,40 @@ Result<LipsyncEstimate> score_lipsync(const std::vector<double>& mouth, double f
     est.note = "the sound does not vary like speech";
     return est;
   }
+  if (est.beat_strength > kLipsyncMaxBeatStrength) {
+    est.note = "the sound has a steady beat, as music has";
+    return est;
+  }
   est.score = lipsync_mismatch_score(est.offset);
   return est;
+}
+
+double lipsync_beat_strength(const LipsyncAudio& audio) {
+  constexpr int kTrendFrames = 101;              // 1 s of 10 ms frames, centred
+  constexpr int kMinLag = 30, kMaxLag = 120;     // 0.3-1.2 s
+  const int n = static_cast<int>(audio.band_power.size());
+  if (n < 2 * kMaxLag) return 0.0;
+  std::vector<double> db(static_cast<size_t>(n));
+  for (int t = 0; t < n; ++t) db[static_cast<size_t>(t)] = 10.0 * std::log10(audio.band_power[static_cast<size_t>(t)] + 1e-10);
+  std::vector<double> prefix(static_cast<size_t>(n) + 1, 0.0);
+  for (int t = 0; t < n; ++t) prefix[static_cast<size_t>(t) + 1] = prefix[static_cast<size_t>(t)] + db[static_cast<size_t>(t)];
+  std::vector<double> x(static_cast<size_t>(n));
+  for (int t = 0; t < n; ++t) {
+    const int a = std::max(0, t - kTrendFrames / 2), b = std::min(n, t + kTrendFrames / 2 + 1);
+    x[static_cast<size_t>(t)] = db[static_cast<size_t>(t)] - (prefix[static_cast<size_t>(b)] - prefix[static_cast<size_t>(a)]) / (b - a);
+  }
+  double best = 0.0;
+  for (int lag = kMinLag; lag <= kMaxLag; ++lag) {
+    double xy = 0, xx = 0, yy = 0;
+    for (int t = 0; t + lag < n; ++t) {
+      const double u = x[static_cast<size_t>(t)], v = x[static_cast<size_t>(t + lag)];
+      xy += u * v;
+      xx += u * u;
+      yy += v * v;
+    }
+    if (xx > 0 && yy > 0) best = std::max(best, xy / std::sqrt(xx * yy));
+  }
+  return best;
 }
 
 bool better_lipsync_match(const LipsyncEstimate& a, const LipsyncEstimate& b) {

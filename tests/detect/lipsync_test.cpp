@@ -396,6 +396,30 @@ TEST(LipsyncRules, MusicLikeSoundAbstains) {
   EXPECT_FALSE(r->score.has_value());
 }
 
+TEST(LipsyncRules, SoundWithASteadyBeatAbstains) {
+  // A mouth that moves as in speech, over a pulse at 120 beats a minute (a drum-led song).
+  const auto act = spoken(300, 46);
+  std::vector<double> beat(300, 0.0);
+  for (size_t t = 0; t < beat.size(); ++t) {
+    const double phase = std::fmod(t / kFps, 0.5) / 0.5;
+    beat[t] = phase < 0.2 ? std::sin(M_PI * phase / 0.2) : 0.0;
+  }
+  const auto music = lipsync_audio(voiced_audio(beat, 0.0, 7));
+  EXPECT_GT(lipsync_beat_strength(music), kLipsyncMaxBeatStrength);
+  auto r = score_lipsync(talking_landmarks(act), kFps, music);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->score.has_value()) << *r->score;
+  EXPECT_NE(r->note.find("steady beat"), std::string::npos) << r->note;
+  // Speech with pauses has no steady beat, and is judged.
+  const auto speech = lipsync_audio(voiced_audio(act, 0.0, 7));
+  EXPECT_LT(lipsync_beat_strength(speech), kLipsyncMaxBeatStrength);
+  auto s = score_lipsync(talking_landmarks(act), kFps, speech);
+  ASSERT_TRUE(s.ok() && s->score) << s->note;
+  EXPECT_LT(*s->score, 0.3);
+  // Too short to tell a tempo: 0.
+  EXPECT_EQ(lipsync_beat_strength(lipsync_audio(voiced_audio(std::vector<double>(50, 0.5), 0.0, 8))), 0.0);
+}
+
 TEST(LipsyncRules, TwoFacesAreJudgedByTheOneThatMatchesTheVoice) {
   // The speaker's mouth follows the voice; a second face (a listener, someone reacting) moves its
   // mouth more, to other syllables. The mouth that moves most is the second one, but the voice
