@@ -94,7 +94,9 @@ class TrackDetector {
  public:
   virtual ~TrackDetector() = default;
   virtual const DetectorInfo& info() const = 0;
-  virtual face::AlignOptions alignment() const = 0;  // for TrackSeries::crops
+  // The crop for TrackSeries::crops; nullopt for a detector that reads no pixels (landmarks only),
+  // whose series then comes without crops and scan cuts none for it.
+  virtual std::optional<face::AlignOptions> alignment() const = 0;
   virtual Result<TrackResult> score(const TrackSeries& track) const = 0;
 };
 

@@ -35,8 +35,7 @@ class ExpressionDetector final : public TrackDetector {
       : classifier_(std::move(classifier)), info_(std::move(info)), real_median_(real_median) {}
 
   const DetectorInfo& info() const override { return info_; }
-  // No pixels are needed; asking for temporal's crops lets scan share them when both run.
-  face::AlignOptions alignment() const override { return {.size_px = kTemporalCropPx, .margin = kTemporalMargin}; }
+  std::optional<face::AlignOptions> alignment() const override { return std::nullopt; }  // landmarks only
 
   Result<TrackResult> score(const TrackSeries& track) const override {
     TrackResult result;

@@ -73,7 +73,9 @@ class NoiseDetector final : public TrackDetector {
       : classifier_(std::move(classifier)), info_(std::move(info)), real_ratio_(real_ratio) {}
 
   const DetectorInfo& info() const override { return info_; }
-  face::AlignOptions alignment() const override { return {.size_px = kNoiseCropPx, .margin = kNoiseMargin}; }
+  std::optional<face::AlignOptions> alignment() const override {
+    return face::AlignOptions{.size_px = kNoiseCropPx, .margin = kNoiseMargin};
+  }
 
   Result<TrackResult> score(const TrackSeries& track) const override {
     TrackResult result;

@@ -111,7 +111,9 @@ class TemporalDetector final : public TrackDetector {
         real_blink_rate_(real_blink_rate) {}
 
   const DetectorInfo& info() const override { return info_; }
-  face::AlignOptions alignment() const override { return {.size_px = kTemporalCropPx, .margin = kTemporalMargin}; }
+  std::optional<face::AlignOptions> alignment() const override {
+    return face::AlignOptions{.size_px = kTemporalCropPx, .margin = kTemporalMargin};
+  }
 
   Result<TrackResult> score(const TrackSeries& track) const override {
     if (track.landmarks.size() != track.pts_us.size()) {

@@ -70,7 +70,10 @@ TrackCollector::TrackCollector(std::shared_ptr<const detect::DetectorSet> detect
     : detectors_(std::move(detectors)), options_(options) {
   options_.frames_per_track = std::max(1, options_.frames_per_track);
   for (const auto& d : detectors_->crop) crop_alignment_.push_back(alignment_index(alignments_, d->alignment()));
-  for (const auto& d : detectors_->track) track_alignment_.push_back(alignment_index(alignments_, d->alignment()));
+  for (const auto& d : detectors_->track) {
+    const auto a = d->alignment();
+    track_alignment_.push_back(a ? std::optional<size_t>(alignment_index(alignments_, *a)) : std::nullopt);
+  }
   // Thumbnails: a sharper crop with the margin of the detector whose heatmap is drawn on it (blend
   // when loaded), so the heatmap maps onto it by scaling alone.
   if (options_.thumbnails && !detectors_->crop.empty()) {
@@ -317,10 +320,11 @@ Status TrackCollector::close_track(Track& t) {
     series.boxes = std::move(t.series.boxes);
     series.detected = std::move(t.series.detected);
     for (const Track::Candidate& c : t.candidates) {
+      if (!track_alignment_[d]) break;  // the detector reads no pixels
       // A candidate in a chunk the series no longer holds has no frame to go with.
       const auto at = std::lower_bound(t.series_k.begin(), t.series_k.end(), c.k);
       if (at == t.series_k.end() || *at != c.k) continue;
-      series.crops.push_back(c.crops[track_alignment_[d]]);
+      series.crops.push_back(c.crops[*track_alignment_[d]]);
       series.crop_index.push_back(static_cast<size_t>(at - t.series_k.begin()));
     }
     auto result = detectors_->track[d]->score(series);

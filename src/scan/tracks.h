@@ -84,7 +84,7 @@ class TrackCollector {
   CollectorOptions options_;
   std::vector<face::AlignOptions> alignments_;  // distinct alignments the detectors need
   std::vector<size_t> crop_alignment_;          // per crop detector: index in alignments_
-  std::vector<size_t> track_alignment_;         // per track detector
+  std::vector<std::optional<size_t>> track_alignment_;  // per track detector (nullopt: no pixels)
   std::optional<size_t> thumb_alignment_;       // crops for thumbnails, when wanted
   int heat_detector_ = -1;                      // crop detector whose heatmap the thumbnail shows
   int64_t initial_stride_ = 1;                  // candidate stride a new track starts with

@@ -166,6 +166,7 @@ TEST(ExpressionDetector, StillBrowsScoreHigherThanMovingOnes) {
   ASSERT_TRUE(detector.ok()) << detector.status().message();
   EXPECT_EQ((*detector)->info().name, "expression");
   EXPECT_EQ((*detector)->info().kind, DetectorKind::kTrack);
+  EXPECT_FALSE((*detector)->alignment().has_value());  // landmarks only: scan cuts no crops for it
 
   const face::Landmarks face = annotated_face();
   auto still = (*detector)->score(track_of(face, 100, [](int i) { return 0.3 * std::sin(i / 5.0); }));

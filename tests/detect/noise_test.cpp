@@ -135,7 +135,8 @@ TEST(NoiseDetector, APastedSmoothFaceScoresHigherThanTheUntouchedFrame) {
   ASSERT_TRUE(detector.ok()) << detector.status().message();
   EXPECT_EQ((*detector)->info().name, "noise");
   EXPECT_EQ((*detector)->info().kind, DetectorKind::kTrack);
-  EXPECT_EQ((*detector)->alignment().size_px, kNoiseCropPx);
+  ASSERT_TRUE((*detector)->alignment().has_value());
+  EXPECT_EQ((*detector)->alignment()->size_px, kNoiseCropPx);
 
   std::vector<Image> real_crops, fake_crops;
   for (uint32_t k = 0; k < 5; ++k) {

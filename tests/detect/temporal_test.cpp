@@ -219,7 +219,8 @@ TEST(TemporalDetector, ScoresJitteryBlinklessTracksHigherAndSaysWhy) {
   auto detector = make_temporal_detector(trained->model, "test model");
   ASSERT_TRUE(detector.ok()) << detector.status().message();
   EXPECT_EQ((*detector)->info().kind, DetectorKind::kTrack);
-  EXPECT_EQ((*detector)->alignment().size_px, kTemporalCropPx);
+  ASSERT_TRUE((*detector)->alignment().has_value());
+  EXPECT_EQ((*detector)->alignment()->size_px, kTemporalCropPx);
 
   auto real = (*detector)->score(make_series({.seconds = 8.0, .blink_times_s = {2.0, 5.0}, .seed = 77}));
   auto fake = (*detector)->score(make_series({.seconds = 8.0, .jitter_px = 1.5, .seed = 78}));

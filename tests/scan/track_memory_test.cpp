@@ -20,9 +20,10 @@ class RecordingTrackDetector : public detect::TrackDetector {
     info_.kind = detect::DetectorKind::kTrack;
   }
   const detect::DetectorInfo& info() const override { return info_; }
-  face::AlignOptions alignment() const override { return {.size_px = 16, .margin = 0.25}; }
+  std::optional<face::AlignOptions> alignment() const override { return align; }
   Result<detect::TrackResult> score(const detect::TrackSeries& s) const override {
     seen.push_back(s.pts_us);
+    crops_seen.push_back(s.crops.size());
     first_landmarks.push_back(s.landmarks.empty() ? face::Landmarks{} : s.landmarks.front());
     consistent = consistent && s.landmarks.size() == s.pts_us.size() && s.boxes.size() == s.pts_us.size() &&
                  s.detected.size() == s.pts_us.size() && s.crops.size() == s.crop_index.size();
@@ -34,7 +35,9 @@ class RecordingTrackDetector : public detect::TrackDetector {
     r.score = 0.25;
     return r;
   }
+  std::optional<face::AlignOptions> align = face::AlignOptions{.size_px = 16, .margin = 0.25};
   mutable std::vector<std::vector<int64_t>> seen;
+  mutable std::vector<size_t> crops_seen;
   mutable std::vector<face::Landmarks> first_landmarks;
   mutable bool consistent = true;
 
@@ -121,6 +124,36 @@ TEST(TrackMemory, AVeryLongTrackKeepsABoundedSeriesOfWholeChunks) {
       EXPECT_EQ((frame_numbers[i - 1] + 1) % chunk, 0) << "run at " << frame_numbers[run_start];
     }
     run_start = i;
+  }
+}
+
+TEST(TrackMemory, ADetectorThatReadsNoPixelsGetsNoCropsAndNoneAreCut) {
+  for (const bool pixels : {true, false}) {
+    Fixture fx;
+    if (!pixels) fx.recorder->align = std::nullopt;
+    CollectorOptions o;
+    o.processed_fps = kFps;
+    o.thumbnails = false;
+    TrackCollector collector(fx.set, o);
+    int64_t max_candidates = 0;
+    for (int64_t i = 0; i < 300; ++i) {
+      ASSERT_TRUE(collector.add_frame(frame_with_face(i, fx.image)).is_ok());
+      max_candidates = std::max(max_candidates, collector.open_candidates());
+    }
+    ASSERT_TRUE(collector.finish().is_ok());
+    ASSERT_EQ(fx.recorder->seen.size(), 1u) << pixels;
+    EXPECT_TRUE(fx.recorder->consistent);
+    EXPECT_EQ(fx.recorder->seen[0].size(), 300u);  // every frame's landmarks either way
+    if (pixels) {
+      EXPECT_GT(fx.recorder->crops_seen[0], 0u);
+      EXPECT_GT(max_candidates, 0);
+    } else {
+      EXPECT_EQ(fx.recorder->crops_seen[0], 0u);
+      EXPECT_EQ(max_candidates, 0);  // no crop was aligned at all
+    }
+    auto outcomes = collector.take_outcomes();
+    ASSERT_EQ(outcomes.size(), 1u);
+    ASSERT_EQ(outcomes[0].scores.size(), 1u);
   }
 }
 
