@@ -122,7 +122,11 @@ extern const double kLipsyncMaxBeatStrength;
 // (landmarks 36-45, frame pixels) was 48.4 px at the smallest (bench_lipsync's aligned clips);
 // half of that, as for the two thresholds above. A smaller face is not judged.
 inline constexpr double kLipsyncMinEyeCornerPx = 24.2;
-// Median eye-corner distance over the frames with landmarks; 0 when there are none.
+// The eye-corner distance (landmarks 36-45, pixels): what mouth_opening is measured in.
+double eye_corner_px(const face::Landmarks& landmarks);
+// The median of a track's per-frame eye-corner distances (the upper one of an even count); 0 when
+// there are none. The second form over the frames with landmarks.
+double median_eye_corner_px(std::vector<float> per_frame_px);
 double median_eye_corner_px(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame);
 // The estimate for a face whose median eye-corner distance is `eye_corner_px`: no score and a note
 // saying why when it is under kLipsyncMinEyeCornerPx (0, unknown, is not judged small); nullopt
@@ -147,12 +151,13 @@ struct LipsyncAudio {
   std::vector<double> band_power;  // power summed over band_envelope's default band (1-7 kHz)
   std::vector<double> energy_db;   // frame_energy_db, for the voice activity
   double duration_s = 0.0;
+  double beat_strength = 0.0;      // lipsync_beat_strength, once for every face track judged against it
 };
 LipsyncAudio lipsync_audio(const Audio& audio);  // any rate (resampled to 16 kHz)
 // How strongly the sound repeats at a steady beat: the highest normalised autocorrelation of the
 // 1-7 kHz band envelope (dB, its 1 s trend removed) at lags of 0.3-1.2 s (50-200 beats a minute),
 // over the whole recording. Drums and other music pulse at one tempo; speech does not. 0 for
-// recordings under 2.4 s.
+// recordings under 2.4 s. lipsync_audio and lipsync_audio_stream store it in beat_strength.
 double lipsync_beat_strength(const LipsyncAudio& audio);
 // The same from a 16 kHz source read once. Usage error for another rate.
 Result<LipsyncAudio> lipsync_audio_stream(AudioSource& source);

@@ -86,7 +86,7 @@ std::vector<double> per_frame(const std::vector<std::optional<face::Landmarks>>&
   std::vector<double> out;
   out.reserve(landmarks_per_frame.size());
   for (const auto& lm : landmarks_per_frame) {
-    const double eyes = lm ? dist((*lm)[36], (*lm)[45]) : 0.0;
+    const double eyes = lm ? eye_corner_px(*lm) : 0.0;
     out.push_back(lm && eyes > 1e-6 ? measure(*lm, eyes) : std::nan(""));
   }
   return out;
@@ -187,6 +187,7 @@ Result<LipsyncAudio> lipsync_audio_stream(AudioSource& source) {
   });
   if (!n.ok()) return n.status();
   out.duration_s = static_cast<double>(*n) / kFeatureRateHz;
+  out.beat_strength = lipsync_beat_strength(out);
   return out;
 }
 
@@ -357,16 +358,22 @@ Result<LipsyncEstimate> score_lipsync(const std::vector<std::optional<face::Land
   return score_lipsync(mouth_opening(landmarks_per_frame), fps, audio);
 }
 
-double median_eye_corner_px(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame) {
-  std::vector<double> d;
-  d.reserve(landmarks_per_frame.size());
-  for (const auto& lm : landmarks_per_frame) {
-    if (lm) d.push_back(dist((*lm)[36], (*lm)[45]));
-  }
-  if (d.empty()) return 0.0;
-  const auto mid = d.begin() + static_cast<std::ptrdiff_t>(d.size() / 2);
-  std::nth_element(d.begin(), mid, d.end());
+double eye_corner_px(const face::Landmarks& l) { return dist(l[36], l[45]); }
+
+double median_eye_corner_px(std::vector<float> per_frame_px) {
+  if (per_frame_px.empty()) return 0.0;
+  const auto mid = per_frame_px.begin() + static_cast<std::ptrdiff_t>(per_frame_px.size() / 2);
+  std::nth_element(per_frame_px.begin(), mid, per_frame_px.end());
   return *mid;
+}
+
+double median_eye_corner_px(const std::vector<std::optional<face::Landmarks>>& landmarks_per_frame) {
+  std::vector<float> px;
+  px.reserve(landmarks_per_frame.size());
+  for (const auto& lm : landmarks_per_frame) {
+    if (lm) px.push_back(static_cast<float>(eye_corner_px(*lm)));
+  }
+  return median_eye_corner_px(std::move(px));
 }
 
 std::optional<LipsyncEstimate> lipsync_face_too_small(double eye_corner_px) {
@@ -441,7 +448,7 @@ Result<LipsyncEstimate> score_lipsync(const std::vector<double>& mouth, double f
   est.mouth_motion = rms_around_trend(mouth, speech_with_face, std::max(3, static_cast<int>(std::lround(0.6 * fps))));
   est.speech_modulation = rms_around_trend(envelope, speech, std::max(3, static_cast<int>(std::lround(fps))));
   est.voice_fraction = vad.empty() ? 0.0 : static_cast<double>(std::count(vad.begin(), vad.end(), true)) / vad.size();
-  est.beat_strength = lipsync_beat_strength(audio);
+  est.beat_strength = audio.beat_strength;
   auto offset = estimate_av_offset(mouth, envelope, fps);
   if (!offset.ok()) {
     est.note = offset.status().message();

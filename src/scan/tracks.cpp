@@ -123,7 +123,7 @@ Status TrackCollector::add_frame(const face::FrameFaces& frame) {
     t.pts_us.push_back(frame.pts_us);
     one[0] = f.landmarks;
     t.mouth_opening.push_back(detect::mouth_opening(one)[0]);
-    t.eye_corner_px.push_back(static_cast<float>(detect::median_eye_corner_px(one)));
+    t.eye_corner_px.push_back(static_cast<float>(detect::eye_corner_px(f.landmarks)));
     if ((k / t.chunk_frames) % t.chunk_stride == 0) {
       t.series.pts_us.push_back(frame.pts_us);
       t.series.landmarks.push_back(f.landmarks);
@@ -371,11 +371,7 @@ Status TrackCollector::close_track(Track& t) {
 
   // What lip-sync needs of every frame; the series itself is freed with the track.
   o.mouth_opening = std::move(t.mouth_opening);
-  if (!t.eye_corner_px.empty()) {
-    const auto mid = t.eye_corner_px.begin() + static_cast<std::ptrdiff_t>(t.eye_corner_px.size() / 2);
-    std::nth_element(t.eye_corner_px.begin(), mid, t.eye_corner_px.end());
-    o.eye_corner_px = *mid;
-  }
+  o.eye_corner_px = detect::median_eye_corner_px(std::move(t.eye_corner_px));
   t.eye_corner_px = std::vector<float>();
   o.pts_us = std::move(t.pts_us);
   t.series = detect::TrackSeries();
