@@ -7,6 +7,7 @@
 #
 # Usage: scripts/train-temporal.sh [DATA_DIR] [CACHE_DIR]     (defaults ../shared/data, /work/cache/spectral/temporal)
 #   UNMASK=path/to/unmask  N_SWAPS=30  SEED=1  SKIP_TRAIN=1 (only make the data)
+#   SWAP_FACE_PX=N (swaps render the face at N px across and scale it up: synth swap --face-px)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,6 +17,7 @@ UNMASK="${UNMASK:-$ROOT/build/unmask}"
 [[ -x "$UNMASK" ]] || UNMASK="$ROOT/build/src/cli/unmask"
 N_SWAPS="${N_SWAPS:-30}"
 SEED="${SEED:-1}"
+SWAP_FACE_PX="${SWAP_FACE_PX:-0}"
 mkdir -p "$CACHE/swaps"
 
 # Video sources kept out of training (evaluation only) and the real-video list: shared with the other trainers.
@@ -41,7 +43,7 @@ for ((k = 0; k < N_SWAPS; ++k)); do
   if [ ! -s "$out" ]; then
     echo "swap $k: $source -> $target ($blend, $colour)"
     "$UNMASK" --quiet synth swap --source "$DATA/$source" --target "$DATA/$target" --out "$out" \
-      --blend "$blend" --colour "$colour" || echo "swap $k failed (counted, not fatal)"
+      --blend "$blend" --colour "$colour" --face-px "$SWAP_FACE_PX" || echo "swap $k failed (counted, not fatal)"
   fi
   echo "$out,$target,$source,$blend,$colour" >> "$CACHE/swaps.log"
 done

@@ -57,6 +57,7 @@ struct SwapCliOptions {
   std::string blend = "poisson";
   std::string colour = "reinhard";
   int crf = 18;
+  int face_px = 0;
 };
 
 Runner add_swap(CLI::App* synth) {
@@ -71,6 +72,9 @@ Runner add_swap(CLI::App* synth) {
   sub->add_option("--colour", opts->colour, "Colour transfer: reinhard (Lab mean/std) or histogram")
       ->check(CLI::IsMember({"reinhard", "histogram"}));
   sub->add_option("--crf", opts->crf, "x264 quality of a video output")->check(CLI::Range(0, 51));
+  sub->add_option("--face-px", opts->face_px,
+                  "Render the face at this many pixels across and scale it up, as a fixed-resolution generator does (0: off)")
+      ->check(CLI::IsMember({0}) | CLI::Range(16, 4096));
   return [opts, sub]() -> int {
     if (!sub->parsed()) return -1;
     auto models = face::FaceModels::load();
@@ -81,6 +85,7 @@ Runner add_swap(CLI::App* synth) {
     options.poisson = opts->blend == "poisson";
     options.histogram_match = opts->colour == "histogram";
     options.crf = opts->crf;
+    options.face_px = opts->face_px;
     options.progress = progress.as_fn();
     auto summary = synth::swap_files(opts->source, opts->target, opts->out, options, *models);
     progress.finish();

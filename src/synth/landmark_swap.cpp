@@ -144,6 +144,14 @@ Result<Image> LandmarkSwapper::swap(Image& target, const face::Landmarks& target
   const int erode_px = std::max(1, static_cast<int>(0.04 * face_rect.width));
   cv::erode(mask, mask, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * erode_px + 1, 2 * erode_px + 1)));
 
+  // A generator's resolution: the warped face down to face_px across and back up.
+  if (options_.face_px > 0 && face_rect.width > options_.face_px) {
+    const double f = static_cast<double>(options_.face_px) / face_rect.width;
+    cv::Mat small, region = warped(face_rect);
+    cv::resize(region, small, cv::Size(), f, f, cv::INTER_AREA);
+    cv::resize(small, region, region.size(), 0, 0, cv::INTER_LINEAR);
+  }
+
   // 3. Colour transfer inside the mask.
   if (options_.histogram_match) histogram_match(warped, dst, mask);
   else reinhard(warped, dst, mask);

@@ -92,6 +92,11 @@ struct SwapOptions {
                                   // of Reinhard mean/std transfer in Lab
   int crf = 18;                   // video output quality
   int jpeg_quality = 95;          // image output quality
+  // Render the swapped face at this many pixels across (the width of the target's jaw-and-brow
+  // outline), as a face generator working at a fixed resolution does, and scale it up to the
+  // target: a face softer than the frame around it wherever the target face is larger. 0: the
+  // source's own resolution.
+  int face_px = 0;
   ProgressFn progress;
 };
 

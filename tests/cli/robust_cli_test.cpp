@@ -114,7 +114,7 @@ TEST(CliRobust, SynthAnimateRefusesAMissingDriverAnImageDriverAndAMissingFolder)
                         out);
 }
 
-TEST(CliRobust, SynthDubAndSwapOutIntoAMissingFolderAreRefusedFirst) {
+TEST(CliRobust, SynthDubAndSwapOutIntoAMissingFolderAreRefusedFirstAndATinyFaceSizeIsAUsageError) {
   TempDir dir;
   const std::string out = dir.file("nodir/dub.mp4");
   expect_refused_output("synth dub --video " + q(dir.file("absent.mp4")) + " --text hello --out " + q(out), out);
@@ -122,6 +122,11 @@ TEST(CliRobust, SynthDubAndSwapOutIntoAMissingFolderAreRefusedFirst) {
   expect_refused_output("synth swap --source " + q(dir.file("a.jpg")) + " --target " + q(dir.file("b.mp4")) +
                             " --out " + q(out2),
                         out2);
+  // A generator resolution of a few pixels is a typing error, not a face.
+  auto tiny = run_command(unmask_cmd("synth swap --source " + q(dir.file("a.jpg")) + " --target " + q(dir.file("b.mp4")) +
+                                     " --out " + q(dir.file("swap.mp4")) + " --face-px 5"));
+  EXPECT_EQ(tiny.exit_code, 2) << tiny.err;
+  EXPECT_NE(tiny.err.find("--face-px"), std::string::npos) << tiny.err;
 }
 
 }  // namespace

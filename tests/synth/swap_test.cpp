@@ -127,6 +127,53 @@ TEST_F(SwapTest, OutputVerifiesAsSynthetic) {
   EXPECT_EQ((*tags)["unmask_method"], "landmark");
 }
 
+// Mean |3x3 Laplacian| of the grey pixels of `r`: the fine detail there.
+double detail(const Image& image, const Box& r) {
+  double sum = 0;
+  int n = 0;
+  auto grey = [&](int x, int y) {
+    const uint8_t* p = image.at(x, y);
+    return (p[0] + p[1] + p[2]) / 3.0;
+  };
+  for (int y = static_cast<int>(r.y) + 1; y < static_cast<int>(r.y + r.h) - 1; ++y) {
+    for (int x = static_cast<int>(r.x) + 1; x < static_cast<int>(r.x + r.w) - 1; ++x) {
+      sum += std::abs(grey(x - 1, y) + grey(x + 1, y) + grey(x, y - 1) + grey(x, y + 1) - 4 * grey(x, y));
+      ++n;
+    }
+  }
+  return sum / std::max(1, n);
+}
+
+TEST_F(SwapTest, AFaceRenderedAtLowResolutionIsSofterThanTheFrameAndOnlyThere) {
+  Image target = testing::make_textured_background(400, 300, 0);
+  testing::paste(target, testing::face_photo("tom", 220), 90, 20);
+  face::FaceDetector detector(models_);
+  auto target_faces = detector.detect_faces(target);
+  ASSERT_TRUE(target_faces.ok() && !target_faces->empty());
+  const face::Landmarks& at = target_faces->front().landmarks;
+  const Image source_photo = testing::face_photo("girl", 300);
+  auto source_faces = detector.detect_faces(source_photo);
+  ASSERT_TRUE(source_faces.ok() && !source_faces->empty());
+  const Box inner{at[36].x, at[27].y, at[45].x - at[36].x, at[57].y - at[27].y};
+
+  auto swapped_with = [&](int face_px) {
+    SwapOptions options;
+    options.face_px = face_px;
+    auto swapper = LandmarkSwapper::create({{source_photo, source_faces->front().landmarks}}, options);
+    EXPECT_TRUE(swapper.ok());
+    Image out = target;
+    EXPECT_TRUE(swapper->swap(out, at).ok());
+    return out;
+  };
+  const Image sharp = swapped_with(0);
+  const Image soft = swapped_with(32);
+  const Image same = swapped_with(4000);  // larger than the face: nothing to scale
+  EXPECT_LT(detail(soft, inner), 0.6 * detail(sharp, inner)) << "the face at 32 px across lost its fine detail";
+  EXPECT_DOUBLE_EQ(detail(same, inner), detail(sharp, inner));
+  const Box corner{0, 0, 60, 60};  // background far from the face
+  EXPECT_DOUBLE_EQ(detail(soft, corner), detail(sharp, corner));
+}
+
 TEST_F(SwapTest, ImageTargetAndFacelessSource) {
   const std::string still = dir_->file("still.png");
   Image canvas = testing::make_textured_background(400, 300, 0);
