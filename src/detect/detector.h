@@ -77,6 +77,9 @@ struct TrackSeries {
   std::vector<face::Landmarks> landmarks; // frame coordinates
   std::vector<Box> boxes;
   std::vector<bool> detected;             // detector ran and found the face in this frame
+  // detect::face_detail of every frame (NaN where it could not be measured); empty when the
+  // frames given were not every frame of the video (scan --fast), which interpolation needs.
+  std::vector<float> face_detail;
   // Aligned crops (alignment() of the detector) at a subset of the frames: crop_index[i] is the
   // position in pts_us of crops[i]. May be empty for detectors that need no pixels.
   std::vector<Image> crops;
@@ -97,6 +100,9 @@ class TrackDetector {
   // The crop for TrackSeries::crops; nullopt for a detector that reads no pixels (landmarks only),
   // whose series then comes without crops and scan cuts none for it.
   virtual std::optional<face::AlignOptions> alignment() const = 0;
+  // True for a detector that reads TrackSeries::face_detail: scan measures it on every frame
+  // only when one does.
+  virtual bool reads_face_detail() const { return false; }
   virtual Result<TrackResult> score(const TrackSeries& track) const = 0;
 };
 

@@ -10,6 +10,7 @@ const std::vector<RegistryEntry>& registry_table() {
       {"temporal", DetectorKind::kTrack, load_temporal},
       {"noise", DetectorKind::kTrack, load_noise},
       {"expression", DetectorKind::kTrack, load_expression},
+      {"interpolation", DetectorKind::kTrack, load_interpolation, /*default_only_if_present=*/true},
       {"voice", DetectorKind::kAudio, load_voice},
   };
   return table;

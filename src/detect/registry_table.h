@@ -27,6 +27,7 @@ Status load_spectral(const std::string& models_dir, DetectorSet& set);  // spect
 Status load_temporal(const std::string& models_dir, DetectorSet& set);  // temporal.cpp
 Status load_noise(const std::string& models_dir, DetectorSet& set);  // noise.cpp
 Status load_expression(const std::string& models_dir, DetectorSet& set);  // expression.cpp
+Status load_interpolation(const std::string& models_dir, DetectorSet& set);  // interpolation.cpp
 Status load_voice(const std::string& models_dir, DetectorSet& set);  // voice.cpp
 Status load_mouth(const std::string& models_dir, DetectorSet& set);  // mouth.cpp
 

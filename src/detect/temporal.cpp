@@ -1,5 +1,6 @@
 // The temporal detector: landmark jitter, blinks and seam flicker of one face track (temporal.h).
 #include "detect/temporal.h"
+#include "detect/interpolation.h"
 
 #include <algorithm>
 #include <cmath>
@@ -336,6 +337,9 @@ TrackSeries slice_track(const TrackSeries& track, size_t begin, size_t end) {
   out.landmarks.assign(track.landmarks.begin() + begin, track.landmarks.begin() + end);
   if (track.boxes.size() >= end) out.boxes.assign(track.boxes.begin() + begin, track.boxes.begin() + end);
   if (track.detected.size() >= end) out.detected.assign(track.detected.begin() + begin, track.detected.begin() + end);
+  if (track.face_detail.size() >= end) {
+    out.face_detail.assign(track.face_detail.begin() + begin, track.face_detail.begin() + end);
+  }
   for (size_t i = 0; i < track.crops.size() && i < track.crop_index.size(); ++i) {
     if (track.crop_index[i] >= begin && track.crop_index[i] < end) {
       out.crops.push_back(track.crops[i]);
@@ -368,6 +372,7 @@ Result<std::vector<TrackSeries>> track_series_from_file(const std::string& path,
       s.landmarks.push_back(f.landmarks);
       s.boxes.push_back(f.box);
       s.detected.push_back(f.detected);
+      if (options.with_face_detail && options.every_nth == 1) s.face_detail.push_back(face_detail(ff.image, f.box));
     }
     return Status::ok();
   };

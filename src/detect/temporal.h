@@ -90,6 +90,7 @@ struct TrackSeriesOptions {
   int64_t max_frames = -1;
   double min_seconds = 0.0;
   bool with_crops = true;
+  bool with_face_detail = false;  // detect::face_detail of every frame (with every_nth 1 only)
 };
 Result<std::vector<TrackSeries>> track_series_from_file(const std::string& path,
                                                         std::shared_ptr<const face::FaceModels> models,

@@ -13,6 +13,7 @@ Result<TrainSummary> train_spectral(const TrainRequest& request);  // spectral_t
 Result<TrainSummary> train_temporal(const TrainRequest& request);  // temporal_train.cpp
 Result<TrainSummary> train_noise(const TrainRequest& request);  // noise_train.cpp
 Result<TrainSummary> train_expression(const TrainRequest& request);  // expression_train.cpp
+Result<TrainSummary> train_interpolation(const TrainRequest& request);  // interpolation_train.cpp
 Result<TrainSummary> train_mouth(const TrainRequest& request);  // mouth.cpp
 
 const std::vector<Trainer>& trainers() {
@@ -23,6 +24,7 @@ const std::vector<Trainer>& trainers() {
       {"temporal", train_temporal},
       {"noise", train_noise},
       {"expression", train_expression},
+      {"interpolation", train_interpolation},
       {"mouth", train_mouth},
   };
   return table;

@@ -381,6 +381,7 @@ std::string detector_phrase(const std::string& detector) {
   if (detector == "temporal") return "unnatural motion over time";
   if (detector == "noise") return "a face smoother than its surroundings";
   if (detector == "expression") return "brows that hardly move, as in an animated photo";
+  if (detector == "interpolation") return "frames made by interpolation (frame rate doubled)";
   if (detector == "voice") return "synthetic speech";
   if (detector == "lipsync") return "lips out of step with the voice";
   return detector;

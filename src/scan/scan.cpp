@@ -520,6 +520,7 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
     co.second_pass = !options.fast;
     co.thumbnails = options.thumbnails;
     co.processed_fps = processed_fps;
+    co.measure_face_detail = every_nth == 1;
     co.expected_frames = std::max<int64_t>(0, info->video->n_frames / every_nth);
     internal::TrackCollector collector(detectors, co);
     std::optional<WatermarkTap> tap;

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "detect/detect.h"
+#include "detect/interpolation.h"
 #include "scan/tracks.h"
 
 namespace unmask::scan::internal {
@@ -73,6 +74,7 @@ TrackCollector::TrackCollector(std::shared_ptr<const detect::DetectorSet> detect
   for (const auto& d : detectors_->track) {
     const auto a = d->alignment();
     track_alignment_.push_back(a ? std::optional<size_t>(alignment_index(alignments_, *a)) : std::nullopt);
+    measure_face_detail_ = measure_face_detail_ || (options_.measure_face_detail && d->reads_face_detail());
   }
   // Thumbnails: a sharper crop with the margin of the detector whose heatmap is drawn on it (blend
   // when loaded), so the heatmap maps onto it by scaling alone.
@@ -129,6 +131,7 @@ Status TrackCollector::add_frame(const face::FrameFaces& frame) {
       t.series.landmarks.push_back(f.landmarks);
       t.series.boxes.push_back(f.box);
       t.series.detected.push_back(f.detected);
+      if (measure_face_detail_) t.series.face_detail.push_back(detect::face_detail(frame.image, f.box));
       t.series_k.push_back(k);
       // Full: keep every other chunk of those held (always the first), as the candidates are thinned.
       while (static_cast<int64_t>(t.series_k.size()) > max_series) {
@@ -141,6 +144,7 @@ Status TrackCollector::add_frame(const face::FrameFaces& frame) {
           t.series.landmarks[w] = t.series.landmarks[r];
           t.series.boxes[w] = t.series.boxes[r];
           t.series.detected[w] = t.series.detected[r];
+          if (!t.series.face_detail.empty()) t.series.face_detail[w] = t.series.face_detail[r];
           ++w;
         }
         t.series_k.resize(w);
@@ -148,11 +152,13 @@ Status TrackCollector::add_frame(const face::FrameFaces& frame) {
         t.series.landmarks.resize(w);
         t.series.boxes.resize(w);
         t.series.detected.resize(w);
+        if (!t.series.face_detail.empty()) t.series.face_detail.resize(w);
         t.series_k.shrink_to_fit();
         t.series.pts_us.shrink_to_fit();
         t.series.landmarks.shrink_to_fit();
         t.series.boxes.shrink_to_fit();
         t.series.detected.shrink_to_fit();
+        t.series.face_detail.shrink_to_fit();
       }
     }
     t.last_pos = pos;
@@ -319,6 +325,7 @@ Status TrackCollector::close_track(Track& t) {
     series.landmarks = std::move(t.series.landmarks);
     series.boxes = std::move(t.series.boxes);
     series.detected = std::move(t.series.detected);
+    series.face_detail = std::move(t.series.face_detail);
     for (const Track::Candidate& c : t.candidates) {
       if (!track_alignment_[d]) break;  // the detector reads no pixels
       // A candidate in a chunk the series no longer holds has no frame to go with.
@@ -332,6 +339,7 @@ Status TrackCollector::close_track(Track& t) {
     t.series.landmarks = std::move(series.landmarks);
     t.series.boxes = std::move(series.boxes);
     t.series.detected = std::move(series.detected);
+    t.series.face_detail = std::move(series.face_detail);
     if (!result.ok()) return result.status();
     if (!result->score) continue;
     const std::string& name = detectors_->track[d]->info().name;

@@ -34,6 +34,9 @@ struct CollectorOptions {
   // at 30 fps, ~11 MB.
   int64_t max_series_frames = 9600;
   double series_chunk_s = 10.0;
+  // The frames given are every frame of the video, so detect::face_detail may be measured on each
+  // for a track detector that reads it (interpolation). False for scan --fast.
+  bool measure_face_detail = true;
 };
 
 struct TrackOutcome {
@@ -85,6 +88,7 @@ class TrackCollector {
   std::vector<face::AlignOptions> alignments_;  // distinct alignments the detectors need
   std::vector<size_t> crop_alignment_;          // per crop detector: index in alignments_
   std::vector<std::optional<size_t>> track_alignment_;  // per track detector (nullopt: no pixels)
+  bool measure_face_detail_ = false;  // options.measure_face_detail and a track detector reads it
   std::optional<size_t> thumb_alignment_;       // crops for thumbnails, when wanted
   int heat_detector_ = -1;                      // crop detector whose heatmap the thumbnail shows
   int64_t initial_stride_ = 1;                  // candidate stride a new track starts with

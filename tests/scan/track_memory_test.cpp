@@ -21,12 +21,15 @@ class RecordingTrackDetector : public detect::TrackDetector {
   }
   const detect::DetectorInfo& info() const override { return info_; }
   std::optional<face::AlignOptions> alignment() const override { return align; }
+  bool reads_face_detail() const override { return wants_detail; }
   Result<detect::TrackResult> score(const detect::TrackSeries& s) const override {
     seen.push_back(s.pts_us);
     crops_seen.push_back(s.crops.size());
+    details_seen.push_back(s.face_detail.size());
     first_landmarks.push_back(s.landmarks.empty() ? face::Landmarks{} : s.landmarks.front());
     consistent = consistent && s.landmarks.size() == s.pts_us.size() && s.boxes.size() == s.pts_us.size() &&
-                 s.detected.size() == s.pts_us.size() && s.crops.size() == s.crop_index.size();
+                 s.detected.size() == s.pts_us.size() && s.crops.size() == s.crop_index.size() &&
+                 (s.face_detail.empty() || s.face_detail.size() == s.pts_us.size());
     for (size_t i = 1; i < s.pts_us.size(); ++i) consistent = consistent && s.pts_us[i] > s.pts_us[i - 1];
     for (size_t i = 0; i < s.crop_index.size(); ++i) {
       consistent = consistent && s.crop_index[i] < s.pts_us.size() && (i == 0 || s.crop_index[i] > s.crop_index[i - 1]);
@@ -36,8 +39,10 @@ class RecordingTrackDetector : public detect::TrackDetector {
     return r;
   }
   std::optional<face::AlignOptions> align = face::AlignOptions{.size_px = 16, .margin = 0.25};
+  bool wants_detail = true;
   mutable std::vector<std::vector<int64_t>> seen;
   mutable std::vector<size_t> crops_seen;
+  mutable std::vector<size_t> details_seen;  // face_detail values handed over
   mutable std::vector<face::Landmarks> first_landmarks;
   mutable bool consistent = true;
 
@@ -151,10 +156,37 @@ TEST(TrackMemory, ADetectorThatReadsNoPixelsGetsNoCropsAndNoneAreCut) {
       EXPECT_EQ(fx.recorder->crops_seen[0], 0u);
       EXPECT_EQ(max_candidates, 0);  // no crop was aligned at all
     }
+    EXPECT_EQ(fx.recorder->details_seen[0], 300u);  // face detail of every frame, pixels or not
     auto outcomes = collector.take_outcomes();
     ASSERT_EQ(outcomes.size(), 1u);
     ASSERT_EQ(outcomes[0].scores.size(), 1u);
   }
+}
+
+TEST(TrackMemory, FaceDetailIsMeasuredOnlyWhenEveryFrameIsGivenAndADetectorReadsIt) {
+  for (const bool every_frame : {true, false}) {
+    Fixture fx;
+    CollectorOptions o;
+    o.processed_fps = kFps;
+    o.thumbnails = false;
+    o.measure_face_detail = every_frame;  // scan --fast gives every other frame
+    TrackCollector collector(fx.set, o);
+    for (int64_t i = 0; i < 100; ++i) ASSERT_TRUE(collector.add_frame(frame_with_face(i, fx.image)).is_ok());
+    ASSERT_TRUE(collector.finish().is_ok());
+    ASSERT_EQ(fx.recorder->details_seen.size(), 1u);
+    EXPECT_TRUE(fx.recorder->consistent);
+    EXPECT_EQ(fx.recorder->details_seen[0], every_frame ? 100u : 0u);
+  }
+  Fixture fx;
+  fx.recorder->wants_detail = false;
+  CollectorOptions o;
+  o.processed_fps = kFps;
+  o.thumbnails = false;
+  TrackCollector collector(fx.set, o);
+  for (int64_t i = 0; i < 100; ++i) ASSERT_TRUE(collector.add_frame(frame_with_face(i, fx.image)).is_ok());
+  ASSERT_TRUE(collector.finish().is_ok());
+  ASSERT_EQ(fx.recorder->details_seen.size(), 1u);
+  EXPECT_EQ(fx.recorder->details_seen[0], 0u) << "no detector reads it: not measured";
 }
 
 TEST(TrackMemory, ATrackShorterThanTheBoundIsHandedOverWhole) {
