@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <sstream>
 
 #include "detect/expression.h"
 #include "detect/feature_model.h"
@@ -64,14 +63,10 @@ Result<TrainSummary> train_expression(const TrainRequest& request) {
   summary.n_fake = n_videos[1];
   summary.metrics["real_brow_activity_median"] = real_median;
 
-  std::ostringstream data;
-  data << "{" << manifest_json << ", \"n_videos\": {\"real\": " << n_videos[0] << ", \"fake\": " << n_videos[1]
-       << "}, \"n_without_2s_track\": {\"real\": " << n_no_track[0] << ", \"fake\": " << n_no_track[1]
-       << "}, \"n_failed\": " << n_failed
-       << ", \"rows\": \"log brow activity of the longest track, one row a video\""
-       << ", \"validation\": \"whole videos whose path hash (with the seed) is 0 mod 4\"}";
+  const std::string data = video_rows_card_data(
+      *set, {.without_key = "n_without_2s_track", .what = "log brow activity of the longest track, one row a video"});
   UNMASK_RETURN_IF_ERROR(write_feature_model_card(
-      request, summary, "expression", data.str(),
+      request, summary, "expression", data,
       "logistic regression (mlp without hidden layers) on the log brow activity, Platt calibration on validation"));
   return summary;
 }

@@ -135,6 +135,20 @@ Result<TrainSummary> fit_and_save_feature_model(const TrainRequest& request, con
   return summary;
 }
 
+std::string video_rows_card_data(const VideoRowSet& set, const VideoRowsCardText& text) {
+  std::ostringstream data;
+  data << "{" << set.manifest_json << ", \"n_videos\": {\"real\": " << set.n_videos[0] << ", \"fake\": " << set.n_videos[1]
+       << "}, " << nlohmann::json(text.without_key).dump() << ": {\"real\": " << set.n_without_rows[0]
+       << ", \"fake\": " << set.n_without_rows[1] << "}, \"n_failed\": " << set.n_failed;
+  if (!text.count_key.empty()) {
+    data << ", " << nlohmann::json(text.count_key).dump() << ": {\"real\": " << set.n_rows[0] << ", \"fake\": " << set.n_rows[1]
+         << "}";
+  }
+  data << ", " << nlohmann::json(text.what_key).dump() << ": " << nlohmann::json(text.what).dump()
+       << ", \"validation\": \"whole videos whose path hash (with the seed) is 0 mod 4\"}";
+  return data.str();
+}
+
 Status write_feature_model_card(const TrainRequest& request, const TrainSummary& summary, const std::string& detector,
                                 const std::string& data_json, const std::string& architecture) {
   ModelCard card;

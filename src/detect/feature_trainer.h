@@ -81,6 +81,18 @@ Result<TrainSummary> fit_and_save_feature_model(const TrainRequest& request, con
                                                 const std::vector<int>& labels, const std::vector<bool>& is_val,
                                                 std::chrono::steady_clock::time_point started);
 
+// The card's "data" of a model trained on collect_video_rows' rows, split by whole videos (path
+// hash with the seed, 1 in 4): the manifest, videos with rows by label, `without_key` (readable
+// videos with no row), the failures, `count_key` (rows by label; left out when empty) and
+// `what_key`: `what` (what one row is).
+struct VideoRowsCardText {
+  std::string without_key;
+  std::string count_key;
+  std::string what_key = "rows";
+  std::string what;
+};
+std::string video_rows_card_data(const VideoRowSet& set, const VideoRowsCardText& text);
+
 // Writes the card of a model fitted by fit_and_save_feature_model.
 Status write_feature_model_card(const TrainRequest& request, const TrainSummary& summary, const std::string& detector,
                                 const std::string& data_json, const std::string& architecture);

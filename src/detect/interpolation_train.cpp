@@ -5,7 +5,6 @@
 // do not outvote short ones. Validation holds out whole videos (path hash with the seed, 1 in 4).
 // The model is a logistic regression on that one feature, Platt-calibrated on validation.
 #include <chrono>
-#include <sstream>
 
 #include "detect/feature_model.h"
 #include "detect/feature_trainer.h"
@@ -53,14 +52,10 @@ Result<TrainSummary> train_interpolation(const TrainRequest& request) {
   summary.n_real = n_videos[0];
   summary.n_fake = n_videos[1];
 
-  std::ostringstream data;
-  data << "{" << manifest_json << ", \"n_videos\": {\"real\": " << n_videos[0] << ", \"fake\": " << n_videos[1]
-       << "}, \"n_without_2s_track\": {\"real\": " << n_no_track[0] << ", \"fake\": " << n_no_track[1]
-       << "}, \"n_failed\": " << n_failed
-       << ", \"rows\": \"log alternation z of the longest track, one row a video\""
-       << ", \"validation\": \"whole videos whose path hash (with the seed) is 0 mod 4\"}";
+  const std::string data = video_rows_card_data(
+      *set, {.without_key = "n_without_2s_track", .what = "log alternation z of the longest track, one row a video"});
   UNMASK_RETURN_IF_ERROR(write_feature_model_card(
-      request, summary, "interpolation", data.str(),
+      request, summary, "interpolation", data,
       "logistic regression (mlp without hidden layers) on the log alternation z, Platt calibration on validation"));
   return summary;
 }

@@ -15,7 +15,6 @@
 #include <fstream>
 #include <iomanip>
 #include <map>
-#include <sstream>
 
 #include "detect/feature_model.h"
 #include "detect/feature_trainer.h"
@@ -98,14 +97,12 @@ Result<TrainSummary> train_noise(const TrainRequest& request) {
   summary.n_real = n_videos[0];
   summary.n_fake = n_videos[1];
 
-  std::ostringstream data;
-  data << "{" << manifest_json << ", \"n_videos\": {\"real\": " << n_videos[0]
-       << ", \"fake\": " << n_videos[1] << "}, \"n_without_track\": {\"real\": " << n_no_track[0] << ", \"fake\": " << n_no_track[1]
-       << "}, \"n_failed\": " << n_failed << ", \"n_rows\": {\"real\": " << n_rows[0] << ", \"fake\": " << n_rows[1]
-       << "}, \"rows\": \"medians over groups of 12 crops (every 3rd frame) of the longest track, at most 6 per video\""
-       << ", \"validation\": \"whole videos whose path hash (with the seed) is 0 mod 4\"}";
+  const std::string data = video_rows_card_data(
+      *set, {.without_key = "n_without_track",
+             .count_key = "n_rows",
+             .what = "medians over groups of 12 crops (every 3rd frame) of the longest track, at most 6 per video"});
   UNMASK_RETURN_IF_ERROR(write_feature_model_card(
-      request, summary, "noise", data.str(),
+      request, summary, "noise", data,
       "logistic regression (mlp without hidden layers) on 3 standardised face/ring noise ratios, Platt calibration on validation"));
   return summary;
 }

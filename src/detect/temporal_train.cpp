@@ -15,7 +15,6 @@
 #include <fstream>
 #include <iomanip>
 #include <map>
-#include <sstream>
 
 #include "detect/feature_model.h"
 #include "detect/feature_trainer.h"
@@ -118,15 +117,13 @@ Result<TrainSummary> train_temporal(const TrainRequest& request) {
   summary.n_real = n_videos[0];
   summary.n_fake = n_videos[1];
 
-  std::ostringstream data;
-  data << "{" << manifest_json << ", \"n_videos\": {\"real\": " << n_videos[0]
-       << ", \"fake\": " << n_videos[1] << "}, \"n_videos_without_2s_track\": {\"real\": " << n_no_track[0]
-       << ", \"fake\": " << n_no_track[1] << "}, \"n_failed\": " << n_failed << ", \"n_windows\": {\"real\": "
-       << n_windows[0] << ", \"fake\": " << n_windows[1]
-       << "}, \"windows\": \"4 s every 2 s of the longest track (2-4 s tracks: one window)\""
-       << ", \"validation\": \"whole videos whose path hash (with the seed) is 0 mod 4\"}";
+  const std::string data = video_rows_card_data(
+      *set, {.without_key = "n_videos_without_2s_track",
+             .count_key = "n_windows",
+             .what_key = "windows",
+             .what = "4 s every 2 s of the longest track (2-4 s tracks: one window)"});
   UNMASK_RETURN_IF_ERROR(write_feature_model_card(
-      request, summary, "temporal", data.str(),
+      request, summary, "temporal", data,
       "logistic regression (mlp without hidden layers) on 12 standardised track features, Platt calibration on validation"));
   return summary;
 }

@@ -12,6 +12,7 @@
 #include "detect/detector.h"
 #include "detect/feature_model.h"
 #include "detect/temporal.h"
+#include "model_file_checks.h"
 #include "support/fixtures.h"
 
 namespace unmask::detect {
@@ -252,30 +253,9 @@ TEST(TemporalDetector, ScoresJitteryBlinklessTracksHigherAndSaysWhy) {
 
 TEST(TemporalDetector, MissingOrCorruptModelIsAModelError) {
   testing::TempDir dir;
-  auto missing = load_detectors(dir.path().string(), {"temporal"});
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), StatusCode::kModel);
-  EXPECT_NE(missing.status().message().find("temporal.unm"), std::string::npos);
-
   auto trained = tiny_model();
-  ASSERT_TRUE(trained.ok());
-  ASSERT_TRUE(trained->model.save(dir.file("temporal.unm")).is_ok());
-  auto good = load_detectors(dir.path().string(), {"temporal"});
-  ASSERT_TRUE(good.ok()) << good.status().message();
-  ASSERT_EQ(good->track.size(), 1u);
-  EXPECT_EQ(good->track[0]->info().model_sha256.size(), 64u);
-
-  // Flip one byte in the middle: the checksum catches it.
-  std::string bytes;
-  {
-    std::ifstream in(dir.file("temporal.unm"), std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  bytes[bytes.size() / 2] ^= 0x5a;
-  std::ofstream(dir.file("temporal.unm"), std::ios::binary) << bytes;
-  auto corrupt = load_detectors(dir.path().string(), {"temporal"});
-  ASSERT_FALSE(corrupt.ok());
-  EXPECT_EQ(corrupt.status().code(), StatusCode::kModel);
+  ASSERT_TRUE(trained.ok()) << trained.status().message();
+  expect_track_model_file_checks(dir, "temporal", trained->model);
 
   // A spectral model under the temporal name: wrong feature count.
   auto spec = nn::default_spec("mlp");
