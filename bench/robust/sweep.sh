@@ -206,6 +206,8 @@ for f in random.mp4 empty.png one_px.png trunc50.mp4 audio_only.mp4 dir.mp4; do
 done
 run_case "synth swap out ro dir" 3 "$RO/s.mp4" -- synth swap --source "$I/good.jpg" --target "$I/good.mp4" --out "$RO/s.mp4"
 run_case "synth swap out .xyz" 2,3 "$O/s.xyz" -- synth swap --source "$I/good.jpg" --target "$I/good.mp4" --out "$O/s.xyz"
+run_case "synth swap --face-px 8" 2 "$O/s_px8.mp4" -- synth swap --source "$I/good.jpg" --target "$I/good.mp4" --out "$O/s_px8.mp4" --face-px 8
+run_case "synth swap --face-px 32" 0 - -- synth swap --source "$I/good.jpg" --target "$I/good.mp4" --out "$O/s_px32.mp4" --face-px 32
 for f in random.mp4 empty.png one_px.png trunc50.mp4 audio_only.mp4 dir.mp4; do
   run_case "synth animate photo $f" 3 "$O/anim_photo_${f}.mp4" -- synth animate --photo "$I/$f" --driver "$I/good.mp4" --out "$O/anim_photo_${f}.mp4"
   run_case "synth animate driver $f" 3 "$O/anim_drv_${f}.mp4" -- synth animate --photo "$I/good.jpg" --driver "$I/$f" --out "$O/anim_drv_${f}.mp4"
@@ -229,6 +231,7 @@ for m in bad_rows.csv bad_label.csv broken_quote.csv wrong_header.csv empty.csv 
 done
 run_case "eval --roc ro dir" 0,3 "$RO/roc.svg" -- eval --manifest "$I/bad_rows.csv" --roc "$RO/roc.svg" --fast
 run_case "train --detector nope" 2,3,4 "$O/t_nope.unm" -- train --manifest "$I/bad_rows.csv" --out "$O/t_nope.unm" --detector nope
+run_case "train --detector interpolation bad rows" 3 "$O/t_interp.unm" -- train --manifest "$I/bad_rows.csv" --out "$O/t_interp.unm" --detector interpolation
 
 chmod 755 "$I/ro_dir"; chmod 644 "$I/noperm.mp4"
 

@@ -1,5 +1,6 @@
 // unmask synth <method>: labelled fakes made on purpose. Every output carries the synthetic
 // watermark (the library does it; no flag here can turn it off).
+#include <cstdlib>
 #include <memory>
 
 #include "cli/cli.h"
@@ -74,7 +75,12 @@ Runner add_swap(CLI::App* synth) {
   sub->add_option("--crf", opts->crf, "x264 quality of a video output")->check(CLI::Range(0, 51));
   sub->add_option("--face-px", opts->face_px,
                   "Render the face at this many pixels across and scale it up, as a fixed-resolution generator does (0: off)")
-      ->check(CLI::IsMember({0}) | CLI::Range(16, 4096));
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            const int px = std::atoi(text.c_str());
+            return px == 0 || (px >= 16 && px <= 4096) ? "" : "must be 0 (off) or 16-4096 pixels, not " + text;
+          },
+          "0 or 16-4096"));
   return [opts, sub]() -> int {
     if (!sub->parsed()) return -1;
     auto models = face::FaceModels::load();
