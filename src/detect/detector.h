@@ -77,8 +77,9 @@ struct TrackSeries {
   std::vector<face::Landmarks> landmarks; // frame coordinates
   std::vector<Box> boxes;
   std::vector<bool> detected;             // detector ran and found the face in this frame
-  // detect::face_detail of every frame (NaN where it could not be measured); empty when the
-  // frames given were not every frame of the video (scan --fast), which interpolation needs.
+  // detect::face_detail of every frame (NaN where it could not be measured); empty when no
+  // detector reads it (reads_face_detail) or the frames given were not every frame of the video
+  // (scan --fast), which interpolation needs.
   std::vector<float> face_detail;
   // Aligned crops (alignment() of the detector) at a subset of the frames: crop_index[i] is the
   // position in pts_us of crops[i]. May be empty for detectors that need no pixels.

@@ -26,7 +26,6 @@
 
 #include <memory>
 #include <optional>
-
 #include <string>
 #include <vector>
 
