@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds the interpolation detector's training data and model from ../shared/data at run time:
 #   1. the real training videos (sources NOT held out, >= 2.5 s; the first 6 s of each),
-#   2. five versions of each, all re-encoded with x264 (CRF 18, no audio) by this machine's ffmpeg:
+#   2. five versions of each, all re-encoded with x264 (CRF 18 unless said, no audio) by this machine's ffmpeg:
 #      real:  orig (x264's default B-frames, hierarchical), ibp (one B-frame between P-frames,
 #             CRF 26: the coding pattern that alternates like interpolation), dup (frame rate
 #             doubled by repeating frames: not synthesised);
@@ -36,15 +36,15 @@ while IFS=, read -r path repo; do
   src="$DATA/$path"
   fps=$(ffprobe -v error -select_streams v -show_entries stream=r_frame_rate -of csv=p=0 "$src")
   double="$(python3 -c "from fractions import Fraction as F; print(F('$fps') * 2)")"
-  make() {  # make OUT FFMPEG_ARGS...: once, failures counted and not fatal
+  encode() {  # encode OUT FFMPEG_ARGS...: once, a failure reported and not fatal
     local out="$1"; shift
     [[ -s "$out" ]] || ffmpeg -nostdin -v error -y -t 6 -i "$src" "$@" "$out" || echo "failed: $out"
   }
-  make "$CACHE/orig/$n.mp4" "${x264[@]}"
-  make "$CACHE/ibp/$n.mp4" -c:v libx264 -crf 26 -x264-params b-adapt=0:bframes=1 -pix_fmt yuv420p -an
-  make "$CACHE/dup/$n.mp4" -vf "fps=$double" "${x264[@]}"
-  make "$CACHE/mci/$n.mp4" -vf "minterpolate=fps=$double:mi_mode=mci" "${x264[@]}"
-  make "$CACHE/blend/$n.mp4" -vf "framerate=fps=$double" "${x264[@]}"
+  encode "$CACHE/orig/$n.mp4" "${x264[@]}"
+  encode "$CACHE/ibp/$n.mp4" -c:v libx264 -crf 26 -x264-params b-adapt=0:bframes=1 -pix_fmt yuv420p -an
+  encode "$CACHE/dup/$n.mp4" -vf "fps=$double" "${x264[@]}"
+  encode "$CACHE/mci/$n.mp4" -vf "minterpolate=fps=$double:mi_mode=mci" "${x264[@]}"
+  encode "$CACHE/blend/$n.mp4" -vf "framerate=fps=$double" "${x264[@]}"
   echo "clip $n: $path"
 done < "$REALS"
 
