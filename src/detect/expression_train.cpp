@@ -23,12 +23,7 @@ Result<VideoRows> video_rows(const std::shared_ptr<const face::FaceModels>& mode
   TrackSeriesOptions opts;
   opts.min_seconds = kExpressionMinSeconds - 0.1;
   opts.with_crops = false;
-  auto tracks = track_series_from_file(path, models, opts);
-  if (!tracks.ok()) return tracks.status();
-  VideoRows rows;
-  if (tracks->empty()) return rows;
-  if (auto row = expression_features(tracks->front())) rows.push_back(*row);
-  return rows;
+  return longest_track_row(models, path, opts, expression_features);
 }
 
 }  // namespace

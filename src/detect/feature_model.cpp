@@ -1,6 +1,7 @@
 // Feature classifiers for the spectral and temporal detectors: standardise, mlp, Platt.
 #include "detect/feature_model.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -20,6 +21,13 @@ std::string format_float(float v) {
 }
 
 }  // namespace
+
+double median_of(std::vector<double> values) {
+  if (values.empty()) return NAN;
+  const auto mid = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+  std::nth_element(values.begin(), mid, values.end());
+  return *mid;
+}
 
 std::string format_floats(const std::vector<float>& values) {
   std::string out;

@@ -50,6 +50,10 @@ Status load_feature_detector(const std::string& models_dir, const std::string& n
   return Status::ok();
 }
 
+// The upper median of `values` (the middle one of an odd count, the upper middle one of an even
+// count); NaN when there are none.
+double median_of(std::vector<double> values);
+
 // Space-separated numbers with full float precision, and back (nullopt-like: false on bad text).
 std::string format_floats(const std::vector<float>& values);
 bool parse_floats(const std::string& text, std::vector<float>& out);

@@ -135,6 +135,16 @@ Result<TrainSummary> fit_and_save_feature_model(const TrainRequest& request, con
   return summary;
 }
 
+Result<VideoRows> longest_track_row(const std::shared_ptr<const face::FaceModels>& models, const std::string& path,
+                                    const TrackSeriesOptions& options, const TrackFeaturesFn& features) {
+  auto tracks = track_series_from_file(path, models, options);
+  if (!tracks.ok()) return tracks.status();
+  VideoRows rows;
+  if (tracks->empty()) return rows;
+  if (auto row = features(tracks->front())) rows.push_back(std::move(*row));
+  return rows;
+}
+
 std::string video_rows_card_data(const VideoRowSet& set, const VideoRowsCardText& text) {
   std::ostringstream data;
   data << "{" << set.manifest_json << ", \"n_videos\": {\"real\": " << set.n_videos[0] << ", \"fake\": " << set.n_videos[1]

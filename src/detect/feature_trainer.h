@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "detect/feature_model.h"
+#include "detect/temporal.h"
 #include "detect/training.h"
 #include "face/face.h"
 
@@ -58,6 +60,13 @@ struct VideoRowSet {
 };
 Result<VideoRowSet> collect_video_rows(const TrainRequest& request, const VideoRowsSpec& spec);
 
+// The rows_of of a detector with one feature row a video (expression, interpolation): the file's
+// face tracks by track_series_from_file with `options`, and `features` of the longest one; no row
+// when there is no track or the features give none.
+using TrackFeaturesFn = std::function<std::optional<std::vector<float>>(const TrackSeries&)>;
+Result<VideoRows> longest_track_row(const std::shared_ptr<const face::FaceModels>& models, const std::string& path,
+                                    const TrackSeriesOptions& options, const TrackFeaturesFn& features);
+
 // ---------------------------------------------------------------------------------------------
 // Fitting
 // ---------------------------------------------------------------------------------------------
@@ -86,10 +95,10 @@ Result<TrainSummary> fit_and_save_feature_model(const TrainRequest& request, con
 // videos with no row), the failures, `count_key` (rows by label; left out when empty) and
 // `what_key`: `what` (what one row is).
 struct VideoRowsCardText {
-  std::string without_key;
-  std::string count_key;
+  std::string without_key{};
+  std::string count_key{};
   std::string what_key = "rows";
-  std::string what;
+  std::string what{};
 };
 std::string video_rows_card_data(const VideoRowSet& set, const VideoRowsCardText& text);
 

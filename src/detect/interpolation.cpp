@@ -17,9 +17,9 @@ namespace {
 
 constexpr double kLogFloor = 1e-3;
 
-double median_of(std::vector<double> v) {
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-  return v[v.size() / 2];
+// The model's feature row from the evidence: {log(median z + kLogFloor)}.
+std::vector<float> feature_row(const InterpolationEvidence& evidence) {
+  return {static_cast<float>(std::log(evidence.median_z + kLogFloor))};
 }
 
 class InterpolationDetector final : public TrackDetector {
@@ -35,7 +35,7 @@ class InterpolationDetector final : public TrackDetector {
     TrackResult result;
     const auto evidence = interpolation_evidence(track);
     if (!evidence) return result;
-    auto p = classifier_.predict({{static_cast<float>(std::log(evidence->median_z + kLogFloor))}});
+    auto p = classifier_.predict({feature_row(*evidence)});
     if (!p.ok()) return p.status();
     result.score = (*p)[0];
     char buf[160];
@@ -98,7 +98,7 @@ std::optional<InterpolationEvidence> interpolation_evidence(const TrackSeries& t
 std::optional<std::vector<float>> interpolation_features(const TrackSeries& track) {
   const auto evidence = interpolation_evidence(track);
   if (!evidence) return std::nullopt;
-  return std::vector<float>{static_cast<float>(std::log(evidence->median_z + kLogFloor))};
+  return feature_row(*evidence);
 }
 
 Result<std::shared_ptr<const TrackDetector>> make_interpolation_detector(nn::Model model, const std::string& what,

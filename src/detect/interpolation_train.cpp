@@ -20,12 +20,7 @@ Result<VideoRows> video_rows(const std::shared_ptr<const face::FaceModels>& mode
   opts.min_seconds = kInterpolationWindowSeconds - 0.1;
   opts.with_crops = false;
   opts.with_face_detail = true;
-  auto tracks = track_series_from_file(path, models, opts);
-  if (!tracks.ok()) return tracks.status();
-  VideoRows rows;
-  if (tracks->empty()) return rows;
-  if (auto row = interpolation_features(tracks->front())) rows.push_back(*row);
-  return rows;
+  return longest_track_row(models, path, opts, interpolation_features);
 }
 
 }  // namespace

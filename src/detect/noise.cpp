@@ -61,12 +61,6 @@ double masked_median(const cv::Mat& values, const cv::Mat& mask) {
 
 double log_ratio(double inside, double ring) { return std::log((inside + kEps) / (ring + kEps)); }
 
-double median_of(std::vector<double> v) {
-  if (v.empty()) return NAN;
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
-}
-
 class NoiseDetector final : public TrackDetector {
  public:
   NoiseDetector(FeatureClassifier classifier, DetectorInfo info, double real_ratio)

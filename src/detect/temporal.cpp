@@ -1,6 +1,5 @@
 // The temporal detector: landmark jitter, blinks and seam flicker of one face track (temporal.h).
 #include "detect/temporal.h"
-#include "detect/interpolation.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +12,7 @@
 
 #include "detect/cv_image.h"
 #include "detect/feature_model.h"
+#include "detect/interpolation.h"
 #include "detect/registry_table.h"
 
 namespace unmask::detect {

@@ -61,11 +61,8 @@ Result<VideoRows> video_rows(const std::shared_ptr<const face::FaceModels>& mode
   return window_rows(tracks->front());
 }
 
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+// median_of, with 0 when there are none (the card's metadata is a number).
+double median_or_zero(const std::vector<double>& v) { return v.empty() ? 0.0 : median_of(v); }
 
 }  // namespace
 
@@ -108,8 +105,8 @@ Result<TrainSummary> train_temporal(const TrainRequest& request) {
 
   FeatureTrainOptions opts = logistic_feature_train_options(request, 150, kTemporalFeatureVersion, 0.8);
   opts.extra_metadata = {{"detector", "temporal"},
-                         {"real_log_jitter_ratio_median", format_floats({static_cast<float>(median_of(real_jitter))})},
-                         {"real_blink_rate_median", format_floats({static_cast<float>(median_of(real_blinks))})},
+                         {"real_log_jitter_ratio_median", format_floats({static_cast<float>(median_or_zero(real_jitter))})},
+                         {"real_blink_rate_median", format_floats({static_cast<float>(median_or_zero(real_blinks))})},
                          {"windows", "4 s every 2 s of the longest track"}};
   auto fitted = fit_and_save_feature_model(request, opts, rows, labels, is_val, t0);
   if (!fitted.ok()) return fitted.status();
