@@ -1,6 +1,8 @@
 // unmask train --manifest CSV --out MODEL [--epochs N] [--seed S] [--detector NAME] [--resume]
 // [--cache DIR] [--threads N]: trains a detector (detect::trainers()) and writes the model file
 // and its card (<model without .unm>.card.json).
+#include <malloc.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -23,6 +25,18 @@ struct TrainCliOptions {
   std::string cache;
   int threads = 2;
 };
+
+// Every training step allocates and frees the same multi-megabyte activation and gradient
+// tensors. Above glibc's mmap threshold each one is a fresh mapping that the kernel zero-fills
+// page by page and unmaps again on free; kept on the heap they are reused. Measured on one epoch
+// of the blend detector (4175 crops, 2 threads): 121 s -> 104 s, of which kernel time 54 s -> 30 s,
+// peak RSS unchanged (1.41 GB). Training is a process of its own, so the setting stays with it.
+void keep_tensor_blocks_on_the_heap() {
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+#endif
+}
 
 std::string format_metric(double v) {
   char buf[32];
@@ -93,6 +107,7 @@ Command make_train(CLI::App& app) {
                 std::fflush(stderr);
               }
             };
+            keep_tensor_blocks_on_the_heap();
             auto summary = trainer->train(req);
             progress.finish();
             if (!summary.ok()) return fail(summary.status());
