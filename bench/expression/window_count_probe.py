@@ -58,8 +58,11 @@ def brow_raise(l):
 
 def running_median(x, width=5):
     half, n = width // 2, len(x)
-    return [sorted(x[max(0, t - half):min(n, t + half + 1)])[len(x[max(0, t - half):min(n, t + half + 1)]) // 2]
-            for t in range(n)]
+    out = []
+    for t in range(n):
+        w = sorted(x[max(0, t - half):min(n, t + half + 1)])
+        out.append(w[len(w) // 2])
+    return out
 
 
 def window_ranges(values, fps):
