@@ -53,11 +53,13 @@ std::string to_text(const Report& r) {
     }
     if (a.lipsync) {
       const LipsyncResult& l = *a.lipsync;
-      std::string line = "lipsync   ";
+      // The confidence belongs to the lag (how clearly the best match stands out), not to the
+      // mismatch: a dub has no clear lag at all, so a high mismatch often comes with a low one.
+      std::string line = "lipsync   mismatch " + fixed_text(l.score) + "; best match: ";
       if (l.offset_ms > 0) line += "audio lags the lips by " + std::to_string(l.offset_ms) + " ms";
       else if (l.offset_ms < 0) line += "audio leads the lips by " + std::to_string(-l.offset_ms) + " ms";
       else line += "lips and voice in step";
-      line += ", mismatch " + fixed_text(l.score) + " (confidence " + fixed_text(l.confidence) + ")";
+      line += " (how clearly that lag stands out: " + fixed_text(l.confidence) + ")";
       out += line + "\n";
     }
     if (!a.note.empty()) out += "audio     " + a.note + "\n";
