@@ -28,9 +28,10 @@ struct TrainCliOptions {
 
 // Every training step allocates and frees the same multi-megabyte activation and gradient
 // tensors. Above glibc's mmap threshold each one is a fresh mapping that the kernel zero-fills
-// page by page and unmaps again on free; kept on the heap they are reused. Measured on one epoch
-// of the blend detector (4175 crops, 2 threads): 121 s -> 104 s, of which kernel time 54 s -> 30 s,
-// peak RSS unchanged (1.41 GB). Training is a process of its own, so the setting stays with it.
+// page by page and unmaps again on free; kept on the heap they are reused. One epoch of the blend
+// detector (4175 crops, 2 threads, the same model file): 142-155 s -> 93-104 s, kernel time
+// 94-99 s -> 9-23 s, peak RSS 1.35-1.46 -> 1.43-1.57 GB (docs/detectors.md, blend). Training is a
+// process of its own, so the setting stays with it; scan gained nothing measurable from it.
 void keep_tensor_blocks_on_the_heap() {
 #ifdef __GLIBC__
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
