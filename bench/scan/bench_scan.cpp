@@ -11,7 +11,8 @@
 //   accuracy with --data DIR (holds MANIFEST.csv): every video of the manifest through
 //            scan::scan_file with the models found in --models (default: the detector registry's
 //            default folder), per source and overall: AUC, AP, EER, log loss, accuracy of the fused
-//            score and of each detector.
+//            score and of each detector, and the log loss with both classes weighted equally
+//            (the 50 % prior scan's score is stated at).
 //
 // Usage: bench_scan [--data DIR] [--models DIR] [--only-speed | --only-memory | --only-accuracy]
 //                   [--long-minutes N] [--work DIR] [--frames N] [--dump SCORES.csv] [--unmask BIN]
@@ -215,12 +216,27 @@ std::string metric(double v) {
   return buf;
 }
 
+// The mean of the reals' and the fakes' mean log loss: the log loss on a set with as many fakes as
+// reals, which is the prior scan's score is stated at (P(fake) for a file as likely fake as not).
+// The pooled log loss of a set with few fakes mostly measures the reals. NaN unless both classes.
+double class_balanced_log_loss(const std::vector<double>& s, const std::vector<int>& l) {
+  std::vector<double> by_class[2];
+  std::vector<int> labels[2];
+  for (size_t i = 0; i < s.size(); ++i) {
+    by_class[l[i] ? 1 : 0].push_back(s[i]);
+    labels[l[i] ? 1 : 0].push_back(l[i] ? 1 : 0);
+  }
+  if (by_class[0].empty() || by_class[1].empty()) return std::nan("");
+  return (learn::log_loss(by_class[0], labels[0]) + learn::log_loss(by_class[1], labels[1])) / 2;
+}
+
 void print_group_row(const std::string& name, const std::string& scorer, const std::vector<double>& s, const std::vector<int>& l,
                      int n_failed, int n_na) {
   const learn::BinaryMetrics m = learn::binary_metrics(s, l);
-  std::printf("| %s | %s | %lld | %lld | %s | %s | %s | %s | %s | %d | %d |\n", name.c_str(), scorer.c_str(),
+  std::printf("| %s | %s | %lld | %lld | %s | %s | %s | %s | %s | %s | %d | %d |\n", name.c_str(), scorer.c_str(),
               static_cast<long long>(m.n_real), static_cast<long long>(m.n_fake), metric(m.auc).c_str(), metric(m.ap).c_str(),
-              metric(m.eer).c_str(), metric(m.log_loss).c_str(), metric(m.accuracy).c_str(), n_failed, n_na);
+              metric(m.eer).c_str(), metric(m.log_loss).c_str(), metric(class_balanced_log_loss(s, l)).c_str(),
+              metric(m.accuracy).c_str(), n_failed, n_na);
 }
 
 // `dump`: when not empty, one CSV row per video (path,source,label,fused,evidence) with the
@@ -307,8 +323,8 @@ void bench_accuracy(const std::string& data, const std::string& models, int fram
                  r->score, item.path.c_str());
   }
   const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("| source | scorer | n_real | n_fake | AUC | AP | EER | log loss | accuracy | failed | n/a |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| source | scorer | n_real | n_fake | AUC | AP | EER | log loss | log loss, classes weighted equally | accuracy | failed | n/a |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   print_group_row("**all videos**", "fused", all.fused, all.labels, all.n_failed, all.n_na);
   for (const auto& [name, d] : all.per_detector) print_group_row("**all videos**", name, d.first, d.second, 0, 0);
   for (const auto& [source, g] : groups) print_group_row(source, "fused", g.fused, g.labels, g.n_failed, g.n_na);
