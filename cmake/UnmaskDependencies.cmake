@@ -5,6 +5,9 @@ find_package(Threads REQUIRED)
 pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET
   libavformat libavcodec libavutil libswscale libswresample)
 add_library(unmask::ffmpeg ALIAS PkgConfig::FFMPEG)
+# libjpeg-turbo (libjpeg62-turbo-dev): JPEG re-encoding in memory (media::jpeg_round_trip).
+pkg_check_modules(LIBJPEG REQUIRED IMPORTED_TARGET libjpeg)
+add_library(unmask::jpeg ALIAS PkgConfig::LIBJPEG)
 
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
@@ -18,12 +21,21 @@ endif()
 # Vision: OpenCV 4.6 (libopencv-dev) and dlib 19.24 (libdlib-dev). Used privately by face (and by
 # any component doing pixel work: mark, synth). Exposed as unmask::opencv and unmask::dlib.
 # ---------------------------------------------------------------------------------------------
+# OpenCV's image codecs (imgcodecs) are not linked into unmask: through GDAL they bring ~120
+# libraries whose dynamic linking cost ~0.06 s at every start of the program (twice per scan,
+# which re-executes itself). Images go through FFmpeg and libjpeg-turbo (media); benches and tests
+# that write pictures with cv::imwrite, or check media against cv::imencode, link
+# unmask::opencv_imgcodecs.
 if(NOT TARGET unmask::opencv)
   find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs video calib3d objdetect photo)
   add_library(unmask_opencv INTERFACE)
-  target_link_libraries(unmask_opencv INTERFACE ${OpenCV_LIBS})
+  target_link_libraries(unmask_opencv INTERFACE opencv_core opencv_imgproc opencv_video opencv_calib3d
+                        opencv_objdetect opencv_photo)
   target_include_directories(unmask_opencv SYSTEM INTERFACE ${OpenCV_INCLUDE_DIRS})
   add_library(unmask::opencv ALIAS unmask_opencv)
+  add_library(unmask_opencv_imgcodecs INTERFACE)
+  target_link_libraries(unmask_opencv_imgcodecs INTERFACE unmask_opencv opencv_imgcodecs)
+  add_library(unmask::opencv_imgcodecs ALIAS unmask_opencv_imgcodecs)
 endif()
 if(NOT TARGET unmask::dlib)
   # Debian ships dlibConfig.cmake (imported target dlib::dlib); fall back to pkg-config dlib-1.

@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config git
   libgtest-dev libgmock-dev
   # media
-  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg libjpeg62-turbo-dev
   # vision
   libopencv-dev opencv-data
   libdlib-dev libdlib-data libdlib19.1

@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <mutex>
 #include <set>
@@ -19,6 +18,7 @@
 
 #include "detect/blend.h"
 #include "detect/cv_image.h"
+#include "media/cv_jpeg.h"
 #include "media/media.h"
 #include "nn/nn.h"
 #include "synth/synth.h"
@@ -345,9 +345,7 @@ void augment_crop(Image& crop, Image& boundary, std::mt19937_64& rng) {
     cv::resize(img, small, cv::Size(std::max(8, static_cast<int>(w * f)), std::max(8, static_cast<int>(h * f))), 0,
                0, coin(rng, 0.5) ? cv::INTER_AREA : cv::INTER_LINEAR);
     if (coin(rng, 0.4)) {  // coded at the small size: blocks grow with the up-scaling
-      std::vector<uint8_t> buf;
-      cv::imencode(".jpg", small, buf, {cv::IMWRITE_JPEG_QUALITY, static_cast<int>(uniform(rng, 25, 85))});
-      small = cv::imdecode(buf, cv::IMREAD_COLOR);
+      media::jpeg_recode(small, static_cast<int>(uniform(rng, 25, 85)));
     }
     cv::resize(small, img, cv::Size(w, h), 0, 0, coin(rng, 0.5) ? cv::INTER_LINEAR : cv::INTER_CUBIC);
   }
@@ -379,9 +377,7 @@ void augment_crop(Image& crop, Image& boundary, std::mt19937_64& rng) {
   }
   if (coin(rng, 0.6)) {  // block coding, as in compressed uploads and video (deblocked half the time)
     const int q = static_cast<int>(uniform(rng, 20, 96));
-    std::vector<uint8_t> buf;
-    cv::imencode(".jpg", img, buf, {cv::IMWRITE_JPEG_QUALITY, q});
-    img = cv::imdecode(buf, cv::IMREAD_COLOR);
+    media::jpeg_recode(img, q);
     if (q < 60 && coin(rng, 0.5)) cv::GaussianBlur(img, img, cv::Size(3, 3), 0.5);
   }
   crop = to_image(img);

@@ -6,12 +6,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
 #include "detect/cv_image.h"
 #include "detect/registry_table.h"
+#include "media/cv_jpeg.h"
 #include "nn/nn.h"
 #include "synth/mask_blend.h"
 
@@ -117,9 +117,7 @@ Result<MouthFakeSample> make_mouth_fake(const Image& mouth, const face::Landmark
     cv::resize(source, small, cv::Size(std::max(8, cvRound(w / f)), std::max(8, cvRound(h / f))), 0, 0,
                coin(rng, 0.5) ? cv::INTER_AREA : cv::INTER_LINEAR);
     if (coin(rng, 0.3)) {  // the generator's output coded at its own size
-      std::vector<uint8_t> buf;
-      cv::imencode(".jpg", small, buf, {cv::IMWRITE_JPEG_QUALITY, static_cast<int>(uniform(rng, 50, 95))});
-      small = cv::imdecode(buf, cv::IMREAD_COLOR);
+      media::jpeg_recode(small, static_cast<int>(uniform(rng, 50, 95)));
     }
     cv::resize(small, source, target.size(), 0, 0, coin(rng, 0.5) ? cv::INTER_LINEAR : cv::INTER_CUBIC);
     resampled = true;
@@ -159,12 +157,8 @@ Result<MouthFakeSample> make_mouth_fake(const Image& mouth, const face::Landmark
 
   cv::Mat fake = synth::blend_under_mask(source, target, soft), real = target;
   if (coin(rng, options.jpeg_probability)) {  // the same coding for both, so it never tells them apart
-    const std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, static_cast<int>(uniform(rng, 40, 100))};
-    for (cv::Mat* m : {&fake, &real}) {
-      std::vector<uint8_t> buf;
-      cv::imencode(".jpg", *m, buf, params);
-      *m = cv::imdecode(buf, cv::IMREAD_COLOR);
-    }
+    const int quality = static_cast<int>(uniform(rng, 40, 100));
+    for (cv::Mat* m : {&fake, &real}) media::jpeg_recode(*m, quality);
   }
   // Weight and seam (4 m (1 - m)) at 0..255.
   auto to_u8 = [](const cv::Mat& unit) {

@@ -22,7 +22,6 @@
 #include <sstream>
 
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "detect/cv_image.h"
@@ -32,6 +31,7 @@
 #include "detect/training.h"
 #include "face/face.h"
 #include "learn/learn.h"
+#include "media/cv_jpeg.h"
 #include "media/media.h"
 
 namespace unmask::detect {
@@ -144,9 +144,7 @@ Image augment(const Image& crop, std::mt19937_64& rng) {
   }
   if (u(rng) < 0.85) {
     const int quality = 50 + static_cast<int>(u(rng) * 46);
-    std::vector<uchar> buf;
-    cv::imencode(".jpg", m, buf, {cv::IMWRITE_JPEG_QUALITY, quality});
-    m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
+    media::jpeg_recode(m, quality);
   }
   return to_image(m);
 }

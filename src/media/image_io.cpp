@@ -22,10 +22,14 @@ Result<Image> read_image(const std::string& path) {
   return std::move(frame.image);
 }
 
-Status write_image(const std::string& path, const Image& image, int jpeg_quality) {
+namespace {
+
+// `path` names the output in error messages.
+Result<std::string> encode_named(const std::string& path, const Image& image, const std::string& extension,
+                                 int jpeg_quality) {
   if (image.empty()) return Status::usage(path, "image is empty");
   if (image.channels() != 1 && image.channels() != 3) return Status::usage(path, "image must be gray or BGR");
-  const std::string ext = lower_extension(path);
+  const std::string ext = ascii_lower(extension);
   const bool jpeg = ext == ".jpg" || ext == ".jpeg";
   if (!jpeg && ext != ".png") return Status::usage(path, "image output must be .png, .jpg or .jpeg");
   if (jpeg_quality < 1 || jpeg_quality > 100) return Status::usage(path, "JPEG quality must be 1-100");
@@ -75,7 +79,19 @@ Status write_image(const std::string& path, const Image& image, int jpeg_quality
     av_packet_unref(packet.get());
   }
   if (bytes.empty()) return Status::internal(path, "image encoder produced nothing");
-  return write_file_atomic(path, bytes);
+  return bytes;
+}
+
+}  // namespace
+
+Result<std::string> encode_image(const Image& image, const std::string& extension, int jpeg_quality) {
+  return encode_named(extension + " image", image, extension, jpeg_quality);
+}
+
+Status write_image(const std::string& path, const Image& image, int jpeg_quality) {
+  auto bytes = encode_named(path, image, lower_extension(path), jpeg_quality);
+  if (!bytes.ok()) return bytes.status();
+  return write_file_atomic(path, *bytes);
 }
 
 }  // namespace unmask::media

@@ -145,6 +145,16 @@ Result<Image> read_image(const std::string& path);
 // Writes a PNG (lossless) or JPEG (quality 1-100, by extension .jpg/.jpeg) image. Gray or BGR.
 Status write_image(const std::string& path, const Image& image, int jpeg_quality = 92);
 
+// Compresses a picture as JPEG at `quality` (0-100, clamped) and decodes it again, in place: what
+// it looks like after one re-encode. BGR (3 channels) or gray (1), rows `stride` bytes apart.
+// libjpeg-turbo with the settings cv::imencode/cv::imdecode use (baseline tables, 2x2 chroma
+// subsampling, integer DCT, no optimised Huffman coding): the pixels are exactly theirs
+// (tests/media/jpeg_test.cpp), so augmentations written with OpenCV give the same training data.
+Status jpeg_round_trip(uint8_t* pixels, int width_px, int height_px, size_t stride, int channels, int quality);
+
+// Encodes a PNG or JPEG image (by `extension`: ".png", ".jpg", ".jpeg") in memory; as write_image.
+Result<std::string> encode_image(const Image& image, const std::string& extension, int jpeg_quality = 92);
+
 // True when the extension names a still-image format (.jpg, .jpeg, .png, .bmp, .webp).
 bool has_image_extension(const std::string& path);
 // True when the extension names an audio-only format (.wav, .mp3, .flac, .m4a, .ogg, .opus, .aac).

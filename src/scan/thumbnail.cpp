@@ -1,9 +1,9 @@
 // Track thumbnails for the HTML report: the aligned face with the detector's heatmap over it.
 // Heat above 0.15 (38/255) is stretched to the map's maximum; weaker maps are drawn as they are.
 #include <algorithm>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "media/media.h"
 #include "scan/tracks.h"
 
 namespace unmask::scan::internal {
@@ -43,9 +43,10 @@ std::string heatmap_thumbnail_png(const Image& crop, const Image& heatmap, int s
         }
       }
     }
-    std::vector<uint8_t> png;
-    if (!cv::imencode(".png", bgr, png)) return {};
-    return std::string(png.begin(), png.end());
+    Image out(size_px, size_px, 3);
+    for (int y = 0; y < size_px; ++y) std::copy_n(bgr.ptr<uint8_t>(y), size_px * 3, out.row(y));
+    auto png = media::encode_image(out, ".png");
+    return png.ok() ? *png : std::string();
   } catch (const cv::Exception&) {
     return {};
   }

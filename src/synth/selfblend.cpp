@@ -5,9 +5,9 @@
 // source-target augmentation, a deformed and blurred convex-hull mask, a random blend ratio.
 #include <algorithm>
 #include <cmath>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "media/cv_jpeg.h"
 #include "synth/mask_blend.h"
 #include "synth/synth.h"
 
@@ -190,12 +190,8 @@ Result<SelfBlendSample> self_blend(const Image& aligned_face, const face::Landma
   // quality for both images of the pair.
   if (coin(rng, 0.5)) {
     p.jpeg_quality = uniform_int(rng, 40, 100);
-    const std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, p.jpeg_quality};
-    std::vector<uint8_t> buf;
-    cv::imencode(".jpg", fake, buf, params);
-    fake = cv::imdecode(buf, cv::IMREAD_COLOR);
-    cv::imencode(".jpg", real, buf, params);
-    real = cv::imdecode(buf, cv::IMREAD_COLOR);
+    media::jpeg_recode(fake, p.jpeg_quality);
+    media::jpeg_recode(real, p.jpeg_quality);
   }
 
   cv::Mat mask8, boundary8;
