@@ -29,14 +29,20 @@ void on_error(j_common_ptr info) {
 
 void no_warnings(j_common_ptr, int) {}
 
+// libjpeg's error manager, set to jump back to the setjmp of the caller on an error.
+jpeg_error_mgr* jumping_errors(ErrorManager& err) {
+  jpeg_std_error(&err.pub);
+  err.pub.error_exit = on_error;
+  err.pub.emit_message = no_warnings;
+  return &err.pub;
+}
+
 // Both halves hold no C++ object across setjmp: longjmp skips destructors.
 bool encode(const uint8_t* pixels, int width, int height, size_t stride, int channels, int quality,
             unsigned char** out, unsigned long* out_size, char* message) {
   jpeg_compress_struct info;
   ErrorManager err;
-  info.err = jpeg_std_error(&err.pub);
-  err.pub.error_exit = on_error;
-  err.pub.emit_message = no_warnings;
+  info.err = jumping_errors(err);
   if (setjmp(err.jump) != 0) {
     std::memcpy(message, err.message, sizeof err.message);
     jpeg_destroy_compress(&info);
@@ -64,9 +70,7 @@ bool decode(const unsigned char* bytes, unsigned long size, uint8_t* pixels, int
             int channels, char* message) {
   jpeg_decompress_struct info;
   ErrorManager err;
-  info.err = jpeg_std_error(&err.pub);
-  err.pub.error_exit = on_error;
-  err.pub.emit_message = no_warnings;
+  info.err = jumping_errors(err);
   if (setjmp(err.jump) != 0) {
     std::memcpy(message, err.message, sizeof err.message);
     jpeg_destroy_decompress(&info);
