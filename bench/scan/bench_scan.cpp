@@ -30,7 +30,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -231,27 +230,12 @@ double class_balanced_log_loss(const std::vector<double>& s, const std::vector<i
   return (learn::log_loss(by_class[0], labels[0]) + learn::log_loss(by_class[1], labels[1])) / 2;
 }
 
-// 95 % interval of the AUC by the bootstrap: 2000 resamples, the reals and the fakes each drawn
-// with replacement at their own count, percentiles 2.5 and 97.5; a fixed seed, so the same scores
-// give the same interval. "-" unless both classes. With 20 fakes the interval is wide: it says how
-// far apart two runs' AUCs must be before the difference means something.
+// The AUC's bootstrap 95 % interval (learn::roc_auc_interval) as "low-high". With 20 fakes it is
+// wide: it says how far apart two runs' AUCs must be before the difference means something.
 std::string auc_interval(const std::vector<double>& s, const std::vector<int>& l) {
-  std::vector<double> reals, fakes;
-  for (size_t i = 0; i < s.size(); ++i) (l[i] ? fakes : reals).push_back(s[i]);
-  if (reals.empty() || fakes.empty()) return "-";
-  std::mt19937_64 rng(1);
-  std::uniform_int_distribution<size_t> pick_real(0, reals.size() - 1), pick_fake(0, fakes.size() - 1);
-  std::vector<double> aucs, scores;
-  std::vector<int> labels(reals.size(), 0);
-  labels.resize(reals.size() + fakes.size(), 1);
-  for (int rep = 0; rep < 2000; ++rep) {
-    scores.clear();
-    for (size_t i = 0; i < reals.size(); ++i) scores.push_back(reals[pick_real(rng)]);
-    for (size_t i = 0; i < fakes.size(); ++i) scores.push_back(fakes[pick_fake(rng)]);
-    aucs.push_back(learn::roc_auc(scores, labels));
-  }
-  std::sort(aucs.begin(), aucs.end());
-  return metric(aucs[50]) + "-" + metric(aucs[1949]);
+  const learn::Interval i = learn::roc_auc_interval(s, l);
+  if (!std::isfinite(i.low)) return "-";
+  return metric(i.low) + "-" + metric(i.high);
 }
 
 void print_group_row(const std::string& name, const std::string& scorer, const std::vector<double>& s, const std::vector<int>& l,

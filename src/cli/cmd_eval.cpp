@@ -29,8 +29,10 @@ using Json = nlohmann::ordered_json;
 Json number(double v) { return std::isfinite(v) ? Json(std::round(v * 1e6) / 1e6) : Json(nullptr); }
 
 Json metrics_json(const scan::EvalMetrics& m) {
-  return {{"n_real", m.n_real}, {"n_fake", m.n_fake}, {"auc", number(m.auc)},        {"ap", number(m.ap)},
-          {"eer", number(m.eer)}, {"log_loss", number(m.log_loss)}, {"accuracy", number(m.accuracy)}};
+  const Json interval = std::isfinite(m.auc_low) ? Json::array({number(m.auc_low), number(m.auc_high)}) : Json(nullptr);
+  return {{"n_real", m.n_real},   {"n_fake", m.n_fake}, {"auc", number(m.auc)},
+          {"auc_ci95", interval}, {"ap", number(m.ap)}, {"eer", number(m.eer)},
+          {"log_loss", number(m.log_loss)}, {"accuracy", number(m.accuracy)}};
 }
 
 Json to_json(const scan::EvalResult& r) {
@@ -69,17 +71,21 @@ std::string fmt(double v) {
 std::string to_text(const scan::EvalResult& r) {
   std::string out;
   char line[256];
-  std::snprintf(line, sizeof line, "%-12s %6s %6s %6s %6s %6s %8s %8s\n", "", "n_real", "n_fake", "AUC", "AP", "EER",
-                "logloss", "accuracy");
+  std::snprintf(line, sizeof line, "%-12s %6s %6s %6s %13s %6s %6s %8s %8s\n", "", "n_real", "n_fake", "AUC",
+                "AUC 95% int.", "AP", "EER", "logloss", "accuracy");
   out += line;
   auto add = [&](const std::string& name, const scan::EvalMetrics& m) {
-    std::snprintf(line, sizeof line, "%-12s %6lld %6lld %6s %6s %6s %8s %8s\n", name.c_str(),
+    const std::string interval =
+        std::isfinite(m.auc_low) ? fmt(m.auc_low) + "-" + fmt(m.auc_high) : std::string("-");
+    std::snprintf(line, sizeof line, "%-12s %6lld %6lld %6s %13s %6s %6s %8s %8s\n", name.c_str(),
                   static_cast<long long>(m.n_real), static_cast<long long>(m.n_fake), fmt(m.auc).c_str(),
-                  fmt(m.ap).c_str(), fmt(m.eer).c_str(), fmt(m.log_loss).c_str(), fmt(m.accuracy).c_str());
+                  interval.c_str(), fmt(m.ap).c_str(), fmt(m.eer).c_str(), fmt(m.log_loss).c_str(),
+                  fmt(m.accuracy).c_str());
     out += line;
   };
   add("fused", r.fused);
   for (const auto& [name, m] : r.per_detector) add(name, m);
+  out += "(AUC 95% int.: a bootstrap interval of the AUC; wide when a class has few items)\n";
   out += "items " + std::to_string(r.items.size()) + ", failed " + std::to_string(r.n_failed) + ", not applicable " +
          std::to_string(r.n_not_applicable);
   for (const scan::EvalItem& it : r.items) {

@@ -44,6 +44,17 @@ namespace unmask::learn {
 // that a random fake scores above a random real, ties counting one half.
 double roc_auc(std::span<const double> scores, std::span<const int> labels);
 
+// How far the AUC of these scores can be trusted: a bootstrap interval. `resamples` times, the
+// reals and the fakes are each drawn with replacement at their own count and the AUC taken; the
+// interval runs between the (1 - level) / 2 and (1 + level) / 2 quantiles of those AUCs. A fixed
+// seed, so the same scores give the same interval. {NaN, NaN} unless both classes are present.
+struct Interval {
+  double low = 0;
+  double high = 0;
+};
+Interval roc_auc_interval(std::span<const double> scores, std::span<const int> labels, double level = 0.95,
+                          int resamples = 2000, uint64_t seed = 1);
+
 // Average precision: sum over distinct thresholds (descending) of (R_k - R_{k-1}) * P_k, tied
 // scores forming one threshold (the scikit-learn definition). NaN without fakes.
 double average_precision(std::span<const double> scores, std::span<const int> labels);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <random>
 
 #include "learn/learn.h"
 
@@ -54,6 +55,28 @@ double roc_auc(std::span<const double> scores, std::span<const int> labels) {
   }
   const double u = rank_sum_fake - static_cast<double>(c.n_fake) * (c.n_fake + 1) / 2.0;
   return u / (static_cast<double>(c.n_fake) * static_cast<double>(c.n_real));
+}
+
+Interval roc_auc_interval(std::span<const double> scores, std::span<const int> labels, double level, int resamples,
+                          uint64_t seed) {
+  assert(scores.size() == labels.size());
+  std::vector<double> reals, fakes;
+  for (size_t i = 0; i < scores.size(); ++i) (labels[i] == 1 ? fakes : reals).push_back(scores[i]);
+  if (reals.empty() || fakes.empty() || resamples < 1) return {kNaN, kNaN};
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<size_t> pick_real(0, reals.size() - 1), pick_fake(0, fakes.size() - 1);
+  std::vector<int> drawn_labels(reals.size(), 0);
+  drawn_labels.resize(reals.size() + fakes.size(), 1);
+  std::vector<double> drawn(drawn_labels.size()), aucs;
+  aucs.reserve(static_cast<size_t>(resamples));
+  for (int r = 0; r < resamples; ++r) {
+    for (size_t i = 0; i < reals.size(); ++i) drawn[i] = reals[pick_real(rng)];
+    for (size_t i = 0; i < fakes.size(); ++i) drawn[reals.size() + i] = fakes[pick_fake(rng)];
+    aucs.push_back(roc_auc(drawn, drawn_labels));
+  }
+  std::sort(aucs.begin(), aucs.end());
+  const size_t tail = static_cast<size_t>(std::floor((1.0 - std::clamp(level, 0.0, 1.0)) / 2.0 * aucs.size()));
+  return {aucs[std::min(tail, aucs.size() - 1)], aucs[aucs.size() - 1 - std::min(tail, aucs.size() - 1)]};
 }
 
 std::vector<RocPoint> roc_curve(std::span<const double> scores, std::span<const int> labels) {

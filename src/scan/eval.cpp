@@ -11,7 +11,8 @@ namespace {
 
 EvalMetrics metrics_of(const std::vector<double>& scores, const std::vector<int>& labels) {
   const learn::BinaryMetrics m = learn::binary_metrics(scores, labels);
-  return {m.n_real, m.n_fake, m.auc, m.ap, m.eer, m.log_loss, m.accuracy};
+  const learn::Interval auc = learn::roc_auc_interval(scores, labels);
+  return {m.n_real, m.n_fake, m.auc, m.ap, m.eer, m.log_loss, m.accuracy, auc.low, auc.high};
 }
 
 }  // namespace

@@ -258,6 +258,8 @@ struct EvalItem {
 struct EvalMetrics {
   int64_t n_real = 0, n_fake = 0;
   double auc = 0, ap = 0, eer = 0, log_loss = 0, accuracy = 0;
+  // The AUC's bootstrap 95 % interval (learn::roc_auc_interval); NaN unless both classes.
+  double auc_low = 0, auc_high = 0;
 };
 
 struct EvalResult {

@@ -27,6 +27,54 @@ TEST(Metrics, AucCountsTiesAsHalf) {
   EXPECT_TRUE(std::isnan(roc_auc(perfect, one_class)));
 }
 
+TEST(Metrics, AucIntervalByBootstrap) {
+  // Perfectly separated classes stay separated in every resample.
+  const std::vector<double> perfect = {0.1, 0.2, 0.3, 0.7, 0.8, 0.9};
+  const std::vector<int> labels = {0, 0, 0, 1, 1, 1};
+  const Interval p = roc_auc_interval(perfect, labels);
+  EXPECT_DOUBLE_EQ(p.low, 1.0);
+  EXPECT_DOUBLE_EQ(p.high, 1.0);
+  // One class: no interval.
+  const Interval none = roc_auc_interval(perfect, std::vector<int>(6, 0));
+  EXPECT_TRUE(std::isnan(none.low) && std::isnan(none.high));
+
+  // Overlapping classes: the interval holds the AUC, is the same on every call (seeded), and
+  // narrows as the classes grow (about as 1 / sqrt(n)).
+  std::mt19937 rng(5);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  auto sample = [&](int n, std::vector<double>& s, std::vector<int>& l) {
+    for (int i = 0; i < n; ++i) {
+      s.push_back(noise(rng));
+      l.push_back(0);
+      s.push_back(noise(rng) + 1.0);
+      l.push_back(1);
+    }
+  };
+  std::vector<double> small_s, big_s;
+  std::vector<int> small_l, big_l;
+  sample(20, small_s, small_l);
+  sample(500, big_s, big_l);
+  const Interval small = roc_auc_interval(small_s, small_l);
+  const Interval again = roc_auc_interval(small_s, small_l);
+  EXPECT_EQ(small.low, again.low);
+  EXPECT_EQ(small.high, again.high);
+  const double auc = roc_auc(small_s, small_l);
+  EXPECT_LT(small.low, auc);
+  EXPECT_GT(small.high, auc);
+  const Interval big = roc_auc_interval(big_s, big_l);
+  EXPECT_LT(big.low, roc_auc(big_s, big_l));
+  EXPECT_GT(big.high, roc_auc(big_s, big_l));
+  EXPECT_LT(big.high - big.low, 0.4 * (small.high - small.low));
+  // The true AUC of two unit normals a standard deviation apart is Phi(1 / sqrt 2) = 0.760.
+  EXPECT_LT(big.low, 0.760);
+  EXPECT_GT(big.high, 0.760);
+  // A narrower level gives a narrower interval inside it.
+  const Interval half = roc_auc_interval(small_s, small_l, 0.5);
+  EXPECT_GE(half.low, small.low);
+  EXPECT_LE(half.high, small.high);
+  EXPECT_LT(half.high - half.low, small.high - small.low);
+}
+
 TEST(Metrics, RocCurveHasOnePointPerDistinctScore) {
   const auto roc = roc_curve(kScores, kLabels);
   ASSERT_EQ(roc.size(), 6u);  // (0,0) + 5 distinct scores

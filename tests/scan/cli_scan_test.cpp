@@ -218,6 +218,10 @@ TEST(CliScan, ScansAClipAnImageAndAudioWithAModelFolder) {
   EXPECT_EQ(ev["n_real"], 2);
   EXPECT_EQ(ev["n_fake"], 1);
   for (const char* k : {"auc", "ap", "eer", "log_loss", "accuracy"}) EXPECT_TRUE(ev[k].is_number()) << k;
+  ASSERT_TRUE(ev["auc_ci95"].is_array());
+  ASSERT_EQ(ev["auc_ci95"].size(), 2u);
+  EXPECT_LE(ev["auc_ci95"][0].get<double>(), ev["auc"].get<double>());
+  EXPECT_GE(ev["auc_ci95"][1].get<double>(), ev["auc"].get<double>());
   ASSERT_EQ(ev["per_item"].size(), 4u);
   EXPECT_TRUE(ev["per_item"][3]["score"].is_null());
   EXPECT_TRUE(ev["detectors"].contains("blend"));
@@ -229,6 +233,7 @@ TEST(CliScan, ScansAClipAnImageAndAudioWithAModelFolder) {
   const std::string broken = dir.file("broken.mp4");
   const size_t at = t.out.find("failed: " + broken + ": ");
   ASSERT_NE(at, std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("AUC 95% int."), std::string::npos) << t.out;
   const std::string line = t.out.substr(at, t.out.find('\n', at) - at);
   EXPECT_EQ(line.find(broken, 8 + broken.size()), std::string::npos) << line;
 }
