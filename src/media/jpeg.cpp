@@ -1,7 +1,7 @@
 // One JPEG re-encode of a picture in memory, through libjpeg-turbo: the compression step of the
 // training augmentations and of synth's self-blended pairs. It used to be cv::imencode +
-// cv::imdecode; OpenCV's image codecs pull GDAL and ~120 other libraries into every process
-// (~0.06 s of dynamic linking at each start of unmask), so the same calls are made here directly.
+// cv::imdecode; OpenCV's image codecs pulled GDAL and ~75 libraries unmask loads for nothing else
+// into every process (~0.06 s of dynamic linking at each start), so the same calls are made here.
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
