@@ -85,7 +85,8 @@ std::string to_text(const scan::EvalResult& r) {
   };
   add("fused", r.fused);
   for (const auto& [name, m] : r.per_detector) add(name, m);
-  out += "(AUC 95% int.: a bootstrap interval of the AUC; wide when a class has few items)\n";
+  out += "(AUC 95% int.: a bootstrap interval of the AUC; '-' when a class has fewer than " +
+         std::to_string(learn::kMinPerClassForInterval) + " items)\n";
   out += "items " + std::to_string(r.items.size()) + ", failed " + std::to_string(r.n_failed) + ", not applicable " +
          std::to_string(r.n_not_applicable);
   for (const scan::EvalItem& it : r.items) {

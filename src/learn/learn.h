@@ -47,7 +47,10 @@ double roc_auc(std::span<const double> scores, std::span<const int> labels);
 // How far the AUC of these scores can be trusted: a bootstrap interval. `resamples` times, the
 // reals and the fakes are each drawn with replacement at their own count and the AUC taken; the
 // interval runs between the (1 - level) / 2 and (1 + level) / 2 quantiles of those AUCs. A fixed
-// seed, so the same scores give the same interval. {NaN, NaN} unless both classes are present.
+// seed, so the same scores give the same interval. {NaN, NaN} when a class has fewer than
+// kMinPerClassForInterval items: resampling two or three items says nothing (two perfectly
+// separated pairs would give the interval 1.000-1.000).
+inline constexpr size_t kMinPerClassForInterval = 5;
 struct Interval {
   double low = 0;
   double high = 0;

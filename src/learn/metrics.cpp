@@ -62,7 +62,9 @@ Interval roc_auc_interval(std::span<const double> scores, std::span<const int> l
   assert(scores.size() == labels.size());
   std::vector<double> reals, fakes;
   for (size_t i = 0; i < scores.size(); ++i) (labels[i] == 1 ? fakes : reals).push_back(scores[i]);
-  if (reals.empty() || fakes.empty() || resamples < 1) return {kNaN, kNaN};
+  if (reals.size() < kMinPerClassForInterval || fakes.size() < kMinPerClassForInterval || resamples < 1) {
+    return {kNaN, kNaN};
+  }
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<size_t> pick_real(0, reals.size() - 1), pick_fake(0, fakes.size() - 1);
   std::vector<int> drawn_labels(reals.size(), 0);

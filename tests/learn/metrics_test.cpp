@@ -29,14 +29,16 @@ TEST(Metrics, AucCountsTiesAsHalf) {
 
 TEST(Metrics, AucIntervalByBootstrap) {
   // Perfectly separated classes stay separated in every resample.
-  const std::vector<double> perfect = {0.1, 0.2, 0.3, 0.7, 0.8, 0.9};
-  const std::vector<int> labels = {0, 0, 0, 1, 1, 1};
+  const std::vector<double> perfect = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
+  const std::vector<int> labels = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
   const Interval p = roc_auc_interval(perfect, labels);
   EXPECT_DOUBLE_EQ(p.low, 1.0);
   EXPECT_DOUBLE_EQ(p.high, 1.0);
-  // One class: no interval.
-  const Interval none = roc_auc_interval(perfect, std::vector<int>(6, 0));
+  // One class, or a class too small to resample: no interval.
+  const Interval none = roc_auc_interval(perfect, std::vector<int>(10, 0));
   EXPECT_TRUE(std::isnan(none.low) && std::isnan(none.high));
+  const std::vector<int> four_fakes = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1};
+  EXPECT_TRUE(std::isnan(roc_auc_interval(perfect, four_fakes).low));
 
   // Overlapping classes: the interval holds the AUC, is the same on every call (seeded), and
   // narrows as the classes grow (about as 1 / sqrt(n)).

@@ -218,10 +218,7 @@ TEST(CliScan, ScansAClipAnImageAndAudioWithAModelFolder) {
   EXPECT_EQ(ev["n_real"], 2);
   EXPECT_EQ(ev["n_fake"], 1);
   for (const char* k : {"auc", "ap", "eer", "log_loss", "accuracy"}) EXPECT_TRUE(ev[k].is_number()) << k;
-  ASSERT_TRUE(ev["auc_ci95"].is_array());
-  ASSERT_EQ(ev["auc_ci95"].size(), 2u);
-  EXPECT_LE(ev["auc_ci95"][0].get<double>(), ev["auc"].get<double>());
-  EXPECT_GE(ev["auc_ci95"][1].get<double>(), ev["auc"].get<double>());
+  EXPECT_TRUE(ev["auc_ci95"].is_null());  // 2 real, 1 fake: too few to resample (learn::roc_auc_interval)
   ASSERT_EQ(ev["per_item"].size(), 4u);
   EXPECT_TRUE(ev["per_item"][3]["score"].is_null());
   EXPECT_TRUE(ev["detectors"].contains("blend"));
