@@ -1,5 +1,5 @@
-// Still images: read through the video decoder (an image is a one-frame video), written with
-// FFmpeg's PNG or MJPEG encoder straight to a file.
+// Still images: read through the video decoder (an image is a one-frame video), encoded with
+// FFmpeg's PNG or MJPEG encoder, to a file (write_image) or in memory (encode_image).
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
