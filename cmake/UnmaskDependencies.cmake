@@ -21,9 +21,9 @@ endif()
 # Vision: OpenCV 4.6 (libopencv-dev) and dlib 19.24 (libdlib-dev). Used privately by face (and by
 # any component doing pixel work: mark, synth). Exposed as unmask::opencv and unmask::dlib.
 # ---------------------------------------------------------------------------------------------
-# OpenCV's image codecs (imgcodecs) are not linked into unmask: through GDAL they bring ~120
-# libraries whose dynamic linking cost ~0.06 s at every start of the program (twice per scan,
-# which re-executes itself). Images go through FFmpeg and libjpeg-turbo (media); benches and tests
+# OpenCV's image codecs (imgcodecs) are not linked into unmask: through GDAL they brought ~75
+# libraries it loads for nothing else (246 -> 170), whose dynamic linking cost ~0.06 s at every
+# start of the program. Images go through FFmpeg and libjpeg-turbo (media); benches and tests
 # that write pictures with cv::imwrite, or check media against cv::imencode, link
 # unmask::opencv_imgcodecs.
 if(NOT TARGET unmask::opencv)

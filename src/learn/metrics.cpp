@@ -77,8 +77,9 @@ Interval roc_auc_interval(std::span<const double> scores, std::span<const int> l
     aucs.push_back(roc_auc(drawn, drawn_labels));
   }
   std::sort(aucs.begin(), aucs.end());
-  const size_t tail = static_cast<size_t>(std::floor((1.0 - std::clamp(level, 0.0, 1.0)) / 2.0 * aucs.size()));
-  return {aucs[std::min(tail, aucs.size() - 1)], aucs[aucs.size() - 1 - std::min(tail, aucs.size() - 1)]};
+  const size_t tail = std::min(
+      aucs.size() - 1, static_cast<size_t>(std::floor((1.0 - std::clamp(level, 0.0, 1.0)) / 2.0 * aucs.size())));
+  return {aucs[tail], aucs[aucs.size() - 1 - tail]};
 }
 
 std::vector<RocPoint> roc_curve(std::span<const double> scores, std::span<const int> labels) {
