@@ -121,18 +121,19 @@ Status check_output_file(const std::string& path) {
 // That happens as early as possible: from the executable's .preinit_array, which the dynamic
 // loader runs after mapping the libraries but before any of their constructors (LibTorch's
 // operator registration alone is ~0.3 s), so the first image costs little more than its mapping.
-// Only the commands that run networks need it; a user's own OMP_WAIT_POLICY is kept.
-static bool runs_networks(int argc, char** argv) {
+// Only training needs it (scoring runs on nn's own kernels, without LibTorch or OpenMP); a user's
+// own OMP_WAIT_POLICY is kept.
+static bool trains_networks(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg.starts_with("-")) continue;  // global flags come before the subcommand
-    return arg == "scan" || arg == "eval" || arg == "train" || arg == "serve" || arg == "worker";
+    return arg == "train";
   }
   return false;
 }
 
 static void reexec_with_passive_openmp(int argc, char** argv, char** envp) {
-  if (argv == nullptr || envp == nullptr || !runs_networks(argc, argv)) return;
+  if (argv == nullptr || envp == nullptr || !trains_networks(argc, argv)) return;
   size_t n = 0;
   for (; envp[n] != nullptr; ++n) {
     if (std::string_view(envp[n]).starts_with("OMP_WAIT_POLICY=")) return;  // set (by the user or by us)

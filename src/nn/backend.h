@@ -3,8 +3,9 @@
 // LibTorch costs every process that links it ~0.35 s before main(): the dynamic loader binds
 // hundreds of its symbols and its constructors register thousands of operators. So nn's LibTorch
 // code (backend_torch.cpp, networks.cpp) is built as a module, libunmask_nn_torch.so, that nn opens
-// the first time a network is needed (model.cpp): commands without networks never pay for it, and
-// scan builds its networks on a thread while the video decodes (nn::set_background_builds).
+// the first time a network is trained (model.cpp). Loaded models run on nn's own kernels
+// (native_net.h, which implements Network below), so scoring never opens it; with
+// UNMASK_NN_INFERENCE=torch they run here instead, for comparisons.
 //
 // Only header-defined project types cross this line (Status, Result, ModelSpec, Batch,
 // Prediction, TrainBatch, StepStats, OptimizerConfig), so the module holds no copy of any project

@@ -1,6 +1,6 @@
 // Model (immutable, shared) and Trainable (network + Adam), LibTorch-free: the model file, input
-// checks and hashes are here; the networks run in the LibTorch module (backend.h), which this file
-// opens on first use.
+// checks and hashes are here. Models run on nn's own kernels (native_net.h); training runs in the
+// LibTorch module (backend.h), which this file opens on first use.
 #include <dlfcn.h>
 #include <unistd.h>
 
@@ -9,12 +9,14 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <future>
 #include <thread>
 #include <vector>
 
 #include "nn/backend.h"
 #include "nn/model_file.h"
+#include "nn/native_net.h"
 
 #ifndef UNMASK_NN_MODULE_BUILD_PATH
 #define UNMASK_NN_MODULE_BUILD_PATH ""
@@ -66,12 +68,31 @@ Result<backend::Backend*> open_module() {
   return Status::model("LibTorch module", std::string("cannot open ") + kModuleFile + ": tried " + tried);
 }
 
+// set_num_threads() was called: the module gets that count when it opens.
+std::atomic<bool> g_threads_set{false};
+std::atomic<backend::Backend*> g_opened_backend{nullptr};
+
 // The module, opened once; every caller waits for the one opening it.
 Result<backend::Backend*> backend_or_error() {
   static std::once_flag once;
   static auto* result = new Result<backend::Backend*>(Status::internal("LibTorch module", "not opened"));
-  std::call_once(once, [] { *result = open_module(); });
+  std::call_once(once, [] {
+    *result = open_module();
+    if (result->ok()) {
+      if (g_threads_set) (**result)->set_num_threads(detail::native_threads());
+      g_opened_backend = **result;
+    }
+  });
   return *result;
+}
+
+// Inference on LibTorch instead of nn's own kernels, for comparisons: UNMASK_NN_INFERENCE=torch.
+bool torch_inference() {
+  static const bool on = [] {
+    const char* env = std::getenv("UNMASK_NN_INFERENCE");
+    return env != nullptr && std::string_view(env) == "torch";
+  }();
+  return on;
 }
 
 using NetworkResult = Result<std::shared_ptr<const backend::Network>>;
@@ -89,6 +110,11 @@ BackgroundBuilds& background_builds() {
 }
 
 NetworkResult build_network(const ModelSpec& spec, std::string_view weights, const std::string& what) {
+  if (!torch_inference()) {
+    auto net = detail::load_native_network(spec, weights, what);
+    if (!net.ok()) return net.status();
+    return std::shared_ptr<const backend::Network>(std::move(*net));
+  }
   auto b = backend_or_error();
   if (!b.ok()) return b.status();
   auto net = (*b)->load(spec, weights, what);
@@ -136,14 +162,12 @@ Status wait_for_builds() {
 }
 
 void set_num_threads(int n_threads) {
-  auto b = backend_or_error();
-  if (b.ok()) (*b)->set_num_threads(n_threads);
+  detail::set_native_threads(n_threads);
+  g_threads_set = true;
+  if (backend::Backend* b = g_opened_backend.load()) b->set_num_threads(n_threads);
 }
 
-int num_threads() {
-  auto b = backend_or_error();
-  return b.ok() ? (*b)->num_threads() : kDefaultThreads;
-}
+int num_threads() { return detail::native_threads(); }
 
 // ---------------------------------------------------------------------------------------------
 // Model

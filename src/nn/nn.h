@@ -20,8 +20,11 @@
 //   auto frozen = net->freeze();                          // an immutable Model
 //   frozen->save("mlp.unm", {{"trained_on", "..."}});
 //
-// Threads: the first call that touches LibTorch sets its intra-op pool to kDefaultThreads (2)
-// unless set_num_threads() was called before.
+// Inference runs on nn's own kernels (plain C++, the same results as LibTorch's to ~1e-5), so a
+// process that only scores never loads LibTorch; training runs in LibTorch, opened on first use.
+//
+// Threads: a forward pass over several examples uses up to num_threads() threads (default
+// kDefaultThreads, 2); training uses LibTorch's intra-op pool of the same size.
 #pragma once
 
 #include <cmath>
@@ -39,21 +42,22 @@ namespace unmask::nn {
 
 inline constexpr int kDefaultThreads = 2;
 
-// Sets LibTorch's intra-op thread count (process-wide). Call it before starting threads that run
-// models; later calls still take effect for the intra-op pool. Both open the LibTorch module.
+// Sets the thread count of forward passes and of LibTorch's intra-op pool (process-wide). Call it
+// before starting threads that run models. Neither opens the LibTorch module.
 void set_num_threads(int n_threads);
 int num_threads();
 
 // LibTorch lives in a module (libunmask_nn_torch.so) that nn opens the first time a network is
-// built; opening it costs ~0.35 s. UNMASK_NN_MODULE in the environment names the module file;
-// otherwise it is looked for next to the executable, then in the build tree. Without it, building
-// a network is a model error naming the paths tried.
+// trained (Trainable::create); opening it costs ~0.45 s of CPU. UNMASK_NN_MODULE in the
+// environment names the module file; otherwise it is looked for next to the executable, then in
+// the build tree. Without it, training is a model error naming the paths tried.
+// UNMASK_NN_INFERENCE=torch runs loaded models on LibTorch too (for comparisons).
 //
 // Background builds: models loaded while this is on return as soon as their file is read and
-// checked (header, spec, checksum); the network (and, the first time, the module) is built on a
-// thread, so that the cost overlaps other work (scan: the decode). The first predict() waits for
-// it, and build failures (weights that do not fit the architecture, no module) come from
-// predict() (n_parameters() waits for the build), and wait_for_builds() reports them.
+// checked (header, spec, checksum); the network is built from its weights on a thread, so that
+// the cost overlaps other work (scan: the decode). The first predict() waits for it, and build
+// failures (weights that do not fit the architecture) come from predict() (n_parameters() waits
+// for the build), and wait_for_builds() reports them.
 void set_background_builds(bool on);
 // Waits for every background build started since the last call and forgets them (their models
 // keep their networks); the first failure among them, or ok.
@@ -159,8 +163,7 @@ class Model {
   const std::string& weights_sha256() const;
   bool empty() const;
 
-  // Forward pass. Input error when the batch shape does not match spec().example_shape();
-  // model error when LibTorch fails.
+  // Forward pass. Input error when the batch shape does not match spec().example_shape().
   Result<Prediction> predict(const Batch& batch) const;
 
   // Writes the model file atomically (see load_model for the format). `metadata` replaces the
