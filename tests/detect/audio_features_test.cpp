@@ -152,9 +152,13 @@ TEST(AudioFeatures, VadFindsToneBurstsWithHangoverAndNothingInSilence) {
   for (size_t t = 0; t < speech.size(); ++t) {
     // Frame t covers [t * 10 ms, t * 10 ms + 25 ms); bursts cover [k + 0.5 s, k + 1 s).
     const double frac = std::fmod(t * 0.01, 1.0);
-    if (frac >= 0.5 && frac + 0.025 <= 1.0) EXPECT_TRUE(speech[t]) << "frame " << t << " inside a burst";
+    if (frac >= 0.5 && frac + 0.025 <= 1.0) {
+      EXPECT_TRUE(speech[t]) << "frame " << t << " inside a burst";
+    }
     // Off once the burst and the 80 ms hangover are over, until just before the next burst.
-    if (frac >= 0.15 && frac < 0.45) EXPECT_FALSE(speech[t]) << "frame " << t << " in a gap";
+    if (frac >= 0.15 && frac < 0.45) {
+      EXPECT_FALSE(speech[t]) << "frame " << t << " in a gap";
+    }
   }
   // The hangover: frames just after a burst stay on.
   EXPECT_TRUE(speech[100 + 3]);   // 1.03 s, 30 ms after the first burst

@@ -102,7 +102,10 @@ TEST(CollectVideoRows, CountsVideosSplitsWholeVideosAndNamesTheManifest) {
     for (int k = 0; k < n; ++k) rows.push_back({static_cast<float>(index), static_cast<float>(k)});
     return rows;
   };
-  TrainRequest request{.manifest_path = manifest.string(), .out_path = (dir.path() / "m.unm").string(), .seed = 5};
+  TrainRequest request;
+  request.manifest_path = manifest.string();
+  request.out_path = (dir.path() / "m.unm").string();
+  request.seed = 5;
   request.cache_dir = (dir.path() / "cache").string();
   auto set = collect_video_rows(request, {.cache_subdir = "rows", .default_cache_name = "rows-cache",
                                           .feature_version = "test-1", .width = 2, .rows_of = rows_of,
@@ -118,7 +121,9 @@ TEST(CollectVideoRows, CountsVideosSplitsWholeVideosAndNamesTheManifest) {
   // Both rows of a two-row video sit together and share their split; some videos are held out.
   int n_val = 0;
   for (size_t i = 0; i + 1 < set->rows.size(); ++i) {
-    if (set->rows[i][0] == set->rows[i + 1][0]) EXPECT_EQ(set->is_val[i], set->is_val[i + 1]);
+    if (set->rows[i][0] == set->rows[i + 1][0]) {
+      EXPECT_EQ(set->is_val[i], set->is_val[i + 1]);
+    }
   }
   for (bool v : set->is_val) n_val += v;
   EXPECT_GT(n_val, 0);
@@ -135,7 +140,9 @@ TEST(CollectVideoRows, NoRowAtAllIsAnInputError) {
   VideoRowsFn none = [](const std::shared_ptr<const face::FaceModels>&, const std::string&) -> Result<VideoRows> {
     return VideoRows{};
   };
-  TrainRequest request{.manifest_path = manifest.string(), .out_path = (dir.path() / "m.unm").string()};
+  TrainRequest request;
+  request.manifest_path = manifest.string();
+  request.out_path = (dir.path() / "m.unm").string();
   auto set = collect_video_rows(request, {.cache_subdir = "rows", .default_cache_name = "rows-cache",
                                           .feature_version = "test-1", .width = 2, .rows_of = none,
                                           .no_rows_message = "no track in any video"});

@@ -294,7 +294,9 @@ TEST(FaceTracker, AFaceEnteringBesideAFollowedOneIsFoundWithinTheFullFrameInterv
   EXPECT_LE(first.at(1), 16 + 15);
   // And kept from then on, as the tracker on its own finds it too.
   for (const FrameFaces& f : frames) {
-    if (f.index >= first.at(1)) EXPECT_EQ(f.faces.size(), 2u) << "frame " << f.index;
+    if (f.index >= first.at(1)) {
+      EXPECT_EQ(f.faces.size(), 2u) << "frame " << f.index;
+    }
   }
   FaceTracker own(test::models());
   const auto first_own = first_frames(run(own, spec));
