@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <map>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -172,30 +173,41 @@ class NativeCnn : public backend::Network {
       p.boundary.shape = {n, 1, side, side};
       p.boundary.values.assign(static_cast<size_t>(n) * side * side, 0.0f);
     }
-    for_examples(n, [&](int64_t i) {
+    const bool ok = for_examples(n, [&](int64_t i) {
       forward(example_values(inputs, i).data(), &p.logits[i],
               spec_.boundary_head ? &p.boundary.values[static_cast<size_t>(i) * side * side] : nullptr);
     });
+    if (!ok) return Status::model("model " + spec_.name, "forward pass failed: out of memory");
     return p;
   }
   int64_t n_parameters() const override { return n_parameters_; }
 
-  // Runs body(i) for every example, on up to native_threads() threads.
+  // Runs body(i) for every example, on up to native_threads() threads (fewer when a thread cannot
+  // be started: its share runs here). False when a body threw (std::bad_alloc).
   template <typename Body>
-  static void for_examples(int64_t n, const Body& body) {
+  static bool for_examples(int64_t n, const Body& body) {
     const int64_t n_threads = std::min<int64_t>(std::max(1, native_threads()), n);
-    if (n_threads <= 1) {
-      for (int64_t i = 0; i < n; ++i) body(i);
-      return;
-    }
+    std::atomic<bool> failed{false};
+    auto share = [&](int64_t first) {
+      try {
+        for (int64_t i = first; i < n; i += n_threads) body(i);
+      } catch (...) {
+        failed = true;
+      }
+    };
     std::vector<std::thread> helpers;
-    for (int64_t t = 1; t < n_threads; ++t) {
-      helpers.emplace_back([&, t] {
-        for (int64_t i = t; i < n; i += n_threads) body(i);
-      });
+    int64_t next = 1;
+    for (; next < n_threads; ++next) {
+      try {
+        helpers.emplace_back(share, next);
+      } catch (const std::system_error&) {
+        break;
+      }
     }
-    for (int64_t i = 0; i < n; i += n_threads) body(i);
+    for (; next < n_threads; ++next) share(next);
+    share(0);
     for (auto& h : helpers) h.join();
+    return !failed;
   }
 
  private:
