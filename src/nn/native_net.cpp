@@ -1,5 +1,6 @@
-// The registry's networks without LibTorch (native_net.h). The layer names, shapes and order are
-// networks.cpp's (BlendCnn, Mlp): a change there needs the same change here, and
+// The registry's networks without LibTorch (native_net.h). The CNN's block layout comes from
+// cnn_layout.h, as networks.cpp's does; the layer names and the order of operations inside a block
+// are networks.cpp's (BlendCnn, Mlp): a change there needs the same change here, and
 // tests/nn/native_test.cpp fails until both agree.
 #include "nn/native_net.h"
 
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "nn/cnn_layout.h"
 #include "nn/native_ops.h"
 #include "nn/torch_archive.h"
 
@@ -22,7 +24,6 @@ namespace ops = native;
 std::atomic<int> g_native_threads{kDefaultThreads};
 
 constexpr double kBatchNormEps = 1e-5;  // LibTorch's BatchNorm2d default, which networks.cpp keeps
-constexpr int kCnnExpansion = 4;        // networks.cpp's kCnnExpansion
 
 using Tensors = std::map<std::string, ArchiveTensor>;
 
@@ -130,25 +131,19 @@ class NativeCnn : public backend::Network {
   NativeCnn(const ModelSpec& spec, WeightReader& r) : spec_(spec) {
     const auto& wd = spec.widths;
     stem_ = read_conv_bn(r, "stem", spec.in_channels, wd[0], 3, 2, 1, true);
-    struct BlockSpec { int in, out, expansion, stride; bool se; };
-    const std::vector<BlockSpec> specs = {
-        {wd[0], wd[0], 1, 1, false},           {wd[0], wd[1], kCnnExpansion, 2, false},
-        {wd[1], wd[1], kCnnExpansion, 1, false}, {wd[1], wd[2], kCnnExpansion, 2, true},
-        {wd[2], wd[2], kCnnExpansion, 1, true},  {wd[2], wd[3], kCnnExpansion, 2, true},
-        {wd[3], wd[3], kCnnExpansion, 1, true},  {wd[3], wd[4], kCnnExpansion, 1, true},
-    };
+    const std::vector<CnnBlock> specs = cnn_blocks(wd);
     for (size_t i = 0; i < specs.size(); ++i) {
-      const BlockSpec& s = specs[i];
+      const CnnBlock& s = specs[i];
       const std::string p = "block" + std::to_string(i);
       const int mid = s.in * s.expansion;
       Block b;
-      b.residual = s.stride == 1 && s.in == s.out;
+      b.residual = s.residual();
       b.has_expand = s.expansion != 1;
       if (b.has_expand) b.expand = read_conv_bn(r, p + ".expand", s.in, mid, 1, 1, 1, true);
       b.depthwise = read_conv_bn(r, p + ".depthwise", mid, mid, 3, s.stride, mid, true);
       b.has_se = s.se;
       if (s.se) {
-        const int reduced = std::max(4, s.in / 4);
+        const int reduced = se_width(s.in);
         b.se_reduce = {mid, reduced, r.get(p + ".se.reduce.weight", {reduced, mid, 1, 1}), r.get(p + ".se.reduce.bias", {reduced})};
         b.se_expand = {reduced, mid, r.get(p + ".se.expand.weight", {mid, reduced, 1, 1}), r.get(p + ".se.expand.bias", {mid})};
       }
@@ -219,7 +214,7 @@ class NativeCnn : public backend::Network {
     std::swap(ws.x, ws.out);
     for (size_t i = 0; i < blocks_.size(); ++i) {
       run_block(blocks_[i], h, w, ws);
-      if (i == kBoundaryTap && boundary != nullptr) {
+      if (i == kCnnBoundaryTap && boundary != nullptr) {
         int bh = h, bw = w;
         run_conv(boundary_conv_, ws.x, bh, bw, ws.expanded, ws);
         run_conv(boundary_out_, ws.expanded, bh, bw, ws.boundary, ws);
@@ -269,7 +264,6 @@ class NativeCnn : public backend::Network {
     w = bw;
   }
 
-  static constexpr size_t kBoundaryTap = 4;  // the boundary head reads the last stride-8 block
   ModelSpec spec_;
   Conv stem_, head_, boundary_conv_, boundary_out_;
   std::vector<Block> blocks_;

@@ -17,6 +17,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
+#include "nn/cnn_layout.h"
 #include "nn/net.h"
 
 namespace unmask::nn {
@@ -66,13 +67,12 @@ class SqueezeExcite : public torch::nn::Module {
 
 class InvertedResidual : public torch::nn::Module {
  public:
-  InvertedResidual(int in, int out, int expansion, int stride, bool squeeze_excite)
-      : residual_(stride == 1 && in == out) {
-    const int mid = in * expansion;
-    if (expansion != 1) expand_ = register_module("expand", std::make_shared<ConvBnAct>(in, mid, 1, 1, 1, true));
-    depthwise_ = register_module("depthwise", std::make_shared<ConvBnAct>(mid, mid, 3, stride, mid, true));
-    if (squeeze_excite) se_ = register_module("se", std::make_shared<SqueezeExcite>(mid, std::max(4, in / 4)));
-    project_ = register_module("project", std::make_shared<ConvBnAct>(mid, out, 1, 1, 1, false));
+  explicit InvertedResidual(const CnnBlock& b) : residual_(b.residual()) {
+    const int mid = b.in * b.expansion;
+    if (b.expansion != 1) expand_ = register_module("expand", std::make_shared<ConvBnAct>(b.in, mid, 1, 1, 1, true));
+    depthwise_ = register_module("depthwise", std::make_shared<ConvBnAct>(mid, mid, 3, b.stride, mid, true));
+    if (b.se) se_ = register_module("se", std::make_shared<SqueezeExcite>(mid, se_width(b.in)));
+    project_ = register_module("project", std::make_shared<ConvBnAct>(mid, b.out, 1, 1, 1, false));
   }
   torch::Tensor forward(const torch::Tensor& x) {
     auto y = expand_ ? expand_->forward(x) : x;
@@ -88,36 +88,16 @@ class InvertedResidual : public torch::nn::Module {
   std::shared_ptr<SqueezeExcite> se_;
 };
 
-constexpr int kCnnExpansion = 4;
-
-// widths: {stem, stage2, stage3 (stride 8), stage4 (stride 16), stage5, head}.
+// widths: {stem, stage2, stage3 (stride 8), stage4 (stride 16), stage5, head}; blocks: cnn_layout.h.
 class BlendCnn : public Net {
  public:
   explicit BlendCnn(const ModelSpec& spec) {
     const auto& w = spec.widths;
     stem_ = register_module("stem", std::make_shared<ConvBnAct>(spec.in_channels, w[0], 3, 2, 1, true));
-    // Stride 2 -> 2 -> 4 -> 8 (boundary tap) -> 16 -> 16.
-    struct BlockSpec { int in, out, expansion, stride; bool se; };
-    const std::vector<BlockSpec> early = {
-        {w[0], w[0], 1, 1, false},
-        {w[0], w[1], kCnnExpansion, 2, false},
-        {w[1], w[1], kCnnExpansion, 1, false},
-        {w[1], w[2], kCnnExpansion, 2, true},
-        {w[2], w[2], kCnnExpansion, 1, true},
-    };
-    const std::vector<BlockSpec> late = {
-        {w[2], w[3], kCnnExpansion, 2, true},
-        {w[3], w[3], kCnnExpansion, 1, true},
-        {w[3], w[4], kCnnExpansion, 1, true},
-    };
-    int index = 0;
-    for (const auto& b : early) {
-      early_.push_back(register_module("block" + std::to_string(index++),
-                                       std::make_shared<InvertedResidual>(b.in, b.out, b.expansion, b.stride, b.se)));
-    }
-    for (const auto& b : late) {
-      late_.push_back(register_module("block" + std::to_string(index++),
-                                      std::make_shared<InvertedResidual>(b.in, b.out, b.expansion, b.stride, b.se)));
+    const std::vector<CnnBlock> blocks = cnn_blocks(w);
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      auto& stage = i <= kCnnBoundaryTap ? early_ : late_;
+      stage.push_back(register_module("block" + std::to_string(i), std::make_shared<InvertedResidual>(blocks[i])));
     }
     head_ = register_module("head", std::make_shared<ConvBnAct>(w[4], w[5], 1, 1, 1, true));
     classifier_ = register_module("classifier", torch::nn::Linear(w[5], 1));

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "nn/archive_fixture.h"
 #include "nn/model_file.h"
 #include "nn/native_net.h"
 #include "nn/native_ops.h"
@@ -162,13 +163,10 @@ TEST(NativeNetwork, ParameterCountIsLibTorchs) {
   // parameters), so an unread parameter tensor would show.
   ModelSpec spec = *default_spec("blend_cnn_tiny");
   spec.boundary_head = true;
-  auto model = trained(spec, 10).freeze();
+  const Trainable net = trained(spec, 10);
+  auto model = net.freeze();
   ASSERT_TRUE(model.ok());
-  auto bytes = model->to_bytes();
-  ASSERT_TRUE(bytes.ok());
-  auto file = detail::decode_model_file(*bytes, "model");
-  ASSERT_TRUE(file.ok());
-  auto tensors = detail::read_torch_archive(file->weights, "model");
+  auto tensors = detail::read_torch_archive(testing::archive_of(net), "model");
   ASSERT_TRUE(tensors.ok());
   int64_t saved_parameters = 0;
   for (const auto& [name, tensor] : *tensors) {
@@ -180,21 +178,16 @@ TEST(NativeNetwork, ParameterCountIsLibTorchs) {
 
 TEST(NativeNetwork, WeightsOfAnotherArchitectureAreAModelError) {
   ModelSpec spec = *default_spec("blend_cnn_tiny");
-  auto model = trained(spec, 11).freeze();
-  ASSERT_TRUE(model.ok());
-  auto bytes = model->to_bytes();
-  ASSERT_TRUE(bytes.ok());
-  auto file = detail::decode_model_file(*bytes, "model");
-  ASSERT_TRUE(file.ok());
+  const std::string weights = testing::archive_of(trained(spec, 11));
   ModelSpec wider = spec;
   wider.widths[3] += 8;
-  auto net = detail::load_native_network(wider, file->weights, "model.unm");
+  auto net = detail::load_native_network(wider, weights, "model.unm");
   ASSERT_FALSE(net.ok());
   EXPECT_EQ(net.status().code(), StatusCode::kModel);
   EXPECT_NE(net.status().message().find("block5"), std::string::npos) << net.status().message();
   ModelSpec with_head = spec;
   with_head.boundary_head = true;
-  auto headless = detail::load_native_network(with_head, file->weights, "model.unm");
+  auto headless = detail::load_native_network(with_head, weights, "model.unm");
   ASSERT_FALSE(headless.ok());
   EXPECT_NE(headless.status().message().find("boundary_conv"), std::string::npos) << headless.status().message();
 }

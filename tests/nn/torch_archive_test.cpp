@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 
+#include "nn/archive_fixture.h"
 #include "nn/model_file.h"
 #include "nn/nn.h"
 #include "nn/torch_archive.h"
@@ -15,19 +16,10 @@
 namespace unmask::nn {
 namespace {
 
+using testing::archive_of;
+
 using detail::read_torch_archive;
 using namespace std::string_literals;
-
-// The weight archive of a freshly created network (LibTorch writes it).
-std::string archive_of(const Trainable& net) {
-  auto model = net.freeze();
-  EXPECT_TRUE(model.ok()) << model.status().message();
-  auto bytes = model->to_bytes();
-  EXPECT_TRUE(bytes.ok()) << bytes.status().message();
-  auto file = detail::decode_model_file(*bytes, "model");
-  EXPECT_TRUE(file.ok()) << file.status().message();
-  return file.ok() ? file->weights : std::string();
-}
 
 Trainable mlp_5_4(uint64_t seed) {
   ModelSpec spec = *default_spec("mlp");
