@@ -224,9 +224,10 @@ struct TrackerOptions {
   // miss.
   int detect_every_n = 0;
   // The adaptive schedule's full-frame interval while tracks are followed: a face that enters
-  // beside a followed one is found within this many frames. <= kStableDetectInterval: the full
-  // frame every kStableDetectInterval frames (the schedule before local re-detection).
-  int full_detect_every_n = 15;
+  // beside a followed one is found within this many frames (one second at 30 fps; 15 until
+  // session 17: docs/faces.md). <= kStableDetectInterval: the full frame every
+  // kStableDetectInterval frames (the schedule before local re-detection).
+  int full_detect_every_n = 30;
   // The adaptive schedule's windows look for faces down to this fraction of the followed face's
   // side (detect_in's min_face_side_px): the HOG levels for smaller faces are skipped. 0.69 is two
   // pyramid levels (1.2^-2) below the face's own. 0: every level (the schedule before session 7;
