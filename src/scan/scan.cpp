@@ -8,17 +8,18 @@
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <system_error>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
 
-#include "detect/audio_features.h"
 #include "detect/detect.h"
 #include "mark/mark.h"
 #include "media/media.h"
 #include "nn/nn.h"
+#include "scan/audio.h"
 #include "scan/scan.h"
 #include "scan/tracks.h"
 #include "sign/sign.h"
@@ -35,8 +36,6 @@ constexpr int kWatermarkFrames = 16;
 constexpr int kWatermarkFramesFast = 8;
 constexpr double kMinAudioSeconds = 0.5;
 constexpr int kMinVideoFrames = 3;
-constexpr double kLipsyncMinTrackSeconds = 2.0;
-constexpr int kLipsyncRateHz = 16000;
 
 // The watermark check, fed from the same decode as the faces: an evenly spread sample of frames
 // (and the frame before each, for the tamper layer's motion test), plus the content fingerprints
@@ -201,109 +200,6 @@ void check_sidecar(const std::string& path, const std::string& sha256, const mar
   w.signature_valid = check.valid && check.content != sign::ContentMatch::kAltered;
 }
 
-struct AudioOutcome {
-  bool judged_any = false;                 // a detector or lip-sync gave a score
-  std::optional<double> voice;             // max over audio detectors that heard speech
-  std::string voice_detector;
-  std::vector<report::TimedScore> segments;
-  std::vector<DetectorScore> detector_scores;
-  bool speech_heard = false;
-  std::optional<report::LipsyncResult> lipsync;
-  std::vector<std::string> notes;
-};
-
-// Lip-sync: every face track of 2 s or more against the voice (detect::score_lipsync), and the
-// video gets the face that best matches it (detect::better_lipsync_match): "lips and voice do not
-// belong together" only when no visible speaking face matches the voice; a listener's or a second
-// person's mouth is not evidence of a dub. Tracks (their mouth opening per frame) are laid on the
-// file's frame grid one at a time, so memory stays at one series of 8 bytes a frame; the sound
-// comes as LipsyncAudio (16 bytes per 10 ms, read from the file in pieces).
-std::optional<report::LipsyncResult> judge_lipsync(const std::vector<internal::TrackOutcome>& tracks,
-                                                   const detect::LipsyncAudio& audio, double fps, double duration_s,
-                                                   std::string& note) {
-  if (!(fps > 0)) return std::nullopt;
-  const auto n = static_cast<size_t>(std::max(1.0, std::ceil(std::max(duration_s, audio.duration_s) * fps)));
-  std::optional<detect::LipsyncEstimate> best;
-  for (const auto& t : tracks) {
-    if (t.end_s - t.start_s < kLipsyncMinTrackSeconds) continue;
-    if (auto small = detect::lipsync_face_too_small(t.eye_corner_px)) {
-      if (!best || detect::better_lipsync_match(*small, *best)) best = std::move(*small);
-      continue;
-    }
-    std::vector<double> grid(n, std::numeric_limits<double>::quiet_NaN());
-    for (size_t i = 0; i < t.pts_us.size(); ++i) {
-      const auto pos = static_cast<size_t>(std::llround(t.pts_us[i] / 1e6 * fps));
-      if (pos < n) grid[pos] = t.mouth_opening[i];
-    }
-    auto estimate = detect::score_lipsync(grid, fps, audio);
-    if (!estimate.ok()) {
-      note = "lip-sync not judged: " + estimate.status().message();
-      return std::nullopt;
-    }
-    if (!best || detect::better_lipsync_match(*estimate, *best)) best = std::move(*estimate);
-  }
-  if (!best) {
-    note = "lip-sync not judged: no face track of 2 s";
-    return std::nullopt;
-  }
-  if (!best->score) {
-    note = "lip-sync not judged: " + best->note;
-    return std::nullopt;
-  }
-  return report::LipsyncResult{*best->score, best->offset.offset_ms, best->offset.confidence};
-}
-
-Status run_audio(const std::string& path, const detect::DetectorSet& set, const std::vector<internal::TrackOutcome>& tracks,
-                 double processed_fps, double duration_s, AudioOutcome& out) {
-  // The audio is read in pieces, as many times as each analysis needs (a few decodes of the
-  // sound, ~0.4 s of CPU per 10 minutes each), never held whole: memory stays bounded at any length.
-  std::map<int, std::unique_ptr<detect::AudioSource>> by_rate;
-  auto source_at = [&](int rate) -> Result<detect::AudioSource*> {
-    auto it = by_rate.find(rate);
-    if (it == by_rate.end()) {
-      auto source = detect::file_audio_source(path, rate);
-      if (!source.ok()) return source.status();
-      it = by_rate.emplace(rate, std::move(*source)).first;
-    }
-    return it->second.get();
-  };
-  for (const auto& d : set.audio) {
-    auto source = source_at(d->sample_rate_hz());
-    if (!source.ok()) return source.status();
-    auto r = d->score_stream(**source);
-    if (!r.ok()) return r.status();
-    if (!r->note.empty()) out.notes.push_back(d->info().name + ": " + r->note);
-    if (r->speech_found) out.speech_heard = true;  // lip-sync runs on speech the detector did not judge
-    if (!r->score) continue;
-    out.speech_heard = true;
-    out.judged_any = true;
-    out.detector_scores.push_back({d->info().name, *r->score});
-    if (!out.voice || *r->score > *out.voice) {
-      out.voice = *r->score;
-      out.voice_detector = d->info().name;
-      out.segments.clear();
-      for (const auto& s : r->segments) out.segments.push_back({s.start_s, s.end_s, s.score});
-    }
-  }
-  // Lip-sync needs a face long enough and sound; without a voice detector it still runs (the
-  // estimator itself refuses audio that does not vary like speech).
-  const bool speech_possible = set.audio.empty() || out.speech_heard;
-  if (speech_possible && !tracks.empty()) {
-    auto source = source_at(kLipsyncRateHz);
-    if (!source.ok()) return source.status();
-    auto sound = detect::lipsync_audio_stream(**source);
-    if (!sound.ok()) return sound.status();
-    std::string note;
-    out.lipsync = judge_lipsync(tracks, *sound, processed_fps, duration_s, note);
-    if (!note.empty()) out.notes.push_back(note);
-    if (out.lipsync) {
-      out.judged_any = true;
-      out.detector_scores.push_back({"lipsync", out.lipsync->score});
-    }
-  }
-  return Status::ok();
-}
-
 std::string join(const std::vector<std::string>& parts, const std::string& sep) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
@@ -311,7 +207,7 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
 }
 
 // One sentence on what decided the verdict.
-std::string reason_for(const FusionResult& f, const report::Report& r, const AudioOutcome& audio,
+std::string reason_for(const FusionResult& f, const report::Report& r, const internal::AudioOutcome& audio,
                        const std::vector<internal::TrackOutcome>& tracks, const std::string& not_applicable) {
   const report::WatermarkSection& w = r.watermark;
   // The strongest evidence of the media itself (before the watermark): a track or the audio.
@@ -499,6 +395,19 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
   }
   r.timing_s["load"] = seconds_since(load_started);
 
+  // The audio's own analyses start now, beside the decode (a thread of their own; on this thread
+  // after the video when none can start). The future waits for them on every way out.
+  const bool lipsync_wanted = info->video.has_value();
+  std::future<internal::AudioHeard> audio_future;
+  if (info->audio) {
+    try {
+      audio_future = std::async(std::launch::async, [path, detectors, lipsync_wanted] {
+        return internal::hear_audio(path, *detectors, lipsync_wanted);
+      });
+    } catch (const std::system_error&) {
+    }
+  }
+
   // 3. One decode: faces, crops, watermark frames.
   const int every_nth = options.fast && !is_image ? 2 : 1;
   const int frames_per_track = options.fast ? std::max(1, options.frames_per_track / 3) : options.frames_per_track;
@@ -571,17 +480,22 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
   if (options.check_watermark && info->video) r.timing_s["watermark"] = watermark_s;
 
   // 4. Audio: voice detectors and lip-sync.
-  AudioOutcome audio;
+  internal::AudioOutcome audio;
   std::string audio_error;
   if (info->audio) {
     progress(0.88, "audio");
+    internal::AudioHeard heard = audio_future.valid() ? audio_future.get() : internal::hear_audio(path, *detectors, lipsync_wanted);
     const auto t = Clock::now();
-    Status s = run_audio(path, *detectors, tracks, processed_fps, info->duration_s, audio);
+    const Status& s = heard.status;
     if (!s.is_ok()) {
       if (s.code() != StatusCode::kInput || (!info->video || !video_error.empty())) return s;
       audio_error = s.message();
+    } else {
+      audio = std::move(heard.outcome);
+      if (heard.lipsync_sound) internal::judge_lipsync_of(tracks, *heard.lipsync_sound, processed_fps, info->duration_s, audio);
     }
-    r.timing_s["audio"] = seconds_since(t);
+    // The audio's own time (beside the decode) and lip-sync's.
+    r.timing_s["audio"] = heard.seconds + seconds_since(t);
   }
 
   // Every network the detectors built in the background exists, or the scan says why not (a
