@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
+#include <cstdio>
 
 #include <string>
 #include <vector>
 
 #include "core/core.h"
+#include "core/sha256_internal.h"
 #include "core/text.h"
 #include "support/fixtures.h"
 
@@ -80,6 +82,38 @@ TEST(Sha256, KnownVectors) {
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   const std::string million(1000000, 'a');
   EXPECT_EQ(sha256_hex(million), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Sha256, TheAcceleratedPathGivesThePortableDigestAtEveryLength) {
+  // Lengths around the block (64) and padding (56) boundaries and a few large ones, from bytes
+  // that are not all alike; sha256_hex takes the SHA extensions where the CPU has them.
+  std::string bytes;
+  uint32_t x = 12345;
+  for (int i = 0; i < 70000; ++i) {
+    x = x * 1103515245u + 12345u;
+    bytes.push_back(static_cast<char>(x >> 24));
+  }
+  std::vector<size_t> lengths;
+  for (size_t n = 0; n <= 200; ++n) lengths.push_back(n);
+  for (size_t n : {255, 256, 257, 4095, 4096, 65536, 70000}) lengths.push_back(n);
+  for (size_t n : lengths) {
+    const std::string_view v(bytes.data(), n);
+    EXPECT_EQ(sha256_hex(v), detail::sha256_hex_portable(v)) << n << " bytes";
+  }
+  EXPECT_EQ(detail::sha256_hex_portable("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  std::printf("SHA extensions used here: %s\n", detail::sha256_has_sha_ni() ? "yes" : "no");
+}
+
+TEST(FileIo, HashOfAFileInUnevenPiecesIsTheHashOfItsBytes) {
+  // sha256_file reads 64 KiB at a time: a file of a length that is no multiple of it or of 64.
+  testing::TempDir dir;
+  std::string bytes(200001, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 7919) >> 3);
+  const std::string path = dir.file("uneven.bin");
+  ASSERT_TRUE(write_file_atomic(path, bytes).is_ok());
+  auto hash = sha256_file(path);
+  ASSERT_TRUE(hash.ok());
+  EXPECT_EQ(*hash, detail::sha256_hex_portable(bytes));
 }
 
 TEST(FileIo, AtomicWriteThenReadAndHash) {
