@@ -3,7 +3,8 @@
 //      on generated 720p and 1080p clips (a Debian face photo moving over a textured background)
 //      and on real 720p/1080p clips from the data folder, next to decode-only speed. "cpu ms/frame"
 //      is process CPU time (decode + tracking, all threads) per frame: it does not depend on other
-//      load on a shared machine, unlike the wall-clock fps.
+//      load on a shared machine, unlike the wall-clock fps. "fit ms" is the thread CPU time of one
+//      landmark fit (face::fit_landmarks), replayed on every tracked face of the decoded frames.
 //   2. Coverage: the fraction of frames with a face found, per real clip of MANIFEST.csv
 //      (kind=video, label=real), and totals.
 // Usage: bench_faces [--data DIR] [--max-frames N] [--only-speed | --only-coverage]
@@ -35,11 +36,17 @@ double process_cpu_s() {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 struct Speed {
   int64_t n_frames = 0;
-  double track_fps = 0, decode_fps = 0, face_fraction = 0, cpu_ms_per_frame = 0;
+  double track_fps = 0, decode_fps = 0, face_fraction = 0, cpu_ms_per_frame = 0, fit_ms = 0;
   int n_tracks = 0;
   int64_t detector_runs = 0;
 };
@@ -74,6 +81,30 @@ Result<Speed> measure(const std::string& path, std::shared_ptr<const face::FaceM
   s.face_fraction = r->n_frames ? static_cast<double>(r->n_frames_with_face) / r->n_frames : 0;
   s.n_tracks = static_cast<int>(r->tracks.size());
   s.detector_runs = r->stats.n_detector_runs;
+  // Landmark fits alone: the frames decoded again, each tracked face fitted on its box.
+  std::vector<std::vector<Box>> boxes(static_cast<size_t>(r->n_frames));
+  for (const face::Track& t : r->tracks) {
+    for (const face::TrackFrame& tf : t.frames) {
+      if (tf.frame >= 0 && tf.frame < r->n_frames) boxes[static_cast<size_t>(tf.frame)].push_back(tf.face.box);
+    }
+  }
+  auto reader = media::VideoReader::open(path);
+  if (!reader.ok()) return reader.status();
+  VideoFrame f;
+  double fit_cpu = 0;
+  int64_t n_fits = 0;
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    auto more = (*reader)->read(f);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    for (const Box& b : boxes[i]) {
+      const double c0 = thread_cpu_s();
+      (void)face::fit_landmarks(*models, f.image, b);  // in the face library: not optimised away
+      fit_cpu += thread_cpu_s() - c0;
+      ++n_fits;
+    }
+  }
+  s.fit_ms = n_fits ? 1e3 * fit_cpu / n_fits : 0;
   return s;
 }
 
@@ -161,8 +192,8 @@ int main(int argc, char** argv) {
         if (std::filesystem::exists(p)) clips.push_back({rel, p});
       }
     }
-    std::printf("%-62s %9s %7s %9s %12s %10s %8s %7s %6s\n", "clip", "size", "frames", "track fps",
-                "cpu ms/frame", "decode fps", "det runs", "tracks", "found");
+    std::printf("%-62s %9s %7s %9s %12s %10s %8s %7s %6s %7s\n", "clip", "size", "frames", "track fps",
+                "cpu ms/frame", "decode fps", "det runs", "tracks", "found", "fit ms");
     for (const Clip& c : clips) {
       auto info = media::probe(c.path);
       auto s = measure(c.path, *models, max_frames);
@@ -172,9 +203,9 @@ int main(int argc, char** argv) {
       }
       char size[32];
       std::snprintf(size, sizeof size, "%dx%d", info->video->width_px, info->video->height_px);
-      std::printf("%-62s %9s %7lld %9.1f %12.1f %10.1f %8lld %7d %5.1f%%\n", c.name.c_str(), size,
+      std::printf("%-62s %9s %7lld %9.1f %12.1f %10.1f %8lld %7d %5.1f%% %7.3f\n", c.name.c_str(), size,
                   static_cast<long long>(s->n_frames), s->track_fps, s->cpu_ms_per_frame, s->decode_fps,
-                  static_cast<long long>(s->detector_runs), s->n_tracks, 100 * s->face_fraction);
+                  static_cast<long long>(s->detector_runs), s->n_tracks, 100 * s->face_fraction, s->fit_ms);
     }
     std::printf("\n");
   }
