@@ -8,11 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <future>
-#include <system_error>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "detect/detect.h"
