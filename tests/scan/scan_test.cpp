@@ -175,6 +175,39 @@ TEST(Scan, ClipWithoutFaceOrSoundIsNotApplicable) {
   EXPECT_TRUE(r->detectors.empty());
 }
 
+TEST(Scan, AnAudioStreamThatCannotBeDecodedLeavesTheFacesJudged) {
+  // A Matroska file whose audio track's codec setup (CodecPrivate, the second one in the file:
+  // the video's comes first) is garbage: the video decodes, the audio decoder cannot open. The
+  // audio is analysed on its own thread beside the video: its failure is a note, the faces are
+  // still judged, and the scan succeeds.
+  TempDir dir;
+  const std::string good = dir.file("face.mkv");
+  write_face_clip(good, 440.0);
+  std::ifstream in(good, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string codec_private("\x63\xA2", 2);
+  const size_t video_setup = bytes.find(codec_private);
+  ASSERT_NE(video_setup, std::string::npos);
+  const size_t audio_setup = bytes.find(codec_private, video_setup + 2);
+  ASSERT_NE(audio_setup, std::string::npos);
+  const int size = static_cast<unsigned char>(bytes[audio_setup + 2]) & 0x7f;  // one-byte EBML size
+  ASSERT_GT(size, 0);
+  for (int k = 0; k < size; ++k) bytes[audio_setup + 3 + k] = '\xFF';
+  const std::string bad = dir.file("bad_audio.mkv");
+  std::ofstream(bad, std::ios::binary) << bytes;
+
+  auto info = media::probe(bad);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  ASSERT_TRUE(info->audio.has_value()) << "the stream is still listed";
+  auto r = scan_file(bad, options());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_FALSE(r->faces.empty()) << "the video was tracked";
+  ASSERT_TRUE(r->audio.has_value());
+  EXPECT_NE(r->audio->note.find("audio could not be decoded"), std::string::npos) << r->audio->note;
+  EXPECT_FALSE(r->audio->voice.has_value());
+  EXPECT_NE(r->verdict, report::Verdict::kNotApplicable) << r->reason;
+}
+
 TEST(Scan, SyntheticWatermarkMakesItManipulated) {
   TempDir dir;
   const std::string clip = dir.file("face.mp4");
