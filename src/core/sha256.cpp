@@ -67,13 +67,6 @@ __attribute__((target("sha,sse4.1"))) void compress_blocks_sha_ni(uint32_t* stat
   _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), state1);
 }
 
-bool cpu_has_sha_ni() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
-  }();
-  return has;
-}
 #endif
 
 class Sha256 {
@@ -165,9 +158,14 @@ class Sha256 {
   uint64_t total_bytes_ = 0;
 };
 
+// True when this CPU has the SHA extensions (checked once); always false off x86-64.
 bool use_sha_ni() {
 #if defined(__x86_64__)
-  return cpu_has_sha_ni();
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+  }();
+  return has;
 #else
   return false;
 #endif

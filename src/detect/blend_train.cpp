@@ -16,6 +16,7 @@
 #include <thread>
 #include <atomic>
 
+#include "core/clock.h"
 #include "detect/blend.h"
 #include "detect/cv_image.h"
 #include "media/cv_jpeg.h"
@@ -550,7 +551,7 @@ Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTr
     xs.n_failed += ps.n_failed;
     for (BlendCrop& c : *part_or) all_crops.push_back(std::move(c));
   }
-  const double extract_seconds = std::chrono::duration<double>(Clock::now() - t_extract).count();
+  const double extract_seconds = seconds_since(t_extract);
   const size_t n_crops_extracted = all_crops.size();
   const int max_per_source = options.max_crops_per_source;
   std::map<std::string, int> crops_per_source;
@@ -630,7 +631,7 @@ Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTr
       auto ex = train.get(i, 12345 + i);
       if (!ex.ok()) return ex.status();
     }
-    data_ms_per_example = 1000.0 * std::chrono::duration<double>(Clock::now() - t0).count() / static_cast<double>(n);
+    data_ms_per_example = 1000.0 * seconds_since(t0) / static_cast<double>(n);
     log_info(name + ": data path " + fmt(data_ms_per_example, 2) + " ms per example (SBI + augmentation + batch)");
   }
 
@@ -653,7 +654,7 @@ Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTr
     if (auto t = read_file(time_path); t.ok()) previous_seconds = std::atof(t->c_str());
   }
   auto last_time_write = Clock::now();
-  auto seconds_so_far = [&] { return previous_seconds + std::chrono::duration<double>(Clock::now() - t_start).count(); };
+  auto seconds_so_far = [&] { return previous_seconds + seconds_since(t_start); };
   cfg.progress = [&](double f, std::string_view s) {
     if (request.progress) request.progress(f, s);
     if (Clock::now() - last_time_write > std::chrono::seconds(20)) {

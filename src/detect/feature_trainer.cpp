@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "learn/learn.h"
 
 namespace unmask::detect {
@@ -131,7 +132,7 @@ Result<TrainSummary> fit_and_save_feature_model(const TrainRequest& request, con
   summary.card_path = card_path_for(request.out_path);
   summary.metrics = trained->metrics;
   summary.metrics["train_seconds"] =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      seconds_since(started);
   return summary;
 }
 

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "detect/audio_features.h"
 #include "detect/training.h"
 #include "detect/voice.h"
@@ -328,7 +329,7 @@ std::map<std::string, double> validation_metrics(const learn::BinaryMetrics& win
           {"val_accuracy", windows.accuracy},
           {"val_file_auc", files.auc},
           {"val_file_eer", files.eer},
-          {"train_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+          {"train_seconds", seconds_since(t0)}};
 }
 
 // Input error naming the manifest when either class has fewer than 10 examples.

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 
+#include "core/clock.h"
 #include "detect/audio_features.h"
 
 namespace unmask::scan::internal {
@@ -14,10 +15,6 @@ namespace {
 
 constexpr double kLipsyncMinTrackSeconds = 2.0;
 constexpr int kLipsyncRateHz = 16000;
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // Lip-sync: every face track of 2 s or more against the voice (detect::score_lipsync), and the
 // video gets the face that best matches it (detect::better_lipsync_match): "lips and voice do not

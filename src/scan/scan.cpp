@@ -15,6 +15,7 @@
 #include <system_error>
 #include <thread>
 
+#include "core/clock.h"
 #include "detect/detect.h"
 #include "mark/mark.h"
 #include "media/media.h"
@@ -29,8 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 constexpr int kWatermarkFrames = 16;
 constexpr int kWatermarkFramesFast = 8;

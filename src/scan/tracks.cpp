@@ -16,6 +16,7 @@
 #include <limits>
 #include <optional>
 
+#include "core/clock.h"
 #include "detect/detect.h"
 #include "detect/interpolation.h"
 #include "scan/tracks.h"
@@ -388,7 +389,7 @@ Status TrackCollector::close_track(Track& t) {
   outcomes_.push_back(std::move(o));
   t.candidates.clear();
   t.candidates.shrink_to_fit();
-  detect_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  detect_seconds_ += seconds_since(started);
   return Status::ok();
 }
 

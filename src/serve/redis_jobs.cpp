@@ -8,6 +8,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/clock.h"
+
 namespace unmask::serve {
 namespace {
 
@@ -16,8 +18,6 @@ constexpr const char* kQueueKey = "unmask:queue";
 constexpr const char* kEventsKey = "unmask:events";
 
 std::string job_key(const std::string& id) { return "unmask:job:" + id; }
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // Keeps one connection, reconnecting (after a pause) when it broke. Not thread-safe.
 class Connection {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/clock.h"
 #include "serve/redis_jobs.h"
 #include "serve/serve.h"
 #include "serve/server_context.h"
@@ -90,7 +91,7 @@ void local_worker(ServerContext& ctx, LocalQueue& queue, const std::string& name
     auto options = job_options_from_json(job->options_json);
     Result<ScanOutcome> outcome =
         options.ok() ? run_scan_job(job->input_path, job->filename, *options, ctx.scan_base, progress) : options.status();
-    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double seconds = seconds_since(t0);
     Status s = record_outcome(*ctx.store, *ctx.files, ctx.metrics, *job, outcome, seconds);
     if (!s.is_ok()) log_warning("job " + job->id + ": " + s.message());
   }
