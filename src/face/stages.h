@@ -73,7 +73,7 @@ class SceneCutDetector {
 };
 
 // cv::resize(src, thumb, {width, height}, 0, 0, cv::INTER_AREA) for a BGR frame whose sides are
-// whole multiples (>= 3) of the thumbnail's, computed directly (same pixels); false otherwise.
+// whole multiples (3 to 257) of the thumbnail's, computed directly (same pixels); false otherwise.
 bool area_thumbnail(const cv::Mat& src, int width, int height, cv::Mat& thumb);
 
 // How a detector-style box sits relative to the landmarks: offset of its centre from the

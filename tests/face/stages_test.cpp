@@ -38,10 +38,12 @@ TEST(OneEuroFilter, FollowsFastMotionWithSmallLag) {
 TEST(SceneCutDetector, ThumbnailIsOpenCvsAreaResizeExactly) {
   // The scene-cut thumbnail of frames a whole multiple of 64x36 is summed directly instead of by
   // cv::resize(INTER_AREA): the pixels must be OpenCV's, on noise (every rounding case) and on a
-  // smooth gradient, at 720p, 1080p, 640x360 and 192x108; other sizes are declined (cv::resize does them).
+  // smooth gradient, at 720p, 1080p, 2160p (60-row blocks), 640x360 and 192x108; other sizes, and
+  // blocks taller than 16-bit column sums hold (257 rows), are declined (cv::resize does them).
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> byte(0, 255);
-  for (const auto& [w, h] : {std::pair{1280, 720}, std::pair{1920, 1080}, std::pair{640, 360}, std::pair{192, 108}}) {
+  for (const auto& [w, h] : {std::pair{1280, 720}, std::pair{1920, 1080}, std::pair{3840, 2160}, std::pair{640, 360},
+                             std::pair{192, 108}}) {
     for (int kind = 0; kind < 2; ++kind) {
       cv::Mat src(h, w, CV_8UC3);
       for (int y = 0; y < h; ++y)
@@ -56,6 +58,8 @@ TEST(SceneCutDetector, ThumbnailIsOpenCvsAreaResizeExactly) {
   cv::Mat odd(480, 854, CV_8UC3, cv::Scalar(1, 2, 3)), half(72, 128, CV_8UC3, cv::Scalar(1, 2, 3)), thumb;
   EXPECT_FALSE(area_thumbnail(odd, 64, 36, thumb));
   EXPECT_FALSE(area_thumbnail(half, 64, 36, thumb));  // 2x2: OpenCV's SIMD path rounds halves up
+  cv::Mat tall(36 * 258, 64 * 3, CV_8UC3, cv::Scalar(255, 255, 255));
+  EXPECT_FALSE(area_thumbnail(tall, 64, 36, thumb));  // 258 rows of 255 overflow a 16-bit sum
 }
 
 TEST(SceneCutDetector, CutBetweenShotsButNotWithinOne) {
