@@ -25,17 +25,26 @@ struct QueuedFrame {
 };
 
 // A bounded single-producer single-consumer queue of decoded frames. The decoder blocks when it
-// is kQueueDepth frames ahead, so memory stays flat however long the video is (8 frames: 50 MB
-// at 1080p). The decoder's work comes in bursts (a ~20 ms HOG pass every 5th frame, while the
-// tracker spends ~4 ms a frame): 8 frames of slack absorb a burst without stalling the tracker.
+// is depth() frames ahead, so memory stays flat however long the video is. The decoding thread's
+// work comes in bursts (a ~20 ms full-frame HOG pass every 30th frame while faces are followed,
+// with decoding stalled behind it; the tracker spends ~2 ms a frame): a queue deeper than a burst
+// keeps the tracker fed through it. 16 frames (44 MB at 720p, 100 MB at 1080p) instead of 8: a
+// 720p scan's median wall time 0.95 -> 0.88 s (docs/scan.md, session 18); larger frames keep 8.
 class FrameQueue {
  public:
-  static constexpr size_t kQueueDepth = 8;
+  static constexpr size_t kMaxDepth = 16, kMinDepth = 8;
+  static constexpr size_t kBudgetBytes = size_t{128} << 20;
+  // The depth for frames of `frame_bytes`: as many as kBudgetBytes hold, within [kMinDepth, kMaxDepth].
+  static size_t depth_for(size_t frame_bytes) {
+    return std::clamp(kBudgetBytes / std::max<size_t>(1, frame_bytes), kMinDepth, kMaxDepth);
+  }
+  explicit FrameQueue(size_t depth) : depth_(depth) {}
+  size_t depth() const { return depth_; }
 
   // Producer: false when the consumer has stopped.
   bool put(QueuedFrame&& f) {
     std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return queue_.size() < kQueueDepth || stopped_; });
+    not_full_.wait(lock, [&] { return queue_.size() < depth_ || stopped_; });
     if (stopped_) return false;
     queue_.push_back(std::move(f));
     not_empty_.notify_one();
@@ -68,6 +77,7 @@ class FrameQueue {
   }
 
  private:
+  const size_t depth_;
   std::mutex mutex_;
   std::condition_variable not_full_, not_empty_;
   std::deque<QueuedFrame> queue_;
@@ -80,7 +90,8 @@ class FrameQueue {
 // faulted in page by page), which cost more CPU than converting the frame into it.
 class FramePool {
  public:
-  static constexpr size_t kMaxFree = FrameQueue::kQueueDepth + 4;
+  // Keeps up to `max_free` buffers (the queue's depth and a few in flight).
+  explicit FramePool(size_t max_free) : max_free_(max_free) {}
   Image take() {
     std::lock_guard lock(mutex_);
     if (free_.empty()) return Image();
@@ -91,10 +102,11 @@ class FramePool {
   void give(Image&& image) {
     if (image.empty()) return;
     std::lock_guard lock(mutex_);
-    if (free_.size() < kMaxFree) free_.push_back(std::move(image));
+    if (free_.size() < max_free_) free_.push_back(std::move(image));
   }
 
  private:
+  const size_t max_free_;
   std::mutex mutex_;
   std::vector<Image> free_;
 };
@@ -129,8 +141,8 @@ Result<VideoFaces> track_file(const std::string& path, std::shared_ptr<const Fac
   // where a tracker following its faces wants it: the tracking thread is left the landmark fits.
   FrameAnalyzer analyzer(std::move(models), tracker_options);
 
-  FrameQueue queue;
-  FramePool pool;
+  FrameQueue queue(FrameQueue::depth_for(static_cast<size_t>(result.width_px) * result.height_px * 3));
+  FramePool pool(queue.depth() + 4);
   std::thread decoder([&queue, &reader, &options, &analyzer, &pool] {
     int64_t n = 0;
     while (options.max_frames < 0 || n < options.max_frames) {
