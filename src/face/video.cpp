@@ -29,7 +29,7 @@ struct QueuedFrame {
 // work comes in bursts (a ~20 ms full-frame HOG pass every 30th frame while faces are followed,
 // with decoding stalled behind it; the tracker spends ~2 ms a frame): a queue deeper than a burst
 // keeps the tracker fed through it. 16 frames (44 MB at 720p, 100 MB at 1080p) instead of 8: a
-// 720p scan's median wall time 0.95 -> 0.88 s (docs/scan.md, session 18); larger frames keep 8.
+// 720p scan's median wall time 0.92 -> 0.865 s (docs/faces.md, session 18); larger frames keep 8.
 class FrameQueue {
  public:
   static constexpr size_t kMaxDepth = 16, kMinDepth = 8;
