@@ -162,12 +162,8 @@ Result<std::shared_ptr<const CropDetector>> load_sbi_detector(const std::string&
   if (!platt.ok()) return Status::model(model_path, "bad calibration: " + platt.status().message());
   auto file_sha = sha256_file(model_path);
   if (!file_sha.ok()) return Status::model(model_path, file_sha.status().message());
-  DetectorInfo info;
-  info.name = recipe.name;
-  info.version = recipe.version;
-  info.model_sha256 = *file_sha;
-  info.model_path = model_path;
-  info.kind = DetectorKind::kCrop;
+  DetectorInfo info{.name = recipe.name, .version = recipe.version, .model_sha256 = *file_sha,
+                    .model_path = model_path, .kind = DetectorKind::kCrop};
   return std::shared_ptr<const CropDetector>(
       std::make_shared<BlendDetector>(std::move(*model), align, *platt, gate, std::move(info), recipe));
 }

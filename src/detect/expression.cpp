@@ -139,12 +139,8 @@ Result<std::shared_ptr<const TrackDetector>> make_expression_detector(nn::Model 
     if (parse_floats(it->second, v) && v.size() == 1) real_median = v[0];
   }
   if (!(real_median > 0)) return Status::model(what, "metadata lacks real_brow_activity_median");
-  DetectorInfo info;
-  info.name = "expression";
-  info.version = "1";
-  info.model_sha256 = model_sha256;
-  info.model_path = what;
-  info.kind = DetectorKind::kTrack;
+  DetectorInfo info{.name = "expression", .version = "1", .model_sha256 = model_sha256,
+                    .model_path = what, .kind = DetectorKind::kTrack};
   return std::shared_ptr<const TrackDetector>(
       std::make_shared<ExpressionDetector>(std::move(*classifier), std::move(info), real_median));
 }

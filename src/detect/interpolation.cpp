@@ -106,12 +106,8 @@ Result<std::shared_ptr<const TrackDetector>> make_interpolation_detector(nn::Mod
   auto classifier =
       FeatureClassifier::create(std::move(model), what, kInterpolationFeatureVersion, kInterpolationFeatureCount);
   if (!classifier.ok()) return classifier.status();
-  DetectorInfo info;
-  info.name = "interpolation";
-  info.version = "1";
-  info.model_sha256 = model_sha256;
-  info.model_path = what;
-  info.kind = DetectorKind::kTrack;
+  DetectorInfo info{.name = "interpolation", .version = "1", .model_sha256 = model_sha256,
+                    .model_path = what, .kind = DetectorKind::kTrack};
   return std::shared_ptr<const TrackDetector>(
       std::make_shared<InterpolationDetector>(std::move(*classifier), std::move(info)));
 }

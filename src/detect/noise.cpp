@@ -138,12 +138,8 @@ Result<std::shared_ptr<const TrackDetector>> make_noise_detector(nn::Model model
     std::vector<float> v;
     if (parse_floats(it->second, v) && v.size() == 1) real_ratio = std::exp(static_cast<double>(v[0]));
   }
-  DetectorInfo info;
-  info.name = "noise";
-  info.version = "1";
-  info.model_sha256 = model_sha256;
-  info.model_path = what;
-  info.kind = DetectorKind::kTrack;
+  DetectorInfo info{.name = "noise", .version = "1", .model_sha256 = model_sha256,
+                    .model_path = what, .kind = DetectorKind::kTrack};
   return std::shared_ptr<const TrackDetector>(
       std::make_shared<NoiseDetector>(std::move(*classifier), std::move(info), real_ratio));
 }

@@ -197,15 +197,10 @@ Result<std::shared_ptr<const CropDetector>> make_spectral_detector(nn::Model mod
                                                                    const std::string& model_sha256) {
   auto classifier = FeatureClassifier::create(std::move(model), what, kSpectralFeatureVersion, kSpectralFeatureCount);
   if (!classifier.ok()) return classifier.status();
-  DetectorInfo info;
-  info.name = "spectral";
-  info.version = "1";
-  info.model_sha256 = model_sha256;
-  info.model_path = what;
-  info.kind = DetectorKind::kCrop;
   // Its fakes are StyleGAN stills; on held-out real video it raised confident false alarms
-  // (docs/detectors.md), so video frames are left to the other detectors.
-  info.stills_only = true;
+  // (docs/detectors.md), so video frames are left to the other detectors (stills_only).
+  DetectorInfo info{.name = "spectral", .version = "1", .model_sha256 = model_sha256,
+                    .model_path = what, .kind = DetectorKind::kCrop, .stills_only = true};
   return std::shared_ptr<const CropDetector>(std::make_shared<SpectralDetector>(std::move(*classifier), std::move(info)));
 }
 

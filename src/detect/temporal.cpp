@@ -402,12 +402,8 @@ Result<std::shared_ptr<const TrackDetector>> make_temporal_detector(nn::Model mo
     if (it == meta.end() || !parse_floats(it->second, v) || v.size() != 1) return 0.0;
     return static_cast<double>(v[0]);
   };
-  DetectorInfo info;
-  info.name = "temporal";
-  info.version = "1";
-  info.model_sha256 = model_sha256;
-  info.model_path = what;
-  info.kind = DetectorKind::kTrack;
+  DetectorInfo info{.name = "temporal", .version = "1", .model_sha256 = model_sha256,
+                    .model_path = what, .kind = DetectorKind::kTrack};
   return std::shared_ptr<const TrackDetector>(std::make_shared<TemporalDetector>(
       std::move(*classifier), std::move(info), std::exp(number("real_log_jitter_ratio_median")),
       number("real_blink_rate_median")));

@@ -406,12 +406,8 @@ Result<std::shared_ptr<const AudioDetector>> make_voice_detector(std::vector<Voi
   auto platt = learn::PlattScaling::parse(meta_value(meta, "calibration"));
   auto file_platt = learn::PlattScaling::parse(meta_value(meta, "file_calibration"));
   if (!platt.ok() || !file_platt.ok()) return Status::model(model_path, "calibration missing or malformed");
-  DetectorInfo info;
-  info.name = "voice";
-  info.version = version;
-  info.model_sha256 = sha256;
-  info.model_path = model_path;
-  info.kind = DetectorKind::kAudio;
+  DetectorInfo info{.name = "voice", .version = version, .model_sha256 = sha256,
+                    .model_path = model_path, .kind = DetectorKind::kAudio};
   return std::shared_ptr<const AudioDetector>(std::make_shared<Detector>(std::move(nets), *platt, *file_platt, std::move(info)));
 }
 
