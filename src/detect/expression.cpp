@@ -133,11 +133,7 @@ Result<std::shared_ptr<const TrackDetector>> make_expression_detector(nn::Model 
   const nn::Metadata meta = model.metadata();
   auto classifier = FeatureClassifier::create(std::move(model), what, kExpressionFeatureVersion, kExpressionFeatureCount);
   if (!classifier.ok()) return classifier.status();
-  double real_median = 0.0;
-  if (auto it = meta.find("real_brow_activity_median"); it != meta.end()) {
-    std::vector<float> v;
-    if (parse_floats(it->second, v) && v.size() == 1) real_median = v[0];
-  }
+  const double real_median = metadata_number(meta, "real_brow_activity_median").value_or(0.0);
   if (!(real_median > 0)) return Status::model(what, "metadata lacks real_brow_activity_median");
   DetectorInfo info{.name = "expression", .version = "1", .model_sha256 = model_sha256,
                     .model_path = what, .kind = DetectorKind::kTrack};

@@ -54,6 +54,13 @@ bool parse_floats(const std::string& text, std::vector<float>& out) {
   return true;
 }
 
+std::optional<double> metadata_number(const nn::Metadata& meta, const std::string& key) {
+  const auto it = meta.find(key);
+  std::vector<float> v;
+  if (it == meta.end() || !parse_floats(it->second, v) || v.size() != 1) return std::nullopt;
+  return static_cast<double>(v[0]);
+}
+
 Result<FeatureClassifier> FeatureClassifier::create(nn::Model model, const std::string& what,
                                                     const std::string& feature_version, int n_features) {
   if (model.empty()) return Status::model(what, "no model");

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,9 @@ double median_of(std::vector<double> values);
 // Space-separated numbers with full float precision, and back (nullopt-like: false on bad text).
 std::string format_floats(const std::vector<float>& values);
 bool parse_floats(const std::string& text, std::vector<float>& out);
+// The one number stored under `key` in a model's metadata; nullopt when it is missing, not a
+// number, or more than one.
+std::optional<double> metadata_number(const nn::Metadata& meta, const std::string& key);
 
 struct FeatureTrainOptions {
   std::vector<int> hidden_widths;   // mlp hidden layers ({} = logistic regression)

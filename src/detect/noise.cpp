@@ -133,11 +133,8 @@ Result<std::shared_ptr<const TrackDetector>> make_noise_detector(nn::Model model
   const nn::Metadata meta = model.metadata();
   auto classifier = FeatureClassifier::create(std::move(model), what, kNoiseFeatureVersion, kNoiseFeatureCount);
   if (!classifier.ok()) return classifier.status();
-  double real_ratio = 1.0;
-  if (auto it = meta.find("real_noise_ratio_median"); it != meta.end()) {
-    std::vector<float> v;
-    if (parse_floats(it->second, v) && v.size() == 1) real_ratio = std::exp(static_cast<double>(v[0]));
-  }
+  const auto log_ratio = metadata_number(meta, "real_noise_ratio_median");
+  const double real_ratio = log_ratio ? std::exp(*log_ratio) : 1.0;
   DetectorInfo info{.name = "noise", .version = "1", .model_sha256 = model_sha256,
                     .model_path = what, .kind = DetectorKind::kTrack};
   return std::shared_ptr<const TrackDetector>(

@@ -396,12 +396,7 @@ Result<std::shared_ptr<const TrackDetector>> make_temporal_detector(nn::Model mo
   const nn::Metadata meta = model.metadata();
   auto classifier = FeatureClassifier::create(std::move(model), what, kTemporalFeatureVersion, kTemporalFeatureCount);
   if (!classifier.ok()) return classifier.status();
-  auto number = [&](const std::string& key) {
-    auto it = meta.find(key);
-    std::vector<float> v;
-    if (it == meta.end() || !parse_floats(it->second, v) || v.size() != 1) return 0.0;
-    return static_cast<double>(v[0]);
-  };
+  auto number = [&](const std::string& key) { return metadata_number(meta, key).value_or(0.0); };
   DetectorInfo info{.name = "temporal", .version = "1", .model_sha256 = model_sha256,
                     .model_path = what, .kind = DetectorKind::kTrack};
   return std::shared_ptr<const TrackDetector>(std::make_shared<TemporalDetector>(

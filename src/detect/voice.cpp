@@ -12,11 +12,11 @@
 #include <numbers>
 #include <optional>
 #include <random>
-#include <sstream>
 
 #include <opencv2/core.hpp>
 
 #include "detect/audio_features.h"
+#include "detect/feature_model.h"
 #include "detect/registry_table.h"
 #include "detect/voice_windows.h"
 #include "learn/learn.h"
@@ -57,13 +57,6 @@ std::vector<float> window_features(const FeatureMatrix& cep, const FeatureMatrix
     const double m = msum[c] / n;
     out.push_back(static_cast<float>(std::sqrt(std::max(0.0, msq[c] / n - m * m))));
   }
-  return out;
-}
-
-std::vector<float> parse_floats(const std::string& text) {
-  std::vector<float> out;
-  std::istringstream in(text);
-  for (double v; in >> v;) out.push_back(static_cast<float>(v));
   return out;
 }
 
@@ -372,9 +365,8 @@ std::string meta_value(const nn::Metadata& meta, const std::string& key) {
 Result<VoiceNet> voice_net(nn::Model model, const std::string& what, const std::string& kind, size_t n) {
   const auto& meta = model.metadata();
   VoiceNet net;
-  net.mean = parse_floats(meta_value(meta, kind + "_mean"));
-  net.scale = parse_floats(meta_value(meta, kind + "_std"));
-  if (net.mean.size() != n || net.scale.size() != n) {
+  if (!parse_floats(meta_value(meta, kind + "_mean"), net.mean) || !parse_floats(meta_value(meta, kind + "_std"), net.scale) ||
+      net.mean.size() != n || net.scale.size() != n) {
     return Status::model(what, kind + " normalisation missing or malformed");
   }
   for (float& s : net.scale) {

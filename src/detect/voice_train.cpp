@@ -19,6 +19,7 @@
 
 #include "core/clock.h"
 #include "detect/audio_features.h"
+#include "detect/feature_model.h"
 #include "detect/training.h"
 #include "detect/voice.h"
 #include "learn/learn.h"
@@ -173,13 +174,6 @@ struct LabelledClip {
 
 constexpr int kTrainPatchStep = 50;  // 0.5 s between training patches (scoring uses 30)
 constexpr int kCnnDefaultEpochs = 12;
-
-std::string join(const std::vector<float>& v) {
-  std::ostringstream out;
-  out.precision(9);
-  for (size_t i = 0; i < v.size(); ++i) out << (i ? " " : "") << v[i];
-  return out.str();
-}
 
 }  // namespace
 
@@ -602,8 +596,8 @@ Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<La
   out.features = kVoiceCnnFeatureVersion;
   out.architecture = {{"name", spec->name}, {"in_channels", 1}, {"input_size_px", kVoicePatchFrames}, {"widths", spec->widths}};
   const std::string alpha_text = (std::ostringstream() << options.mixup_alpha).str();
-  out.metadata = {{"band_mean", join(band_mean)},
-                  {"band_std", join(band_std)},
+  out.metadata = {{"band_mean", format_floats(band_mean)},
+                  {"band_std", format_floats(band_std)},
                   {"n_real_patches", std::to_string(n_real)},
                   {"n_fake_patches", std::to_string(n_fake)},
                   {"train_spec_augment", options.spec_augment ? "1" : "0"}};
@@ -811,8 +805,8 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
   VoiceModelOutput out;
   out.features = kVoiceFeatureVersion;
   out.architecture = {{"name", "mlp"}, {"n_features", kVoiceFeatureCount}, {"widths", spec->widths}};
-  out.metadata = {{"feature_mean", join(fmean)},
-                  {"feature_std", join(fstd)},
+  out.metadata = {{"feature_mean", format_floats(fmean)},
+                  {"feature_std", format_floats(fstd)},
                   {"n_real_windows", std::to_string(n_real)},
                   {"n_fake_windows", std::to_string(n_fake)}};
   out.data = {{"real_windows", n_real}, {"fake_windows", n_fake}};

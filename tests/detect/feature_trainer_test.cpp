@@ -23,6 +23,25 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0 || (std::isnan(a) && std::isnan(b)); }
 
+TEST(FeatureModelMetadata, FloatsRoundTripExactlyAndOneNumberIsReadOrRefused) {
+  // Every model's normalisation and reference values travel as text in its metadata: written by
+  // format_floats, read back bit for bit; a bad token, a non-finite value or a wrong count is refused.
+  const std::vector<float> values = {0.1f, -3.4028235e38f, 1.17549435e-38f, 123456.789f, 0.0f, 1e-45f};
+  std::vector<float> back;
+  ASSERT_TRUE(parse_floats(format_floats(values), back));
+  ASSERT_EQ(back.size(), values.size());
+  for (size_t i = 0; i < values.size(); ++i) EXPECT_TRUE(same_bits(back[i], values[i])) << i;
+  EXPECT_FALSE(parse_floats("1 2 x", back));
+  EXPECT_FALSE(parse_floats("nan", back));
+  EXPECT_FALSE(parse_floats("1 inf", back));
+  const nn::Metadata meta = {{"one", "0.25"}, {"two", "1 2"}, {"bad", "x"}, {"empty", ""}};
+  EXPECT_EQ(metadata_number(meta, "one"), std::optional<double>(0.25));
+  EXPECT_EQ(metadata_number(meta, "two"), std::nullopt);
+  EXPECT_EQ(metadata_number(meta, "bad"), std::nullopt);
+  EXPECT_EQ(metadata_number(meta, "empty"), std::nullopt);
+  EXPECT_EQ(metadata_number(meta, "missing"), std::nullopt);
+}
+
 TEST(CachedVideoRows, ComputesOnceAndTheCacheGivesTheSameFloats) {
   unmask::testing::TempDir dir;
   int calls = 0;
