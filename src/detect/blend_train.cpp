@@ -28,7 +28,6 @@ namespace unmask::detect {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
@@ -490,7 +489,7 @@ Result<TrainSummary> train_blend(const TrainRequest& request) {
 }
 
 Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTrainerOptions& options) {
-  const auto t_start = Clock::now();
+  const auto t_start = SteadyClock::now();
   const std::string& name = options.recipe.name;
   auto items = learn::read_manifest(request.manifest_path);
   if (!items.ok()) return items.status();
@@ -537,7 +536,7 @@ Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTr
     }
   }
   CropExtractSummary xs;
-  const auto t_extract = Clock::now();
+  const auto t_extract = SteadyClock::now();
   std::vector<BlendCrop> all_crops;
   for (int pass = 0; pass < 2; ++pass) {
     const auto& part = pass == 0 ? image_items : video_items;
@@ -625,7 +624,7 @@ Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTr
   // Data path profile: the SBI + augmentation cost of one example.
   double data_ms_per_example = 0;
   {
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     const size_t n = std::min<size_t>(32, train.size());
     for (size_t i = 0; i < n; ++i) {
       auto ex = train.get(i, 12345 + i);
@@ -653,12 +652,12 @@ Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTr
   if (request.resume) {
     if (auto t = read_file(time_path); t.ok()) previous_seconds = std::atof(t->c_str());
   }
-  auto last_time_write = Clock::now();
+  auto last_time_write = SteadyClock::now();
   auto seconds_so_far = [&] { return previous_seconds + seconds_since(t_start); };
   cfg.progress = [&](double f, std::string_view s) {
     if (request.progress) request.progress(f, s);
-    if (Clock::now() - last_time_write > std::chrono::seconds(20)) {
-      last_time_write = Clock::now();
+    if (SteadyClock::now() - last_time_write > std::chrono::seconds(20)) {
+      last_time_write = SteadyClock::now();
       (void)write_file_atomic(time_path, fmt(seconds_so_far(), 1));
     }
   };

@@ -120,7 +120,7 @@ FeatureTrainOptions logistic_feature_train_options(const TrainRequest& request, 
 Result<TrainSummary> fit_and_save_feature_model(const TrainRequest& request, const FeatureTrainOptions& options,
                                                 const std::vector<std::vector<float>>& rows,
                                                 const std::vector<int>& labels, const std::vector<bool>& is_val,
-                                                std::chrono::steady_clock::time_point started) {
+                                                SteadyClock::time_point started) {
   auto trained = train_feature_classifier(rows, labels, is_val, options);
   if (!trained.ok()) return trained.status();
   UNMASK_RETURN_IF_ERROR(trained->model.save(request.out_path));

@@ -365,8 +365,8 @@ std::string meta_value(const nn::Metadata& meta, const std::string& key) {
 Result<VoiceNet> voice_net(nn::Model model, const std::string& what, const std::string& kind, size_t n) {
   const auto& meta = model.metadata();
   VoiceNet net;
-  if (!parse_floats(meta_value(meta, kind + "_mean"), net.mean) || !parse_floats(meta_value(meta, kind + "_std"), net.scale) ||
-      net.mean.size() != n || net.scale.size() != n) {
+  if (!parse_floats(meta_value(meta, kind + "_mean"), net.mean) ||
+      !parse_floats(meta_value(meta, kind + "_std"), net.scale) || net.mean.size() != n || net.scale.size() != n) {
     return Status::model(what, kind + " normalisation missing or malformed");
   }
   for (float& s : net.scale) {

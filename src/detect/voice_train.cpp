@@ -316,7 +316,7 @@ learn::TrainConfig voice_train_config(const TrainRequest& req, int default_epoch
 
 // The validation numbers both versions report: windows (calibrated) and files, and the time.
 std::map<std::string, double> validation_metrics(const learn::BinaryMetrics& windows, const learn::BinaryMetrics& files,
-                                                 std::chrono::steady_clock::time_point t0) {
+                                                 SteadyClock::time_point t0) {
   return {{"val_auc", windows.auc},
           {"val_eer", windows.eer},
           {"val_log_loss", windows.log_loss},
@@ -474,7 +474,7 @@ namespace {
 // of the source groups (window logit = mean of its patches' logits; file logit = top quarter of
 // the window logits), fits both Platt scalings there and writes model and card.
 Result<TrainSummary> fit_voice_cnn(const TrainRequest& req, const std::vector<LabelledClip>& clips, int n_groups,
-                                   std::chrono::steady_clock::time_point t0, const VoiceDataCounts& counts,
+                                   SteadyClock::time_point t0, const VoiceDataCounts& counts,
                                    const std::array<int64_t, kVocoderFamilies>& n_vocoded, const VoiceTrainOptions& options) {
   auto progress = [&](double f, const std::string& stage) {
     if (req.progress) req.progress(f, stage);
@@ -636,7 +636,7 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
   if (options.mixup_alpha < 0.0 || !std::isfinite(options.mixup_alpha)) return Status::usage("voice mixup", "alpha must be a finite number >= 0");
   if (options.mixup_alpha > 0.0 && model_kind != "cnn") return Status::usage("voice mixup", "patch mixup needs the cnn model kind");
   const bool cnn = model_kind == "cnn";
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyClock::now();
   auto items = learn::read_manifest(req.manifest_path);
   if (!items.ok()) return items.status();
   if (req.threads > 0) nn::set_num_threads(req.threads);

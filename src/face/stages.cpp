@@ -18,7 +18,8 @@ bool area_thumbnail(const cv::Mat& src, int width, int height, cv::Mat& thumb) {
   if (src.type() != CV_8UC3 || width < 1 || height < 1 || src.cols % width != 0 || src.rows % height != 0) return false;
   const int sx = src.cols / width, sy = src.rows / height;
   // (2x2 blocks are averaged by OpenCV's SIMD code, which rounds halves up: not done here.)
-  if (sx < 3 || sy < 3) return false;
+  // Taller blocks than 257 rows would overflow the 16-bit column sums below.
+  if (sx < 3 || sy < 3 || sy > 65535 / 255) return false;
   // OpenCV's INTER_AREA for whole factors (resizeAreaFast_): the block's integer sum times the
   // float 1 / area, rounded as saturate_cast rounds. Integer sums do not depend on their order.
   const float scale = 1.f / static_cast<float>(sx * sy);
@@ -26,7 +27,6 @@ bool area_thumbnail(const cv::Mat& src, int width, int height, cv::Mat& thumb) {
   // Column sums over the block's rows first (a plain loop the compiler vectorises), then the
   // block's columns: the same integer sums. 16-bit column sums (twice the lanes per instruction
   // of 32-bit ones; this loop was ~4% of a 720p scan) hold up to 257 rows of 255.
-  if (sy > 65535 / 255) return false;
   const size_t row_len = static_cast<size_t>(src.cols) * 3;
   std::vector<uint16_t> column(row_len);
   for (int ty = 0; ty < height; ++ty) {

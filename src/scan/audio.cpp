@@ -60,7 +60,7 @@ std::optional<report::LipsyncResult> judge_lipsync(const std::vector<TrackOutcom
 }  // namespace
 
 AudioHeard hear_audio(const std::string& path, const detect::DetectorSet& set, bool lipsync_wanted) {
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = SteadyClock::now();
   AudioHeard heard;
   AudioOutcome& out = heard.outcome;
   std::map<int, std::unique_ptr<detect::AudioSource>> by_rate;

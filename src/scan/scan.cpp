@@ -29,7 +29,6 @@ namespace unmask::scan {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 constexpr int kWatermarkFrames = 16;
 constexpr int kWatermarkFramesFast = 8;
@@ -123,7 +122,7 @@ class WatermarkTap {
         queue_.pop_front();
         not_full_.notify_one();
       }
-      const auto started = Clock::now();
+      const auto started = SteadyClock::now();
       Status s = verifier_->add(job.image, job.index, job.pts_us, job.previous.empty() ? nullptr : &job.previous);
       seconds_ += seconds_since(started);
       if (!s.is_ok()) {
@@ -133,7 +132,7 @@ class WatermarkTap {
         return;
       }
     }
-    const auto started = Clock::now();
+    const auto started = SteadyClock::now();
     result_ = verifier_->finish();
     seconds_ += seconds_since(started);
   }
@@ -317,7 +316,7 @@ Result<AvailableDetectors> load_available_detectors(const std::string& models_di
 }
 
 Result<report::Report> scan_file(const std::string& path, const ScanOptions& options) {
-  const auto started = Clock::now();
+  const auto started = SteadyClock::now();
   if (options.frames_per_track < 1) return Status::usage("--frames", "must be at least 1");
   report::Report r;
   auto progress = [&](double f, std::string_view stage) {
@@ -325,7 +324,7 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
   };
 
   // 1. What the file is.
-  auto probe_started = Clock::now();
+  auto probe_started = SteadyClock::now();
   auto info = media::probe(path);
   if (!info.ok()) return info.status();
   r.timing_s["probe"] = seconds_since(probe_started);
@@ -347,13 +346,13 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
 
   // The file's hash runs beside the decode (it reads the file once more, from the page cache).
   auto sha_future = std::async(std::launch::async, [path] {
-    const auto t = Clock::now();
+    const auto t = SteadyClock::now();
     auto sha = sha256_file(path);
     return std::make_pair(std::move(sha), seconds_since(t));
   });
 
   // 2. Detectors and face models.
-  const auto load_started = Clock::now();
+  const auto load_started = SteadyClock::now();
   // The landmark model (~100 MB) loads beside the detectors.
   std::future<Result<std::shared_ptr<const face::FaceModels>>> face_future;
   if (info->video && !options.face_models) {
@@ -427,7 +426,7 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
   const bool want_fingerprints = fs::exists(sidecar, ec);
   const int rotation = info->video ? info->video->rotation_deg : 0;
   if (info->video && face_work) {
-    const auto decode_started = Clock::now();
+    const auto decode_started = SteadyClock::now();
     internal::CollectorOptions co;
     co.frames_per_track = frames_per_track;
     co.second_pass = !options.fast;
@@ -471,7 +470,7 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
     r.timing_s["detect"] = detect_s;
   }
   if (info->video && options.check_watermark && !verify && video_error.empty()) {
-    const auto t = Clock::now();
+    const auto t = SteadyClock::now();
     mark::VerifyOptions vo;
     vo.max_frames = options.fast ? kWatermarkFramesFast : kWatermarkFrames;
     vo.tamper = !options.fast;
@@ -489,7 +488,7 @@ Result<report::Report> scan_file(const std::string& path, const ScanOptions& opt
   if (info->audio) {
     progress(0.88, "audio");
     internal::AudioHeard heard = audio_future.valid() ? audio_future.get() : internal::hear_audio(path, *detectors, lipsync_wanted);
-    const auto t = Clock::now();
+    const auto t = SteadyClock::now();
     const Status& s = heard.status;
     if (!s.is_ok()) {
       if (s.code() != StatusCode::kInput || (!info->video || !video_error.empty())) return s;

@@ -210,7 +210,7 @@ std::vector<TrackOutcome> TrackCollector::take_outcomes() {
 }
 
 Status TrackCollector::close_track(Track& t) {
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = SteadyClock::now();
   TrackOutcome o;
   o.track_id = t.track_id;
   o.n_frames = static_cast<int>(t.n_frames);

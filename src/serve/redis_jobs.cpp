@@ -13,7 +13,6 @@
 namespace unmask::serve {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 constexpr const char* kQueueKey = "unmask:queue";
 constexpr const char* kEventsKey = "unmask:events";
 
@@ -31,7 +30,7 @@ class Connection {
     if (!c.ok()) {
       if (!warned_) log_warning("redis: " + c.status().message() + " (retrying)");
       warned_ = true;
-      broken_at_ = Clock::now();
+      broken_at_ = SteadyClock::now();
       client_.reset();
       return nullptr;
     }
@@ -40,18 +39,18 @@ class Connection {
     client_ = std::move(*c);
     return client_.get();
   }
-  void mark_broken() { broken_at_ = Clock::now(); }
+  void mark_broken() { broken_at_ = SteadyClock::now(); }
 
  private:
   RedisAddress address_;
   std::unique_ptr<RedisClient> client_;
-  Clock::time_point broken_at_{};
+  SteadyClock::time_point broken_at_{};
   bool warned_ = false;
 };
 
 void sleep_unless_stopped(const std::atomic<bool>& stop, double seconds) {
-  const auto until = Clock::now() + std::chrono::duration<double>(seconds);
-  while (!stop.load() && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto until = SteadyClock::now() + std::chrono::duration<double>(seconds);
+  while (!stop.load() && SteadyClock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
 Status push_event(RedisClient& c, const nlohmann::json& event) {
@@ -151,7 +150,7 @@ struct RedisBridge::Impl {
 
   void collect_loop() {
     Connection conn(address);
-    auto last_reap = Clock::now() - std::chrono::hours(1);
+    auto last_reap = SteadyClock::now() - std::chrono::hours(1);
     while (!stop.load()) {
       RedisClient* c = conn.get();
       if (c == nullptr) {
@@ -160,7 +159,7 @@ struct RedisBridge::Impl {
       }
       if (seconds_since(last_reap) >= reap_interval_s) {
         reap(*c);
-        last_reap = Clock::now();
+        last_reap = SteadyClock::now();
       }
       auto r = c->blocking_command({"BLPOP", kEventsKey, "1"}, 1.0);
       if (!r.ok()) {
@@ -232,7 +231,7 @@ class Heartbeat {
   void loop(const RedisAddress& address) {
     Connection conn(address);
     double sent = -1.0;
-    auto last_refresh = Clock::now();
+    auto last_refresh = SteadyClock::now();
     std::unique_lock lock(mu_);
     while (!done_) {
       cv_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; });
@@ -248,7 +247,7 @@ class Heartbeat {
         }
         if (seconds_since(last_refresh) >= kClaimRefreshS) {
           const std::string ttl = std::to_string(kClaimTtlS);
-          if (c->command({"SET", claim_key(id_), worker_, "XX", "EX", ttl}).ok()) last_refresh = Clock::now();
+          if (c->command({"SET", claim_key(id_), worker_, "XX", "EX", ttl}).ok()) last_refresh = SteadyClock::now();
         }
         if (c->broken()) conn.mark_broken();
       }
@@ -277,7 +276,7 @@ bool run_one(RedisClient& c, const RedisAddress& address, const std::string& id,
   Status written = write_file_atomic(path, fields->elements[2].str);
   auto options = job_options_from_json(fields->elements[1].is_nil() ? "{}" : fields->elements[1].str);
   if (!push_event(c, {{"id", id}, {"type", "running"}, {"worker", name}}).is_ok()) return false;
-  const auto t0 = Clock::now();
+  const auto t0 = SteadyClock::now();
   Result<ScanOutcome> outcome = Status::internal("worker", "not run");
   if (!written.is_ok()) {
     outcome = written;

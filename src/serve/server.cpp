@@ -17,8 +17,6 @@
 namespace unmask::serve {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // The in-process queue of job ids.
 class LocalQueue {
  public:
@@ -77,7 +75,7 @@ void local_worker(ServerContext& ctx, LocalQueue& queue, const std::string& name
     auto job = ctx.store->get(*id);
     if (!job || job->status != JobStatus::kQueued) continue;
     (void)ctx.store->mark_running(job->id, name);
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     double recorded = -1.0;
     std::string recorded_stage;
     std::mutex progress_mu;  // scan may report from more than one thread
