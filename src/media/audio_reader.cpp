@@ -16,7 +16,7 @@ class FfmpegAudioReader final : public AudioReader {
     if (rate_hz_ < 1000 || rate_hz_ > 384000) {
       return Status::usage("sample rate", std::to_string(rate_hz_) + " Hz is out of range");
     }
-    auto fmt = open_input(path_);
+    auto fmt = open_input(path_, StreamsWanted::audio);
     if (!fmt.ok()) return fmt.status();
     fmt_ = std::move(fmt.value());
     auto info = describe(path_, fmt_.get());

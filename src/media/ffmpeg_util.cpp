@@ -71,7 +71,7 @@ std::string av_error_text(int errnum) {
   return buf;
 }
 
-Result<InputContextPtr> open_input(const std::string& path) {
+Result<InputContextPtr> open_input(const std::string& path, StreamsWanted wanted) {
   init_ffmpeg_logging();
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -87,6 +87,14 @@ Result<InputContextPtr> open_input(const std::string& path) {
     return Status::input(path, "not a media file that can be read (" + av_error_text(err) + ")");
   }
   InputContextPtr fmt(raw);
+  if (wanted == StreamsWanted::audio &&
+      av_find_best_stream(fmt.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0) >= 0) {
+    for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+      if (fmt->streams[i]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO) {
+        fmt->streams[i]->discard = AVDISCARD_ALL;
+      }
+    }
+  }
   err = avformat_find_stream_info(fmt.get(), nullptr);
   if (err < 0) {
     return Status::input(path, "cannot read stream information (" + av_error_text(err) + ")");

@@ -110,6 +110,7 @@ class AudioReader {
   // Appends at most max_samples samples to `out`; returns how many were appended (0 at the end).
   virtual Result<size_t> read(std::vector<float>& out, size_t max_samples) = 0;
   virtual int sample_rate_hz() const = 0;
+  // The container and its audio; video streams are not looked into, so `video` is left empty.
   virtual const MediaInfo& info() const = 0;
 };
 

@@ -58,7 +58,8 @@ Result<MediaInfo> describe(const std::string& path, AVFormatContext* fmt) {
   }
 
   const int v = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-  if (v >= 0 && !(fmt->streams[v]->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
+  if (v >= 0 && fmt->streams[v]->discard != AVDISCARD_ALL &&
+      !(fmt->streams[v]->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
     AVStream* st = fmt->streams[v];
     const AVCodecParameters* par = st->codecpar;
     if (par->width <= 0 || par->height <= 0) {

@@ -317,7 +317,7 @@ class FfmpegVideoWriter final : public VideoWriter {
 
   Status add_audio_stream() {
     if (!options_.copy_audio_from.empty()) {
-      auto src = open_input(options_.copy_audio_from);
+      auto src = open_input(options_.copy_audio_from, StreamsWanted::audio);
       if (!src.ok()) return src.status();
       const int index = av_find_best_stream(src->get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
       if (index < 0) return Status::ok();  // the source is silent: so is the output

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "media/ffmpeg_util.h"
 #include "media/media.h"
 #include "support/fixtures.h"
 
@@ -20,6 +21,41 @@ TEST(AudioReader, ResamplesAToneAndKeepsItsFrequency) {
   EXPECT_EQ(audio->sample_rate_hz, 16000);
   EXPECT_NEAR(audio->duration_s(), 2.0, 0.08);  // AAC adds a little priming/padding
   EXPECT_NEAR(testing::dominant_frequency_hz(*audio, 200, 2000), 440.0, 2.0);
+}
+
+TEST(AudioReader, OpensAVideosSoundWithoutLookingIntoItsVideo) {
+  TempDir dir;
+  const std::string path = dir.file("tone.mp4");
+  ClipSpec spec;
+  spec.n_frames = 25; spec.fps = 25; spec.tone_hz = 440; spec.audio_rate_hz = 48000;
+  testing::write_pattern_clip(path, spec);
+
+  auto full = detail::open_input(path);
+  auto audio_only = detail::open_input(path, detail::StreamsWanted::audio);
+  ASSERT_TRUE(full.ok() && audio_only.ok());
+  const int a = av_find_best_stream(full->get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
+  const int v = av_find_best_stream(full->get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(v, 0);
+  // The audio stream is described exactly as by a full open; the video stream is discarded.
+  const AVCodecParameters* want = (*full)->streams[a]->codecpar;
+  const AVCodecParameters* got = (*audio_only)->streams[a]->codecpar;
+  EXPECT_EQ(got->codec_id, want->codec_id);
+  EXPECT_EQ(got->format, want->format);
+  EXPECT_EQ(got->sample_rate, want->sample_rate);
+  EXPECT_EQ(got->ch_layout.nb_channels, want->ch_layout.nb_channels);
+  EXPECT_EQ(got->frame_size, want->frame_size);
+  EXPECT_EQ((*audio_only)->streams[v]->discard, AVDISCARD_ALL);
+  EXPECT_NE((*full)->streams[v]->discard, AVDISCARD_ALL);
+
+  auto reader = AudioReader::open(path, 16000);
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  ASSERT_TRUE((*reader)->info().audio.has_value());
+  EXPECT_EQ((*reader)->info().audio->sample_rate_hz, 48000);
+  EXPECT_FALSE((*reader)->info().video.has_value());
+  auto probed = probe(path);
+  ASSERT_TRUE(probed.ok());
+  EXPECT_TRUE(probed->video.has_value());  // probe still describes both
 }
 
 TEST(AudioReader, ReadsWavAndDownmixes) {
