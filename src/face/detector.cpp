@@ -4,6 +4,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "face/hog_filter.h"
 #include "face/models_impl.h"
 
 namespace unmask::face {
@@ -17,7 +18,10 @@ namespace {
 // HOG, filters, thresholds, level-to-image mapping and non-max suppression), so from level 0 it
 // gives dlib's detections exactly (tests/face checks) and from level k the detections dlib finds
 // on levels k and up, before their suppression by detections on the levels left out. The finest
-// levels are most of the cost (each level has 0.69x the pixels of the one below).
+// levels are most of the cost (each level has 0.69x the pixels of the one below). Its filters run
+// through detail::apply_hog_filters (dlib's arithmetic with an AVX2 clone), so detect(),
+// detect_near() and the windows use it from level 0 on; dlib's own detector is kept for detect_in
+// without a smallest face, the reference the tests compare this one with.
 class LevelScanner {
  public:
   using Scanner = dlib::scan_fhog_pyramid<dlib::pyramid_down<6>>;
@@ -76,7 +80,7 @@ class LevelScanner {
       const double thresh = thresholds_[i] + adjust_threshold;
       dets_.clear();
       for (unsigned long l = first_level; l < levels; ++l) {
-        const dlib::rectangle area = dlib::impl::apply_filters_to_fhog(filters_[i], feats_[l], saliency_);
+        const dlib::rectangle area = detail::apply_hog_filters(filters_[i], feats_[l], saliency_, scratch_);
         for (long r = area.top(); r <= area.bottom(); ++r) {
           for (long c = area.left(); c <= area.right(); ++c) {
             if (saliency_[r][c] >= thresh) {
@@ -113,7 +117,7 @@ class LevelScanner {
   double level0_box_side_ = 80;
   dlib::array<dlib::array<dlib::array2d<float>>> feats_;
   dlib::array2d<unsigned char> temp1_, temp2_;
-  dlib::array2d<float> saliency_;
+  dlib::array2d<float> saliency_, scratch_;
   std::vector<std::pair<double, dlib::rectangle>> dets_;
   std::vector<dlib::rect_detection> dets_accum_;
 };
@@ -121,8 +125,12 @@ class LevelScanner {
 }  // namespace
 
 struct FaceDetector::State {
-  dlib::frontal_face_detector frontal;
-  std::optional<LevelScanner> levels;  // built on first use by detect_in
+  dlib::frontal_face_detector frontal;  // dlib's own, for detect_in without a smallest face
+  std::optional<LevelScanner> levels;   // everything else; built on first use
+  LevelScanner& scanner() {
+    if (!levels) levels.emplace(frontal);
+    return *levels;
+  }
   std::optional<cv::CascadeClassifier> profile;
   cv::Mat gray, scaled;  // scratch, reused between calls
 };
@@ -217,7 +225,9 @@ Result<std::vector<Face>> FaceDetector::detect(const Image& image) {
   if (thinner_than_a_pixel(image, scale)) return faces;
   try {
     cv::Mat* work = &detector_frame(image, scale, s.gray, s.scaled);
-    append_frontal(s.frontal, *work, 0, 0, scale, options_.min_confidence, faces);
+    std::vector<dlib::rect_detection> dets;
+    s.scanner().detect(dlib::cv_image<unsigned char>(*work), 0, options_.min_confidence, dets);
+    append_detections(dets, 0, 0, scale, faces);
     if (s.profile) {
       // The cascade finds faces turned to the image left; the mirrored image gives the others.
       for (int flip = 0; flip < 2; ++flip) {
@@ -276,9 +286,8 @@ Result<std::vector<Face>> FaceDetector::detect_in(const Image& image, const Box&
     if (x1 - x0 < 80 || y1 - y0 < 80) return faces;  // smaller than the HOG window
     const cv::Mat window = (*work)(cv::Rect(x0, y0, x1 - x0, y1 - y0));
     if (min_face_side_px > 0) {
-      if (!s.levels) s.levels.emplace(s.frontal);
       std::vector<dlib::rect_detection> dets;
-      s.levels->detect(dlib::cv_image<unsigned char>(window), s.levels->first_level_for(min_face_side_px * scale),
+      s.scanner().detect(dlib::cv_image<unsigned char>(window), s.scanner().first_level_for(min_face_side_px * scale),
                        options_.min_confidence, dets);
       append_detections(dets, x0, y0, scale, faces);
     } else {
@@ -326,7 +335,7 @@ Result<std::vector<Face>> FaceDetector::detect_near(const Image& image, const Bo
     if (s.scaled.cols < 80 || s.scaled.rows < 80) return faces;  // smaller than the HOG window
     dlib::cv_image<unsigned char> dimg(s.scaled);
     std::vector<dlib::rect_detection> dets;
-    s.frontal(dimg, dets, min_confidence);
+    s.scanner().detect(dimg, 0, min_confidence, dets);
     for (const auto& d : dets) {
       Face f;
       const Box b = from_dlib(d.rect);
