@@ -121,6 +121,11 @@ Result<VideoFaces> track_file(const std::string& path, std::shared_ptr<const Fac
   if (options.every_nth < 1) return Status::usage("every_nth", "must be >= 1");
   media::VideoReadOptions read_options;
   read_options.every_nth = options.every_nth;
+  // One core stays with the tracker, which takes frames as fast as they come; the decoder gets
+  // the others. On two cores that is one decoding thread, no frame threads: FFmpeg's choice (four
+  // frame threads) cost ~4 % more CPU in thread hand-offs and ran the 720p bench clip 0.79 s
+  // against 0.76 s (median of 10); 1080p and 2160p took the same time with less CPU.
+  read_options.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
   auto reader = media::VideoReader::open(path, read_options);
   if (!reader.ok()) return reader.status();
   const media::MediaInfo info = (*reader)->info();
