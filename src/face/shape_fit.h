@@ -97,19 +97,23 @@ void FlatShapePredictor::fit(const image_type& img_, const dlib::rectangle& rect
   const rectangle area = get_rect(img_);
   const_image_view<image_type> img(img_);
   std::vector<float> feature_pixel_values;
+  std::vector<const typename image_traits<image_type>::pixel_type*> feature_pixels;
   std::vector<uint32_t> leaf(0);
   for (const Cascade& c : cascades_) {
     // dlib::impl::extract_feature_pixel_values, step for step.
     {
       const matrix<float, 2, 2> tform = matrix_cast<float>(find_tform_between_shapes(initial_shape_, current_shape).get_m());
+      // The pixels' addresses first, each fetched as soon as it is known, then their values: the
+      // reads (cache misses in a frame another core decoded) overlap instead of queueing.
       feature_pixel_values.resize(c.deltas.size());
-      for (unsigned long i = 0; i < feature_pixel_values.size(); ++i) {
+      feature_pixels.resize(c.deltas.size());
+      for (unsigned long i = 0; i < feature_pixels.size(); ++i) {
         point p = tform_to_img(tform * c.deltas[i] + location(current_shape, c.anchor_idx[i]));
-        if (area.contains(p))
-          feature_pixel_values[i] = get_pixel_intensity(img[p.y()][p.x()]);
-        else
-          feature_pixel_values[i] = 0;
+        feature_pixels[i] = area.contains(p) ? &img[p.y()][p.x()] : nullptr;
+        if (feature_pixels[i]) __builtin_prefetch(feature_pixels[i]);
       }
+      for (unsigned long i = 0; i < feature_pixels.size(); ++i)
+        feature_pixel_values[i] = feature_pixels[i] ? get_pixel_intensity(*feature_pixels[i]) : 0;
     }
     // Every tree to its leaf (regression_tree::operator()).
     leaf.resize(c.n_trees);
