@@ -181,16 +181,20 @@ struct CropView {
   int nx = 0, ny = 0;
 };
 
-// Bilinear lookup in the integral image (exact for axis-aligned fractional boxes of a
-// piecewise-constant image, up to the bilinear interpolation of the corner terms).
-double integral_at(const cv::Mat& integral, double x, double y) {
-  x = std::clamp(x, 0.0, integral.cols - 1.0);
-  y = std::clamp(y, 0.0, integral.rows - 1.0);
-  const int xi = std::min(static_cast<int>(x), integral.cols - 2), yi = std::min(static_cast<int>(y), integral.rows - 2);
-  const double ax = x - xi, ay = y - yi;
-  const double* r0 = integral.ptr<double>(yi);
-  const double* r1 = integral.ptr<double>(yi + 1);
-  return (1 - ay) * ((1 - ax) * r0[xi] + ax * r0[xi + 1]) + ay * ((1 - ax) * r1[xi] + ax * r1[xi + 1]);
+// Bilinear lookups in the integral image (exact for axis-aligned fractional boxes of a
+// piecewise-constant image, up to the bilinear interpolation of the corner terms), on a grid of
+// points: every column x of the grid meets every row y. Where a coordinate falls (its cell and
+// fraction, clamped to the image) is worked out once per column and once per row; each point is
+// then the same expression of the same numbers as a lookup of its own would be.
+struct IntegralAxis {
+  int index = 0;      // the cell's first integral-image line
+  double frac = 0.0;  // how far past it
+};
+
+IntegralAxis integral_axis(double v, int lines) {
+  v = std::clamp(v, 0.0, lines - 1.0);
+  const int i = std::min(static_cast<int>(v), lines - 2);
+  return IntegralAxis{i, v - i};
 }
 
 // Chips of a crop view along one side: the crop's kx (or ky) chips from offset ox (or oy),
@@ -213,10 +217,21 @@ CropView crop_view(const cv::Mat& integral, int cells_x, int cells_y, double kx,
   if (i0 < v.nx && j0 < v.ny) {
     const int ncx = v.nx - i0 + 1, ncy = v.ny - j0 + 1;
     thread_local std::vector<double> corner;
+    thread_local std::vector<IntegralAxis> columns;
     corner.resize(static_cast<size_t>(ncx) * ncy);
+    columns.resize(ncx);
+    for (int a = 0; a < ncx; ++a) columns[a] = integral_axis((i0 + a - ox) * sx, integral.cols);
     for (int b = 0; b < ncy; ++b) {
-      const double y = (j0 + b - oy) * sy;
-      for (int a = 0; a < ncx; ++a) corner[static_cast<size_t>(b) * ncx + a] = integral_at(integral, (i0 + a - ox) * sx, y);
+      const IntegralAxis row = integral_axis((j0 + b - oy) * sy, integral.rows);
+      const double ay = row.frac;
+      const double* r0 = integral.ptr<double>(row.index);
+      const double* r1 = integral.ptr<double>(row.index + 1);
+      double* out = &corner[static_cast<size_t>(b) * ncx];
+      for (int a = 0; a < ncx; ++a) {
+        const int xi = columns[a].index;
+        const double ax = columns[a].frac;
+        out[a] = (1 - ay) * ((1 - ax) * r0[xi] + ax * r0[xi + 1]) + ay * ((1 - ax) * r1[xi] + ax * r1[xi + 1]);
+      }
     }
     for (int j = j0; j < v.ny; ++j) {
       const double y0 = (j - oy) * sy, y1 = (j + 1 - oy) * sy;
