@@ -4,7 +4,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "face/hog_filter.h"
+#include "face/hog_kernels.h"
 #include "face/models_impl.h"
 
 namespace unmask::face {
@@ -18,8 +18,9 @@ namespace {
 // HOG, filters, thresholds, level-to-image mapping and non-max suppression), so from level 0 it
 // gives dlib's detections exactly (tests/face checks) and from level k the detections dlib finds
 // on levels k and up, before their suppression by detections on the levels left out. The finest
-// levels are most of the cost (each level has 0.69x the pixels of the one below). Its filters run
-// through detail::apply_hog_filters (dlib's arithmetic with an AVX2 clone), so detect(),
+// levels are most of the cost (each level has 0.69x the pixels of the one below). Its features
+// and filters run through detail::extract_hog_features and detail::apply_hog_filters (dlib's
+// arithmetic with an AVX2 clone, hog_kernels.h), so detect(),
 // detect_near() and the windows use it from level 0 on; dlib's own detector is kept for detect_in
 // without a smallest face, the reference the tests compare this one with.
 class LevelScanner {
@@ -64,14 +65,24 @@ class LevelScanner {
     const int cell = static_cast<int>(scanner_.get_cell_size());
     if (feats_.max_size() < levels) feats_.set_max_size(levels);
     feats_.set_size(levels);
-    if (first_level == 0) fe(img, feats_[0], cell, fhog_h_, fhog_w_);
+    // dlib's extractor, through detail::extract_hog_features (its arithmetic, with an AVX2 clone).
+    auto features = [&](const auto& level, detail::HogPlanes& out) {
+      if (cell < 2) {
+        fe(level, out, cell, fhog_h_, fhog_w_);
+        return;
+      }
+      detail::extract_hog_features(static_cast<const uint8_t*>(dlib::image_data(level)), dlib::width_step(level),
+                                   dlib::num_rows(level), dlib::num_columns(level), cell,
+                                   static_cast<int>(fhog_h_), static_cast<int>(fhog_w_), out);
+    };
+    if (first_level == 0) features(img, feats_[0]);
     if (levels > 1) {
       pyr(img, temp1_);
-      if (first_level <= 1) fe(temp1_, feats_[1], cell, fhog_h_, fhog_w_);
+      if (first_level <= 1) features(temp1_, feats_[1]);
       dlib::swap(temp1_, temp2_);
       for (unsigned long l = 2; l < levels; ++l) {
         pyr(temp2_, temp1_);
-        if (l >= first_level) fe(temp1_, feats_[l], cell, fhog_h_, fhog_w_);
+        if (l >= first_level) features(temp1_, feats_[l]);
         dlib::swap(temp1_, temp2_);
       }
     }

@@ -4,7 +4,7 @@
 // last taps into the first sum, then s1 + (s2 + s3)), the columns left over with one sum, products
 // and sums only. Lane width does not change a lane's arithmetic, and there is no fused
 // multiply-add in either clone (AVX2 alone does not enable FMA), so both clones give dlib's floats.
-#include "face/hog_filter.h"
+#include "face/hog_kernels.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,14 +1,15 @@
-// The project's HOG filtering against dlib's own: the same floats, bit for bit.
+// The project's HOG features and filtering against dlib's own: the same floats, bit for bit.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <random>
 
 #include <dlib/image_transforms.h>
+#include <dlib/image_transforms/fhog.h>
 #include <dlib/opencv/cv_image.h>
 #include <opencv2/imgproc.hpp>
 
-#include "face/hog_filter.h"
+#include "face/hog_kernels.h"
 #include "face/models_impl.h"
 #include "face_test_util.h"
 #include "media/media.h"
@@ -21,6 +22,54 @@ void expect_same_bits(const dlib::array2d<float>& want, const dlib::array2d<floa
   ASSERT_EQ(want.nc(), got.nc()) << what;
   for (long r = 0; r < want.nr(); ++r) {
     ASSERT_EQ(std::memcmp(&want[r][0], &got[r][0], sizeof(float) * want.nc()), 0) << what << " row " << r;
+  }
+}
+
+void expect_same_planes(const HogPlanes& want, const HogPlanes& got, const std::string& what) {
+  ASSERT_EQ(want.size(), got.size()) << what;
+  for (size_t i = 0; i < want.size(); ++i) expect_same_bits(want[i], got[i], what + " plane " + std::to_string(i));
+}
+
+HogPlanes dlib_features(const cv::Mat& gray, int cell, int pad_rows, int pad_cols) {
+  HogPlanes planes;
+  dlib::extract_fhog_features(dlib::cv_image<unsigned char>(gray), planes, cell, pad_rows, pad_cols);
+  return planes;
+}
+
+HogPlanes our_features(const cv::Mat& gray, int cell, int pad_rows, int pad_cols) {
+  HogPlanes planes;
+  extract_hog_features(gray.data, static_cast<long>(gray.step), gray.rows, gray.cols, cell, pad_rows, pad_cols, planes);
+  return planes;
+}
+
+TEST(HogFeatures, GiveDlibsFloatsOnPhotosAndNoiseOfEveryWidth) {
+  // Photos at the detector's scales and pyramid levels, and noise (every orientation, strong
+  // gradients) at widths around the 8-column blocks and the 8-pixel cells, too small for a cell.
+  for (const char* name : {"2008_002470.jpg", "Tom_Cruise_avp_2014_4.jpg", "2009_004587.jpg"}) {
+    const auto photo = media::read_image(std::string("/usr/share/doc/libdlib19.1/examples/faces/") + name);
+    ASSERT_TRUE(photo.ok()) << photo.status().message();
+    cv::Mat gray;
+    cv::cvtColor(as_mat(*photo), gray, cv::COLOR_BGR2GRAY);
+    for (double scale : {1.0, 0.83, 0.5, 0.31}) {
+      cv::Mat scaled;
+      cv::resize(gray, scaled, cv::Size(), scale, scale, cv::INTER_AREA);
+      const std::string what = std::string(name) + " x" + std::to_string(scale);
+      expect_same_planes(dlib_features(scaled, 8, 10, 10), our_features(scaled, 8, 10, 10), what);
+    }
+    // A window inside the photo: rows a stride apart that is not the width.
+    const cv::Mat window = gray(cv::Rect(13, 7, gray.cols / 2 + 3, gray.rows / 2 + 5));
+    expect_same_planes(dlib_features(window, 8, 10, 10), our_features(window, 8, 10, 10), std::string(name) + " window");
+  }
+  cv::RNG rng(11);
+  for (int cols : {3, 12, 17, 24, 25, 31, 40, 63, 97}) {
+    for (int rows : {5, 16, 23, 40}) {
+      cv::Mat noise(rows, cols, CV_8U);
+      rng.fill(noise, cv::RNG::UNIFORM, 0, 256);
+      for (int cell : {4, 8}) {
+        const std::string what = std::to_string(rows) + "x" + std::to_string(cols) + " cell " + std::to_string(cell);
+        expect_same_planes(dlib_features(noise, cell, 10, 6), our_features(noise, cell, 10, 6), what);
+      }
+    }
   }
 }
 
