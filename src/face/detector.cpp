@@ -20,9 +20,9 @@ namespace {
 // on levels k and up, before their suppression by detections on the levels left out. The finest
 // levels are most of the cost (each level has 0.69x the pixels of the one below). Its features
 // and filters run through detail::extract_hog_features and detail::apply_hog_filters (dlib's
-// arithmetic with an AVX2 clone, hog_kernels.h), so detect(),
-// detect_near() and the windows use it from level 0 on; dlib's own detector is kept for detect_in
-// without a smallest face, the reference the tests compare this one with.
+// arithmetic with an AVX2 clone, hog_kernels.h), so detect(), detect_near() and the windows use
+// it from level 0 on; dlib's own detector is kept for detect_in without a smallest face, the
+// reference the tests compare this one with.
 class LevelScanner {
  public:
   using Scanner = dlib::scan_fhog_pyramid<dlib::pyramid_down<6>>;
@@ -298,8 +298,9 @@ Result<std::vector<Face>> FaceDetector::detect_in(const Image& image, const Box&
     const cv::Mat window = (*work)(cv::Rect(x0, y0, x1 - x0, y1 - y0));
     if (min_face_side_px > 0) {
       std::vector<dlib::rect_detection> dets;
-      s.scanner().detect(dlib::cv_image<unsigned char>(window), s.scanner().first_level_for(min_face_side_px * scale),
-                       options_.min_confidence, dets);
+      LevelScanner& scanner = s.scanner();
+      scanner.detect(dlib::cv_image<unsigned char>(window), scanner.first_level_for(min_face_side_px * scale),
+                     options_.min_confidence, dets);
       append_detections(dets, x0, y0, scale, faces);
     } else {
       append_frontal(s.frontal, window, x0, y0, scale, options_.min_confidence, faces);

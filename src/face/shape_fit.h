@@ -5,10 +5,10 @@
 // (~120 000 of them, ~130 MB), so a fit (15 cascades x 500 trees) spends most of its time waiting
 // for scattered memory. Here each cascade's splits are one array (90 KB, stays in cache) and its
 // leaves another; a cascade first walks all its trees to their leaves, asking for each leaf as it
-// is found (into L2), then adds the leaves in tree order while fetching the next ones ahead (L1). Every arithmetic step is dlib's own, in dlib's
-// order, on the same types: the shape moves through the same float additions, the feature pixels
-// are read through dlib's transforms, so the landmarks are identical bit for bit (tests/face
-// compares them with dlib's predictor).
+// is found (into L2), then adds the leaves in tree order while fetching the next ones ahead (L1).
+// Every arithmetic step is dlib's own, in dlib's order, on the same types: the shape moves
+// through the same float additions, the feature pixels are read through dlib's transforms, so
+// the landmarks are identical bit for bit (tests/face compares them with dlib's predictor).
 #pragma once
 
 #include <cstdint>
@@ -128,7 +128,8 @@ void FlatShapePredictor::fit(const image_type& img_, const dlib::rectangle& rect
           i = 2 * i + 2;
       }
       leaf[t] = i - n_splits_;
-      const char* found = reinterpret_cast<const char*>(c.leaf_data() + (static_cast<size_t>(t) * n_leaves_ + leaf[t]) * dim_);
+      const char* found =
+          reinterpret_cast<const char*>(c.leaf_data() + (static_cast<size_t>(t) * n_leaves_ + leaf[t]) * dim_);
       for (uint32_t b = 0; b < dim_ * sizeof(float); b += 64) __builtin_prefetch(found + b, 0, 2);
     }
     // current_shape += leaf, tree by tree in dlib's order, the next leaves fetched ahead.
