@@ -10,12 +10,18 @@ namespace {
 using testing::ClipSpec;
 using testing::TempDir;
 
-TEST(AudioReader, ResamplesAToneAndKeepsItsFrequency) {
-  TempDir dir;
+// A clip of n_frames at 25 fps with a 440 Hz tone recorded at audio_rate_hz; returns its path.
+std::string write_tone_clip(const TempDir& dir, int n_frames, int audio_rate_hz) {
   const std::string path = dir.file("tone.mp4");
   ClipSpec spec;
-  spec.n_frames = 50; spec.fps = 25; spec.tone_hz = 440; spec.audio_rate_hz = 44100;
+  spec.n_frames = n_frames; spec.fps = 25; spec.tone_hz = 440; spec.audio_rate_hz = audio_rate_hz;
   testing::write_pattern_clip(path, spec);
+  return path;
+}
+
+TEST(AudioReader, ResamplesAToneAndKeepsItsFrequency) {
+  TempDir dir;
+  const std::string path = write_tone_clip(dir, 50, 44100);
   auto audio = read_audio(path, 16000);
   ASSERT_TRUE(audio.ok()) << audio.status().message();
   EXPECT_EQ(audio->sample_rate_hz, 16000);
@@ -25,11 +31,7 @@ TEST(AudioReader, ResamplesAToneAndKeepsItsFrequency) {
 
 TEST(AudioReader, OpensAVideosSoundWithoutLookingIntoItsVideo) {
   TempDir dir;
-  const std::string path = dir.file("tone.mp4");
-  ClipSpec spec;
-  spec.n_frames = 25; spec.fps = 25; spec.tone_hz = 440; spec.audio_rate_hz = 48000;
-  testing::write_pattern_clip(path, spec);
-
+  const std::string path = write_tone_clip(dir, 25, 48000);
   auto full = detail::open_input(path);
   auto audio_only = detail::open_input(path, detail::StreamsWanted::audio);
   ASSERT_TRUE(full.ok() && audio_only.ok());
