@@ -6,7 +6,9 @@
 //   - the votes added to the histograms lane by lane, in dlib's order;
 //   - the four block normalisations of a cell side by side (dlib's simd4f), summed as SSE2's
 //     sum() does: (l0 + l2) + (l1 + l3).
-// Conversions truncate as dlib's do, and there is no fused multiply-add in either clone.
+// Conversions truncate as dlib's do, and there is no fused multiply-add in either clone. The
+// expressions keep dlib's spelling (C casts, double constants) where it decides the types the
+// arithmetic is done in.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
