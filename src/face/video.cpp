@@ -29,14 +29,19 @@ struct QueuedFrame {
 // work comes in bursts (a ~20 ms full-frame HOG pass every 30th frame while faces are followed,
 // with decoding stalled behind it; the tracker spends ~2 ms a frame): a queue deeper than a burst
 // keeps the tracker fed through it. 16 frames (44 MB at 720p, 100 MB at 1080p) instead of 8: a
-// 720p scan's median wall time 0.92 -> 0.865 s (docs/faces.md, session 18); larger frames keep 8.
+// 720p scan's median wall time 0.92 -> 0.865 s (docs/faces.md, session 18); larger frames keep 8,
+// up to 2160p. Frames so large that 8 of them pass 256 MB take fewer, down to 2 (8K: 2 of 100 MB).
 class FrameQueue {
  public:
-  static constexpr size_t kMaxDepth = 16, kMinDepth = 8;
+  static constexpr size_t kMaxDepth = 16, kMinDepth = 8, kFloorDepth = 2;
   static constexpr size_t kBudgetBytes = size_t{128} << 20;
-  // The depth for frames of `frame_bytes`: as many as kBudgetBytes hold, within [kMinDepth, kMaxDepth].
+  static constexpr size_t kLargeFramesBudgetBytes = size_t{256} << 20;
+  // The depth for frames of `frame_bytes`: as many as kBudgetBytes hold, within [kMinDepth,
+  // kMaxDepth]; kMinDepth lowered to what kLargeFramesBudgetBytes hold (at least kFloorDepth).
   static size_t depth_for(size_t frame_bytes) {
-    return std::clamp(kBudgetBytes / std::max<size_t>(1, frame_bytes), kMinDepth, kMaxDepth);
+    const size_t bytes = std::max<size_t>(1, frame_bytes);
+    const size_t min_depth = std::clamp(kLargeFramesBudgetBytes / bytes, kFloorDepth, kMinDepth);
+    return std::clamp(kBudgetBytes / bytes, min_depth, kMaxDepth);
   }
   explicit FrameQueue(size_t depth) : depth_(depth) {}
   size_t depth() const { return depth_; }
@@ -147,7 +152,7 @@ Result<VideoFaces> track_file(const std::string& path, std::shared_ptr<const Fac
   FrameAnalyzer analyzer(std::move(models), tracker_options);
 
   FrameQueue queue(FrameQueue::depth_for(static_cast<size_t>(result.width_px) * result.height_px * 3));
-  FramePool pool(queue.depth() + 4);
+  FramePool pool(queue.depth() + std::min<size_t>(4, queue.depth()));  // 8K: 2 + 2
   std::thread decoder([&queue, &reader, &options, &analyzer, &pool] {
     int64_t n = 0;
     while (options.max_frames < 0 || n < options.max_frames) {

@@ -64,8 +64,11 @@ class WatermarkTap {
     if (fingerprints_) segments_.add(ff.image, ff.pts_us);
     if (n_ % stride_ == 0 && n_added_ < max_frames_) {
       Job job{ff.image, std::move(previous_), ff.index, ff.pts_us};
+      // Jobs of two 8K frames (200 MB) queue one at a time; 2160p and smaller ones three.
+      const size_t job_bytes = std::max<size_t>(1, 2 * ff.image.size_bytes());
+      const size_t depth = std::clamp<size_t>(kQueueBudgetBytes / job_bytes, 1, kQueueDepth);
       std::unique_lock lock(mutex_);
-      not_full_.wait(lock, [&] { return queue_.size() < kQueueDepth || !status_.is_ok(); });
+      not_full_.wait(lock, [&] { return queue_.size() < depth || !status_.is_ok(); });
       if (!status_.is_ok()) return status_;
       queue_.push_back(std::move(job));
       ++n_added_;
@@ -103,6 +106,7 @@ class WatermarkTap {
 
  private:
   static constexpr size_t kQueueDepth = 3;
+  static constexpr size_t kQueueBudgetBytes = size_t{256} << 20;
   struct Job {
     Image image;
     Image previous;
