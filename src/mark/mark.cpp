@@ -212,6 +212,14 @@ class FrameVerifierImpl final : public FrameVerifier {
 
 }  // namespace
 
+Image verifier_gray(const Image& image) {
+  if (image.channels() == 1 || image.empty()) return image;
+  const cv::Mat gray = gray_of(image);
+  Image out(gray.cols, gray.rows, 1);
+  for (int y = 0; y < gray.rows; ++y) std::copy_n(gray.ptr<uint8_t>(y), gray.cols, out.row(y));
+  return out;
+}
+
 // ---- Payload ----------------------------------------------------------------------------------
 
 uint64_t Payload::pack() const {

@@ -63,7 +63,7 @@ class WatermarkTap {
   Status add(const face::FrameFaces& ff) {
     if (fingerprints_) segments_.add(ff.image, ff.pts_us);
     if (n_ % stride_ == 0 && n_added_ < max_frames_) {
-      Job job{ff.image, std::move(previous_), ff.index, ff.pts_us};
+      Job job{sample_copy(ff.image), std::move(previous_), ff.index, ff.pts_us};
       // Jobs of two 8K frames (200 MB) queue one at a time; 2160p and smaller ones three.
       const size_t job_bytes = std::max<size_t>(1, 2 * ff.image.size_bytes());
       const size_t depth = std::clamp<size_t>(kQueueBudgetBytes / job_bytes, 1, kQueueDepth);
@@ -79,7 +79,7 @@ class WatermarkTap {
       not_empty_.notify_one();
     }
     ++n_;
-    if (tamper_ && n_ % stride_ == 0 && n_added_ < max_frames_) previous_ = ff.image;  // the frame before the next sample
+    if (tamper_ && n_ % stride_ == 0 && n_added_ < max_frames_) previous_ = sample_copy(ff.image);  // the frame before the next sample
     else if (!previous_.empty()) previous_ = Image();
     return Status::ok();
   }
@@ -107,6 +107,13 @@ class WatermarkTap {
  private:
   static constexpr size_t kQueueDepth = 3;
   static constexpr size_t kQueueBudgetBytes = size_t{256} << 20;
+  // Frames larger than 2160p (25 MB) go to the verifier as its gray image (the same result from a
+  // third of the bytes: 33 MB instead of 100 at 8K); smaller ones as they are, converted on the
+  // verifier's thread rather than the tracker's.
+  static constexpr size_t kGrayCopyAboveBytes = size_t{32} << 20;
+  static Image sample_copy(const Image& frame) {
+    return frame.size_bytes() > kGrayCopyAboveBytes ? mark::verifier_gray(frame) : frame;
+  }
   struct Job {
     Image image;
     Image previous;

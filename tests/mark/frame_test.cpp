@@ -187,6 +187,42 @@ TEST_F(MarkPhotos, PastedPatchIsLocalised) {
   }
 }
 
+// What the scan's watermark tap sends for frames larger than 2160p: the verifier's own gray image
+// gives the same result as the colour frame, tamper map regions included.
+TEST_F(MarkPhotos, GrayFramesGiveTheVerifiersResultOnColourFrames) {
+  const auto marked = mark_all(photo_clip(photos_[0], 640, 360, 8), options_for(9));
+  auto other = media::read_image(photos_[4]);
+  ASSERT_TRUE(other.ok());
+  std::vector<Image> attacked = marked;
+  for (Image& f : attacked) unmask::testing::paste(f, cover(*other, 128, 128), 240, 96);
+  auto verify = [&](bool gray) {
+    auto v = FrameVerifier::create(VerifyOptions{});
+    for (size_t i = 0; i < attacked.size(); ++i) {
+      const Image frame = gray ? verifier_gray(attacked[i]) : attacked[i];
+      const Image previous = i == 0 ? Image() : gray ? verifier_gray(attacked[i - 1]) : attacked[i - 1];
+      EXPECT_EQ(frame.channels(), gray ? 1 : 3);
+      EXPECT_TRUE(v->add(frame, int64_t(i), int64_t(i) * 40000, previous.empty() ? nullptr : &previous).is_ok());
+    }
+    return v->finish();
+  };
+  const VerifyResult colour = verify(false), gray = verify(true);
+  ASSERT_TRUE(colour.found);
+  EXPECT_EQ(gray.found, colour.found);
+  EXPECT_EQ(gray.payload.issuer, colour.payload.issuer);
+  EXPECT_EQ(gray.raw_payload_bits, colour.raw_payload_bits);
+  EXPECT_EQ(gray.correlation, colour.correlation);
+  EXPECT_EQ(gray.sync_peak, colour.sync_peak);
+  EXPECT_EQ(gray.bit_error_rate, colour.bit_error_rate);
+  EXPECT_EQ(gray.tamper_frames_readable, colour.tamper_frames_readable);
+  EXPECT_EQ(gray.tamper_mean_fraction_blocks, colour.tamper_mean_fraction_blocks);
+  ASSERT_EQ(gray.tamper_frames.size(), colour.tamper_frames.size());
+  ASSERT_FALSE(colour.tamper_frames.empty());
+  for (size_t i = 0; i < colour.tamper_frames.size(); ++i) {
+    EXPECT_EQ(gray.tamper_frames[i].fraction_blocks, colour.tamper_frames[i].fraction_blocks);
+    EXPECT_EQ(gray.tamper_frames[i].regions.size(), colour.tamper_frames[i].regions.size());
+  }
+}
+
 // The detector's area means are computed separably (fast path): they must equal OpenCV's exact
 // INTER_AREA resampling for frames larger and smaller than the grid's cells.
 TEST_F(MarkPhotos, FrontEndAreaMeansEqualInterArea) {
