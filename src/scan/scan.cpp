@@ -64,7 +64,8 @@ class WatermarkTap {
     if (fingerprints_) segments_.add(ff.image, ff.pts_us);
     if (n_ % stride_ == 0 && n_added_ < max_frames_) {
       Job job{sample_copy(ff.image), std::move(previous_), ff.index, ff.pts_us};
-      // Jobs of two 8K frames (200 MB) queue one at a time; 2160p and smaller ones three.
+      // As many jobs as 256 MB of their colour frames hold: at 8K (two 100 MB frames, sent as
+      // gray copies) one at a time; at 2160p and below three.
       const size_t job_bytes = std::max<size_t>(1, 2 * ff.image.size_bytes());
       const size_t depth = std::clamp<size_t>(kQueueBudgetBytes / job_bytes, 1, kQueueDepth);
       std::unique_lock lock(mutex_);
@@ -79,8 +80,11 @@ class WatermarkTap {
       not_empty_.notify_one();
     }
     ++n_;
-    if (tamper_ && n_ % stride_ == 0 && n_added_ < max_frames_) previous_ = sample_copy(ff.image);  // the frame before the next sample
-    else if (!previous_.empty()) previous_ = Image();
+    if (tamper_ && n_ % stride_ == 0 && n_added_ < max_frames_) {
+      previous_ = sample_copy(ff.image);  // the frame before the next sample
+    } else if (!previous_.empty()) {
+      previous_ = Image();
+    }
     return Status::ok();
   }
 
