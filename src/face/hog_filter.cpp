@@ -100,8 +100,10 @@ void filter_columns(Plane scratch, long first_row, long last_row, long first_col
   }
 }
 
-Plane plane_of(dlib::array2d<float>& img) {
-  return Plane{img.size() ? &img[0][0] : nullptr, static_cast<long>(img.width_step() / sizeof(float))};
+// The rows of `img` (read-only when the caller's image is: filter_rows only reads its input).
+Plane plane_of(const dlib::array2d<float>& img) {
+  float* first = img.size() ? const_cast<float*>(&img[0][0]) : nullptr;
+  return Plane{first, static_cast<long>(img.width_step() / sizeof(float))};
 }
 
 }  // namespace
@@ -121,8 +123,7 @@ dlib::rectangle filter_separable(const dlib::array2d<float>& in, dlib::array2d<f
   const dlib::rectangle covered(first_col, first_row, last_col - 1, last_row - 1);
   if (!add_to) dlib::zero_border_pixels(out, covered);
   scratch.set_size(rows, cols);
-  const Plane src{const_cast<float*>(&in[0][0]), static_cast<long>(in.width_step() / sizeof(float))};
-  filter_rows(src, rows, first_col, last_col, &row_taps(0), row_taps.size(), plane_of(scratch));
+  filter_rows(plane_of(in), rows, first_col, last_col, &row_taps(0), row_taps.size(), plane_of(scratch));
   filter_columns(plane_of(scratch), first_row, last_row, first_col, last_col, &col_taps(0), col_taps.size(),
                  plane_of(out), add_to);
   return covered;

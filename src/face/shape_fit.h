@@ -117,6 +117,8 @@ void FlatShapePredictor::fit(const image_type& img_, const dlib::rectangle& rect
     }
     // Every tree to its leaf (regression_tree::operator()).
     leaf.resize(c.n_trees);
+    const float* leaves = c.leaf_data();
+    auto leaf_ptr = [&](uint32_t t) { return leaves + (static_cast<size_t>(t) * n_leaves_ + leaf[t]) * dim_; };
     const float* fv = feature_pixel_values.data();
     for (uint32_t t = 0; t < c.n_trees; ++t) {
       const Split* s = c.split_data() + static_cast<size_t>(t) * n_splits_;
@@ -128,15 +130,12 @@ void FlatShapePredictor::fit(const image_type& img_, const dlib::rectangle& rect
           i = 2 * i + 2;
       }
       leaf[t] = i - n_splits_;
-      const char* found =
-          reinterpret_cast<const char*>(c.leaf_data() + (static_cast<size_t>(t) * n_leaves_ + leaf[t]) * dim_);
+      const char* found = reinterpret_cast<const char*>(leaf_ptr(t));
       for (uint32_t b = 0; b < dim_ * sizeof(float); b += 64) __builtin_prefetch(found + b, 0, 2);
     }
     // current_shape += leaf, tree by tree in dlib's order, the next leaves fetched ahead.
     float* cur = &current_shape(0);
-    const float* leaves = c.leaf_data();
     constexpr uint32_t kAhead = 6;
-    auto leaf_ptr = [&](uint32_t t) { return leaves + (static_cast<size_t>(t) * n_leaves_ + leaf[t]) * dim_; };
     for (uint32_t t = 0; t < c.n_trees; ++t) {
       if (t + kAhead < c.n_trees) {
         const char* ahead = reinterpret_cast<const char*>(leaf_ptr(t + kAhead));
