@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/core.h"
 
@@ -44,6 +45,11 @@ int fail(const Status& status);
 // writable (tried by creating and removing a uniquely named empty file there, so it holds for root
 // and read-only mounts too). An existing file at `path` is left as it is.
 Status check_output_file(const std::string& path);
+// Registers `--detectors a,b` on `sub` (scan and eval): the names, split at commas, spaces around
+// each trimmed. A value naming no detector ("", ",") is a usage error rather than "every detector":
+// an empty variable in a script must not silently widen what runs. Unknown names are left to the
+// scan, which knows the registry.
+CLI::Option* add_detectors_option(CLI::App* sub, std::vector<std::string>* names);
 // Prints `text` plus a newline on stdout.
 void print_line(const std::string& text);
 

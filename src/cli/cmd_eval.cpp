@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli/cli.h"
 #include "learn/learn.h"
@@ -17,7 +16,7 @@ struct EvalCliOptions {
   std::string manifest;
   bool json = false;
   std::string roc;
-  std::string detectors;
+  std::vector<std::string> detectors;  // empty: every detector installed
   std::string models_dir;
   int frames = scan::kDefaultFramesPerTrack;
   bool fast = false;
@@ -131,17 +130,14 @@ Command make_eval(CLI::App& app) {
   sub->add_option("--manifest", o->manifest, "CSV with columns path,label (real|fake); more columns allowed")->required();
   sub->add_flag("--json", o->json, "Print JSON (CONTRACT.md) instead of a table");
   sub->add_option("--roc", o->roc, "Write the ROC curves (fused and per detector) as SVG");
-  sub->add_option("--detectors", o->detectors, "Only these detectors, comma-separated (default: every one installed)");
+  add_detectors_option(sub, &o->detectors);
   sub->add_option("--models", o->models_dir, "Folder of detector models (default: $UNMASK_MODELS or models/)");
   sub->add_option("--frames", o->frames, "CNN frames per face track")->capture_default_str()->check(CLI::Range(1, 100000));
   sub->add_flag("--fast", o->fast, "Faster, less thorough scans");
   return {sub, [o] {
             scan::EvalOptions eo;
             eo.scan.models_dir = o->models_dir;
-            std::stringstream ss(o->detectors);
-            for (std::string name; std::getline(ss, name, ',');) {
-              if (!name.empty()) eo.scan.detectors.push_back(name);
-            }
+            eo.scan.detectors = o->detectors;
             eo.scan.frames_per_track = o->frames;
             eo.scan.fast = o->fast;
             if (!o->roc.empty()) {  // before scanning the whole manifest, not after

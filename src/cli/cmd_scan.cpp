@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <memory>
-#include <sstream>
 
 #include "cli/cli.h"
 #include "report/report.h"
@@ -22,19 +21,9 @@ struct ScanCliOptions {
   std::string report_dir;
   int frames = scan::kDefaultFramesPerTrack;
   bool fast = false;
-  std::string detectors;  // comma-separated names
+  std::vector<std::string> detectors;  // empty: every detector installed
   std::string models_dir;
 };
-
-std::vector<std::string> split_names(const std::string& list) {
-  std::vector<std::string> out;
-  std::stringstream ss(list);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 Status write_report_dir(const std::string& dir, const report::Report& r) {
   std::error_code ec;
@@ -66,12 +55,12 @@ Command make_scan(CLI::App& app) {
   sub->add_option("--frames", o->frames, "CNN frames per face track (more where uncertain)")
       ->capture_default_str()->check(CLI::Range(1, 100000));
   sub->add_flag("--fast", o->fast, "Faster, less thorough: every other frame, a third of the CNN frames");
-  sub->add_option("--detectors", o->detectors, "Only these detectors, comma-separated (default: every one installed)");
+  add_detectors_option(sub, &o->detectors);
   sub->add_option("--models", o->models_dir, "Folder of detector models (default: $UNMASK_MODELS or models/)");
   return {sub, [o] {
             scan::ScanOptions so;
             so.models_dir = o->models_dir;
-            so.detectors = split_names(o->detectors);
+            so.detectors = o->detectors;
             so.frames_per_track = o->frames;
             so.fast = o->fast;
             so.thumbnails = !o->html.empty() || !o->report_dir.empty();

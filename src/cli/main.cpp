@@ -11,6 +11,7 @@
 #include <exception>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <string_view>
 #include <vector>
 
@@ -109,6 +110,21 @@ Status check_output_file(const std::string& path) {
     ::unlink(probe.c_str());
   }
   return Status::ok();
+}
+
+CLI::Option* add_detectors_option(CLI::App* sub, std::vector<std::string>* names) {
+  auto split = [names](const std::string& list) {
+    names->clear();
+    std::stringstream ss(list);
+    for (std::string item; std::getline(ss, item, ',');) {
+      const auto first = item.find_first_not_of(" \t");
+      if (first == std::string::npos) continue;
+      names->push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
+    }
+    if (names->empty()) throw CLI::ValidationError("--detectors", "names no detector (got '" + list + "')");
+  };
+  return sub->add_option_function<std::string>("--detectors", split,
+                                                "Only these detectors, comma-separated (default: every one installed)");
 }
 
 }  // namespace unmask::cli

@@ -96,6 +96,25 @@ TEST(CliScan, UsageErrorsExitTwo) {
   auto unknown = run_command(unmask_cmd("scan --detectors no-such-detector " + clip));
   EXPECT_EQ(unknown.exit_code, 2);
   expect_one_error_line(unknown);
+  // Spaces around a name are not part of it: the error names the unknown one as written.
+  auto spaced = run_command(unmask_cmd("scan --detectors 'blend , no-such-detector' " + clip));
+  EXPECT_EQ(spaced.exit_code, 2);
+  EXPECT_NE(spaced.err.find("detector no-such-detector: unknown"), std::string::npos) << spaced.err;
+}
+
+TEST(CliScan, ADetectorListNamingNoDetectorIsAUsageErrorNotEveryDetector) {
+  // `--detectors "$LIST"` with an empty variable must not quietly run every detector.
+  TempDir dir;
+  const std::string clip = dir.file("clip.mp4");
+  testing::write_pattern_clip(clip, {});
+  for (const char* list : {"''", "','", "' , '"}) {
+    for (const std::string& cmd : {"scan " + clip, "eval --manifest " + dir.file("absent.csv")}) {
+      auto r = run_command(unmask_cmd(cmd + " --detectors " + list));
+      EXPECT_EQ(r.exit_code, 2) << cmd << " --detectors " << list << "\n" << r.err;
+      expect_one_error_line(r);
+      EXPECT_NE(r.err.find("--detectors: names no detector"), std::string::npos) << r.err;
+    }
+  }
 }
 
 TEST(CliEval, BadManifestExitsThreeAndMissingModelFour) {
