@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "core/json_text.h"
 #include "learn/learn.h"
 #include "scan/scan.h"
 
@@ -153,7 +154,7 @@ Command make_eval(CLI::App& app) {
               Status s = write_file_atomic(o->roc, roc_document(*r));
               if (!s.is_ok()) return fail(s);
             }
-            print_line(o->json ? to_json(*r).dump(2) : to_text(*r));
+            print_line(o->json ? json_text(to_json(*r), 2) : to_text(*r));
             return 0;
           }};
 }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "core/json_text.h"
 #include "mark/mark.h"
 #include "media/media.h"
 #include "serve/provenance.h"
@@ -80,7 +81,7 @@ int run_embed(const EmbedOptions& o) {
     j["n_frames"] = report->n_frames;
     j["psnr_db"] = report->psnr_db;
     j["manifest"] = sidecar.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(sidecar);
-    print_line(j.dump(2));
+    print_line(json_text(j, 2));
   } else {
     char line[256];
     std::snprintf(line, sizeof line, "marked %s: issuer %u%s, %lld frame%s, PSNR %.1f dB", o.out.c_str(),

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "core/json_text.h"
 #include "media/media.h"
 
 namespace unmask::cli {
@@ -74,7 +75,7 @@ Command make_probe(CLI::App& app) {
   return {sub, [opts] {
             auto info = media::probe(opts->path);
             if (!info.ok()) return fail(info.status());
-            print_line(opts->json ? to_json(*info).dump(2) : to_text(*info));
+            print_line(opts->json ? json_text(to_json(*info), 2) : to_text(*info));
             return 0;
           }};
 }

@@ -17,6 +17,7 @@
 #include <atomic>
 
 #include "core/clock.h"
+#include "core/json_text.h"
 #include "detect/blend.h"
 #include "detect/cv_image.h"
 #include "media/cv_jpeg.h"
@@ -807,7 +808,7 @@ Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTr
   nlohmann::json metrics;
   for (const auto& [k, v] : summary.metrics) metrics[k] = num(v);
   j["metrics"] = metrics;
-  UNMASK_RETURN_IF_ERROR(write_file_atomic(summary.card_path, j.dump(2) + "\n"));
+  UNMASK_RETURN_IF_ERROR(write_file_atomic(summary.card_path, json_text(j, 2) + "\n"));
   (void)write_file_atomic(time_path, fmt(train_seconds, 1));
   return summary;
 }

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
+
 namespace unmask::detect {
 namespace {
 
@@ -254,7 +256,7 @@ Status write_model_card(const ModelCard& card) {
   std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   j["created"] = when;
   j["tool_version"] = std::string(version());
-  return write_file_atomic(card_path_for(card.model_path), j.dump(2) + "\n");
+  return write_file_atomic(card_path_for(card.model_path), json_text(j, 2) + "\n");
 }
 
 }  // namespace unmask::detect

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "core/json_text.h"
 #include "learn/learn.h"
 
 namespace unmask::detect {
@@ -86,7 +87,7 @@ Result<VideoRowSet> collect_video_rows(const TrainRequest& request, const VideoR
   }
   if (set.rows.empty()) return Status::input(request.manifest_path, spec.no_rows_message);
   auto manifest_sha = sha256_file(request.manifest_path);
-  set.manifest_json = "\"manifest\": " + nlohmann::json(request.manifest_path).dump() + ", \"manifest_sha256\": \"" +
+  set.manifest_json = "\"manifest\": " + json_text(nlohmann::json(request.manifest_path)) + ", \"manifest_sha256\": \"" +
                       (manifest_sha.ok() ? *manifest_sha : std::string()) + "\"";
   return set;
 }
@@ -149,13 +150,13 @@ Result<VideoRows> longest_track_row(const std::shared_ptr<const face::FaceModels
 std::string video_rows_card_data(const VideoRowSet& set, const VideoRowsCardText& text) {
   std::ostringstream data;
   data << "{" << set.manifest_json << ", \"n_videos\": {\"real\": " << set.n_videos[0] << ", \"fake\": " << set.n_videos[1]
-       << "}, " << nlohmann::json(text.without_key).dump() << ": {\"real\": " << set.n_without_rows[0]
+       << "}, " << json_text(nlohmann::json(text.without_key)) << ": {\"real\": " << set.n_without_rows[0]
        << ", \"fake\": " << set.n_without_rows[1] << "}, \"n_failed\": " << set.n_failed;
   if (!text.count_key.empty()) {
-    data << ", " << nlohmann::json(text.count_key).dump() << ": {\"real\": " << set.n_rows[0] << ", \"fake\": " << set.n_rows[1]
+    data << ", " << json_text(nlohmann::json(text.count_key)) << ": {\"real\": " << set.n_rows[0] << ", \"fake\": " << set.n_rows[1]
          << "}";
   }
-  data << ", " << nlohmann::json(text.what_key).dump() << ": " << nlohmann::json(text.what).dump()
+  data << ", " << json_text(nlohmann::json(text.what_key)) << ": " << json_text(nlohmann::json(text.what))
        << ", \"validation\": \"whole videos whose path hash (with the seed) is 0 mod 4\"}";
   return data.str();
 }

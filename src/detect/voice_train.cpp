@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "core/json_text.h"
 #include "detect/audio_features.h"
 #include "detect/feature_model.h"
 #include "detect/training.h"
@@ -432,7 +433,7 @@ Result<TrainSummary> write_voice_model(const TrainRequest& req, const learn::Tra
   j["metrics"] = metrics_json;
   j["calibration"] = platt.serialize();
   j["file_calibration"] = file_platt.serialize();
-  UNMASK_RETURN_IF_ERROR(write_file_atomic(summary.card_path, j.dump(2) + "\n"));
+  UNMASK_RETURN_IF_ERROR(write_file_atomic(summary.card_path, json_text(j, 2) + "\n"));
   summary.metrics["n_steps"] = static_cast<double>(trained.n_steps);
   return summary;
 }
@@ -1002,7 +1003,7 @@ Result<VoiceEnsembleFit> pack_voice_ensemble(const std::string& out_path, const 
   j["command"] = command;
   std::filesystem::path card = out_path;
   card.replace_extension(".card.json");
-  UNMASK_RETURN_IF_ERROR(write_file_atomic(card.string(), j.dump(2) + "\n"));
+  UNMASK_RETURN_IF_ERROR(write_file_atomic(card.string(), json_text(j, 2) + "\n"));
   return fit;
 }
 

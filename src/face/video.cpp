@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "core/json_text.h"
 #include "face/models_impl.h"
 #include "media/media.h"
 
@@ -246,7 +247,7 @@ std::string to_tracks_json(const VideoFaces& faces, int indent) {
     tracks.push_back({{"track_id", t.track_id}, {"frames", std::move(frames)}});
   }
   doc["tracks"] = std::move(tracks);
-  return doc.dump(indent);
+  return json_text(doc, indent);
 }
 
 void draw_faces(Image& frame, const std::vector<Face>& faces) {

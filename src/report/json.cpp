@@ -2,6 +2,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "report/report.h"
 
 namespace unmask::report {
@@ -122,7 +123,7 @@ std::string to_json(const Report& r) {
   Json options = Json::object();
   for (const auto& [k, v] : r.options) options[k] = v;
   j["options"] = options;
-  return j.dump(2);
+  return json_text(j, 2);
 }
 
 Result<Report> from_json(std::string_view text) {

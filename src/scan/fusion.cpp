@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "scan/scan.h"
 
 namespace unmask::scan {
@@ -193,7 +194,7 @@ std::string fusion_model_json(const FusionModel& m) {
     j["weights"].push_back({{"detector", w.detector}, {"model_sha256", w.model_sha256}, {"w_logit", w.w_logit},
                             {"w_present", w.w_present}});
   }
-  return j.dump(2) + "\n";
+  return json_text(j, 2) + "\n";
 }
 
 Result<FusionModel> load_fusion_model(const std::string& path) {

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
+
 namespace unmask::serve {
 
 Result<ProvenanceResult> check_provenance(const ProvenanceRequest& request) {
@@ -66,7 +68,7 @@ std::string provenance_json(const ProvenanceRequest& request, const ProvenanceRe
     for (const Box& b : f.regions) fj["regions"].push_back({b.x, b.y, b.w, b.h});
     t["frames"].push_back(fj);
   }
-  return j.dump(2);
+  return json_text(j, 2);
 }
 
 }  // namespace unmask::serve

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "core/json_text.h"
 
 namespace unmask::serve {
 namespace {
@@ -54,7 +55,7 @@ void sleep_unless_stopped(const std::atomic<bool>& stop, double seconds) {
 }
 
 Status push_event(RedisClient& c, const nlohmann::json& event) {
-  auto r = c.command({"RPUSH", kEventsKey, event.dump()});
+  auto r = c.command({"RPUSH", kEventsKey, json_text(event)});
   return r.status();
 }
 

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/json_text.h"
+
 namespace unmask::sign {
 namespace {
 
@@ -220,7 +222,7 @@ Result<std::string> sign_manifest(Manifest manifest, const SecretKey& key) {
   j["manifest"] = text;
   j["signature"] = to_hex(sig.data(), sig.size());
   j["public_key"] = key.public_key().hex();
-  return j.dump(2) + "\n";
+  return json_text(j, 2) + "\n";
 }
 
 Result<SignedManifest> parse_sidecar(const std::string& json_text, const std::string& what) {

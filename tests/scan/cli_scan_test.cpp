@@ -171,6 +171,31 @@ TEST(CliScan, ScoresWithoutTheLibTorchModule) {
 #endif
 }
 
+TEST(CliScan, AFileNameThatIsNotUtf8GivesJsonAndAnEvalRow) {
+  // Linux file names are bytes: an archive named in Latin-1 ("caf\xe9.mp4") is an ordinary file.
+  // Its name reaches the JSON, which must still be written (not exit 5 after the whole scan).
+  TempDir dir, models;
+  write_tiny_blend(models.path().string());
+  const std::string clip = dir.file("caf\xe9 \x93" "clip.mp4");
+  testing::write_pattern_clip(clip, {});
+  const std::string named = "'" + clip + "'";
+  for (const std::string& args : {"probe --json " + named, "scan --json --models " + models.path().string() + " " + named}) {
+    auto r = run_command(unmask_cmd(args));
+    ASSERT_EQ(r.exit_code, 0) << args << "\n" << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    const std::string path = j.contains("input") ? j["input"]["path"] : j["path"];
+    EXPECT_NE(path.find("caf\xef\xbf\xbd \xef\xbf\xbd" "clip.mp4"), std::string::npos)  // U+FFFD for each byte
+        << path;
+  }
+  std::ofstream(dir.file("m.csv")) << "path,label\n" << clip << ",real\n";
+  auto e = run_command(unmask_cmd("eval --json --models " + models.path().string() + " --manifest " + dir.file("m.csv")));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  auto j = nlohmann::json::parse(e.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << e.out;
+  EXPECT_EQ(j["n_failed"], 0);
+}
+
 TEST(CliScan, WeightsThatDoNotFitExitFourEvenWhenNoFaceNeedsThem) {
   // scan builds its networks beside the decode; a model whose weights do not fit its header's
   // architecture is still a model error, also when the clip has no face to score.
