@@ -55,6 +55,9 @@ class Status {
   bool is_ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
+  // The same failure with every `from` in its message replaced by `to` (a server naming an upload
+  // by the name it came under, not by where the server keeps it). Empty `from`: unchanged.
+  Status with_replaced(std::string_view from, std::string_view to) const;
 
  private:
   Status(StatusCode code, std::string_view what, std::string_view why)

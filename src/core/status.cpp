@@ -4,6 +4,15 @@
 
 namespace unmask {
 
+Status Status::with_replaced(std::string_view from, std::string_view to) const {
+  Status out = *this;
+  if (from.empty()) return out;
+  for (size_t at = out.message_.find(from); at != std::string::npos; at = out.message_.find(from, at + to.size())) {
+    out.message_.replace(at, from.size(), to);
+  }
+  return out;
+}
+
 int exit_code_for(const Status& status) {
   switch (status.code()) {
     case StatusCode::kOk: return 0;

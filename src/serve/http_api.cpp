@@ -8,6 +8,7 @@
 #include <charconv>
 #include <filesystem>
 
+#include "core/json_text.h"
 #include "media/media.h"
 #include "serve/provenance.h"
 #include "serve/server_context.h"
@@ -19,7 +20,7 @@ constexpr const char* kJson = "application/json";
 
 void send_json(httplib::Response& res, int status, const nlohmann::ordered_json& body) {
   res.status = status;
-  res.set_content(body.dump(), kJson);
+  res.set_content(json_text(body), kJson);
 }
 
 void send_error(httplib::Response& res, int status, const std::string& message) {
@@ -116,7 +117,8 @@ void post_scan(ServerContext& ctx, const httplib::Request& req, httplib::Respons
   auto info = media::probe(job.input_path);
   if (!info.ok()) {
     ctx.files->remove_dir(job.id);
-    return send_error(res, 415, "not a media file unmask can read (" + info.status().message() + ")");
+    return send_error(res, 415, "not a media file unmask can read (" +
+                                    info.status().with_replaced(job.input_path, job.filename).message() + ")");
   }
   s = ctx.store->insert(job);
   if (!s.is_ok()) {
@@ -186,9 +188,9 @@ void post_verify(ServerContext& ctx, const httplib::Request& req, httplib::Respo
   if (!s.is_ok()) return send_error(res, 500, "cannot store the upload: " + s.message());
   auto result = check_provenance(pr);
   if (!result.ok()) {
-    const int code = http_code_for(result.status());
-    return send_error(res, code, code == 415 ? "not a media file unmask can read (" + result.status().message() + ")"
-                                             : result.status().message());
+    const Status why = result.status().with_replaced(pr.media_path, file.filename.empty() ? "upload" : file.filename);
+    const int code = http_code_for(why);
+    return send_error(res, code, code == 415 ? "not a media file unmask can read (" + why.message() + ")" : why.message());
   }
   res.set_content(provenance_json(pr, *result), kJson);
 }

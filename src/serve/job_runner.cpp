@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "report/report.h"
 
 namespace unmask::serve {
@@ -10,7 +11,7 @@ std::string job_options_to_json(const JobOptions& o) {
   nlohmann::ordered_json j;
   j["fast"] = o.fast;
   j["frames"] = o.frames;
-  return j.dump();
+  return json_text(j);
 }
 
 Result<JobOptions> job_options_from_json(const std::string& json) {
@@ -38,7 +39,7 @@ Result<ScanOutcome> run_scan_job(const std::string& input_path, const std::strin
   so.thumbnails = true;
   so.progress = progress;
   auto r = scan::scan_file(input_path, so);
-  if (!r.ok()) return r.status();
+  if (!r.ok()) return r.status().with_replaced(input_path, display_name);
   r->input.path = display_name;
   ScanOutcome out;
   out.report_json = report::to_json(*r);

@@ -27,7 +27,7 @@ struct ScanOutcome {
 };
 
 // `base` carries the loaded detectors, face models and fusion (scan.h "Many files"). The report
-// names the file `display_name` (the uploaded name), not the server's path.
+// names the file `display_name` (the uploaded name), not the server's path; so does an error.
 Result<ScanOutcome> run_scan_job(const std::string& input_path, const std::string& display_name,
                                  const JobOptions& options,
                                  const scan::ScanOptions& base, const ProgressFn& progress);

@@ -29,6 +29,17 @@ TEST(Status, MessageNamesWhatAndWhy) {
   EXPECT_EQ(s.code(), StatusCode::kInput);
 }
 
+TEST(Status, WithReplacedRenamesEveryMentionAndKeepsTheCode) {
+  const Status s = Status::input("/srv/jobs/7/input.mp4", "truncated (read /srv/jobs/7/input.mp4 to 40 %)");
+  const Status r = s.with_replaced("/srv/jobs/7/input.mp4", "holiday.mp4");
+  EXPECT_EQ(r.message(), "holiday.mp4: truncated (read holiday.mp4 to 40 %)");
+  EXPECT_EQ(r.code(), StatusCode::kInput);
+  // A replacement that contains what it replaces is not replaced again.
+  EXPECT_EQ(Status::input("a", "b").with_replaced("a", "aa").message(), "aa: b");
+  EXPECT_EQ(s.with_replaced("", "x").message(), s.message());
+  EXPECT_TRUE(Status::ok().with_replaced("a", "b").is_ok());
+}
+
 TEST(Status, ExitCodesFollowTheContract) {
   EXPECT_EQ(exit_code_for(Status::ok()), 0);
   EXPECT_EQ(exit_code_for(Status::usage("a", "b")), 2);

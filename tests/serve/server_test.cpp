@@ -104,6 +104,9 @@ TEST(Serve, BadRequestsGetJsonErrorsWithTheContractCodes) {
   ASSERT_TRUE(not_media);
   EXPECT_EQ(not_media->status, 415) << not_media->body;
   EXPECT_TRUE(body_json(not_media).contains("error"));
+  // The answer names the upload as it was sent, never where the server keeps it.
+  EXPECT_NE(not_media->body.find("notes.mp4"), std::string::npos) << not_media->body;
+  EXPECT_EQ(not_media->body.find(data.path().string()), std::string::npos) << not_media->body;
 
   auto too_large = post_form(client, "/v1/scans", {{"file", std::string(200 << 10, 'x'), "big.mp4"}});
   ASSERT_TRUE(too_large);
@@ -190,13 +193,17 @@ TEST(Serve, ATruncatedUploadIsRefusedOrFailsWithItsReason) {
   ASSERT_TRUE(bytes.ok());
   auto truncated = post_form(client, "/v1/scans", {{"file", bytes->substr(0, bytes->size() / 3), "cut.mp4"}});
   ASSERT_TRUE(truncated);
-  if (truncated->status == 415) return;  // refused at the door: fine
+  if (truncated->status == 415) {  // refused at the door: fine, naming the upload as it was sent
+    EXPECT_EQ(truncated->body.find(data.path().string()), std::string::npos) << truncated->body;
+    return;
+  }
   ASSERT_EQ(truncated->status, 202) << truncated->body;
   const nlohmann::json job = wait_for_job(client, body_json(truncated)["id"]);
   const std::string status = job.value("status", "");
   ASSERT_TRUE(status == "failed" || status == "done") << job.dump();
   if (status == "failed") {
     EXPECT_FALSE(job.value("error", "").empty());
+    EXPECT_EQ(job.value("error", "").find(data.path().string()), std::string::npos) << job.dump();
   }
   // The server is still serving.
   auto health = client.Get("/healthz");
@@ -254,12 +261,20 @@ TEST(Serve, VerifiesAMarkAndItsSignature) {
   auto bad_manifest = post_form(client, "/v1/marks/verify", {file_part(marked), {"manifest", "{broken", "m.json"}});
   ASSERT_TRUE(bad_manifest);
   EXPECT_EQ(bad_manifest->status, 400);
+  // A sidecar that is not even UTF-8: its parse error quotes the bad byte, and the answer is still
+  // JSON with 400 (it was a 500 when the error could not be written as JSON).
+  auto latin1_manifest = post_form(client, "/v1/marks/verify", {file_part(marked), {"manifest", "{\"a\": \"\x93\"}", "m.json"}});
+  ASSERT_TRUE(latin1_manifest);
+  EXPECT_EQ(latin1_manifest->status, 400) << latin1_manifest->body;
+  EXPECT_TRUE(body_json(latin1_manifest).contains("error")) << latin1_manifest->body;
   auto bad_key = post_form(client, "/v1/marks/verify", {file_part(marked), {"pub", "not a key", "k.pub"}});
   ASSERT_TRUE(bad_key);
   EXPECT_EQ(bad_key->status, 400);
   auto not_media = post_form(client, "/v1/marks/verify", {{"file", "plain text", "a.png"}});
   ASSERT_TRUE(not_media);
   EXPECT_EQ(not_media->status, 415) << not_media->body;
+  EXPECT_NE(not_media->body.find("a.png"), std::string::npos) << not_media->body;
+  EXPECT_EQ(not_media->body.find(data.path().string()), std::string::npos) << not_media->body;
   // The scratch files of the checks are gone.
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(data.path() / "jobs", ec)) {
