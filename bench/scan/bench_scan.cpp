@@ -13,6 +13,9 @@
 //            default folder), per source and overall: AUC, AP, EER, log loss, accuracy of the fused
 //            score and of each detector, with a bootstrap 95 % interval of the AUC, and the log
 //            loss with both classes weighted equally (the 50 % prior scan's score is stated at).
+//            Also every detector on each source with both classes, and the "held-out sources":
+//            those every loaded model's card lists under data.held_out_sources (media no detector
+//            trained or was calibrated on; the number that matters).
 //
 // Usage: bench_scan [--data DIR] [--models DIR] [--only-speed | --only-memory | --only-accuracy]
 //                   [--long-minutes N] [--work DIR] [--frames N] [--dump SCORES.csv] [--unmask BIN]
@@ -29,7 +32,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -248,6 +254,37 @@ void print_group_row(const std::string& name, const std::string& scorer, const s
               metric(m.accuracy).c_str(), n_failed, n_na);
 }
 
+// The sources every loaded model's card lists under data.held_out_sources (cards without that
+// list, such as voice's, whose held-out data are audio sets, do not narrow it). Empty when no
+// card has the list.
+std::set<std::string> held_out_sources(const std::vector<detect::DetectorInfo>& infos) {
+  std::set<std::string> out;
+  bool first = true;
+  for (const auto& i : infos) {
+    if (i.model_path.empty()) continue;
+    std::filesystem::path card(i.model_path);
+    card.replace_extension(".card.json");
+    std::ifstream in(card);
+    const auto j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.contains("data") || !j["data"].contains("held_out_sources")) continue;
+    const auto& list = j["data"]["held_out_sources"];
+    if (!list.is_array()) continue;
+    std::set<std::string> mine;
+    for (const auto& s : list) {
+      if (s.is_string()) mine.insert(s.get<std::string>());
+    }
+    if (first) {
+      out = mine;
+      first = false;
+    } else {
+      std::set<std::string> both;
+      std::set_intersection(out.begin(), out.end(), mine.begin(), mine.end(), std::inserter(both, both.end()));
+      out = both;
+    }
+  }
+  return out;
+}
+
 // `dump`: when not empty, one CSV row per video (path,source,label,fused,evidence) with the
 // per-detector scores fusion uses as "name=score;..." and a first comment line naming the loaded
 // detectors with their model sha256: what scripts/fit-fusion.sh fits models/fusion.json on.
@@ -294,8 +331,9 @@ void bench_accuracy(const std::string& data, const std::string& models, int fram
   }
   o.thumbnails = false;
   o.frames_per_track = frames;
+  const std::set<std::string> held_out = held_out_sources(detectors->detectors->infos());
   std::map<std::string, Group> groups;
-  Group all;
+  Group all, held;
   int n = 0;
   const auto t0 = std::chrono::steady_clock::now();
   for (const auto& item : *items) {
@@ -305,9 +343,11 @@ void bench_accuracy(const std::string& data, const std::string& models, int fram
     auto r = scan::scan_file(item.path, o);
     ++n;
     Group& g = groups[source];
+    const bool is_held_out = held_out.count(source) > 0;
     if (!r.ok()) {
       ++g.n_failed;
       ++all.n_failed;
+      held.n_failed += is_held_out;
       std::fprintf(stderr, "failed: %s: %s\n", item.path.c_str(), r.status().message().c_str());
       continue;
     }
@@ -320,7 +360,9 @@ void bench_accuracy(const std::string& data, const std::string& models, int fram
     const bool na = r->verdict == report::Verdict::kNotApplicable;
     g.n_na += na;
     all.n_na += na;
-    for (Group* x : {&g, &all}) {
+    held.n_na += na && is_held_out;
+    for (Group* x : {&g, &all, is_held_out ? &held : nullptr}) {
+      if (!x) continue;
       x->fused.push_back(r->score);
       x->labels.push_back(item.label);
       for (const auto& d : r->detectors) {
@@ -336,9 +378,23 @@ void bench_accuracy(const std::string& data, const std::string& models, int fram
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   print_group_row("**all videos**", "fused", all.fused, all.labels, all.n_failed, all.n_na);
   for (const auto& [name, d] : all.per_detector) print_group_row("**all videos**", name, d.first, d.second, 0, 0);
-  for (const auto& [source, g] : groups) print_group_row(source, "fused", g.fused, g.labels, g.n_failed, g.n_na);
-  std::printf("\n%d videos scanned in %.0f s (%.1f s per video). A metric needing both classes is '-' for one-class sources.\n",
-              n, total_s, n ? total_s / n : 0.0);
+  if (!held.labels.empty()) {
+    print_group_row("**held-out sources**", "fused", held.fused, held.labels, held.n_failed, held.n_na);
+    for (const auto& [name, d] : held.per_detector) print_group_row("**held-out sources**", name, d.first, d.second, 0, 0);
+  }
+  for (const auto& [source, g] : groups) {
+    print_group_row(source, "fused", g.fused, g.labels, g.n_failed, g.n_na);
+    const bool both_classes = std::count(g.labels.begin(), g.labels.end(), 1) > 0 &&
+                              std::count(g.labels.begin(), g.labels.end(), 0) > 0;
+    if (both_classes) {
+      for (const auto& [name, d] : g.per_detector) print_group_row(source, name, d.first, d.second, 0, 0);
+    }
+  }
+  std::string held_names;
+  for (const auto& s : held_out) held_names += (held_names.empty() ? "" : ", ") + s;
+  std::printf("\n%d videos scanned in %.0f s (%.1f s per video). A metric needing both classes is '-' for one-class sources.\n"
+              "Held-out sources (in every loaded card's data.held_out_sources): %s.\n",
+              n, total_s, n ? total_s / n : 0.0, held_names.empty() ? "none named" : held_names.c_str());
   std::fflush(stdout);
 }
 
