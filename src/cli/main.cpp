@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "core/text.h"
 
 namespace unmask::cli {
 namespace {
@@ -84,7 +85,7 @@ bool register_command(CommandFactory factory) {
 const GlobalOptions& global_options() { return mutable_global_options(); }
 
 int fail(const Status& status) {
-  std::cerr << "unmask: error: " << status.message() << '\n';
+  std::cerr << "unmask: error: " << printable_text(status.message()) << '\n';  // one line, whatever the names
   return exit_code_for(status);
 }
 

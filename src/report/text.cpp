@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/text.h"
 #include "report/report.h"
 
 namespace unmask::report {
@@ -29,7 +30,7 @@ std::string to_text(const Report& r) {
   std::string out;
   out += "verdict   " + std::string(verdict_name(r.verdict)) + " (score " + fixed_text(r.score) + ")\n";
   out += "reason    " + r.reason + "\n";
-  out += "input     " + r.input.path;
+  out += "input     " + printable_text(r.input.path);
   if (r.input.duration_s > 0) out += ", " + fixed_text(r.input.duration_s) + " s";
   if (r.input.has_video && r.input.width_px > 0) {
     out += ", " + std::to_string(r.input.width_px) + "x" + std::to_string(r.input.height_px);

@@ -30,6 +30,15 @@ void expect_refused_output(const std::string& args, const std::string& out) {
   EXPECT_FALSE(std::filesystem::exists(out)) << out;
 }
 
+TEST(CliRobust, AnErrorAboutANameWithANewlineIsStillOneLine) {
+  TempDir dir;
+  const std::string name = dir.file("two\nlines\x1b[31m.mp4");
+  auto r = run_command(unmask_cmd("scan " + q(name)));
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("two\\x0alines\\x1b[31m.mp4"), std::string::npos) << r.err;
+}
+
 TEST(CliRobust, ScanHtmlIntoAMissingFolderIsRefusedBeforeTheScan) {
   TempDir dir;
   const std::string out = dir.file("no/such/folder/report.html");

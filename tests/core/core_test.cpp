@@ -69,6 +69,12 @@ TEST(Text, AsciiLowerAndLowerExtension) {
   EXPECT_EQ(lower_extension("photo.JPEG"), ".jpeg");
 }
 
+TEST(Text, PrintableTextEscapesControlBytesOnly) {
+  EXPECT_EQ(printable_text("a\nb\tc\x1b\x7f"), "a\\x0ab\\x09c\\x1b\\x7f");
+  EXPECT_EQ(printable_text("caf\xc3\xa9 <ok> \x93"), "caf\xc3\xa9 <ok> \x93");  // UTF-8 and high bytes kept
+  EXPECT_EQ(printable_text(""), "");
+}
+
 TEST(Image, PackedRowsAndPixelAccess) {
   Image img(4, 3, 3);
   EXPECT_EQ(img.size_bytes(), 36u);

@@ -113,6 +113,17 @@ TEST(ReportText, LeadsWithTheVerdictAndListsEvidence) {
       << text;
 }
 
+TEST(ReportText, ControlBytesInTheFileNameAreShownEscaped) {
+  // A name may hold a newline or a terminal escape sequence; the text report is for a terminal.
+  Report r = sample_report();
+  r.input.path = "a\nb\x1b]0;pwned\x07.mp4";
+  const std::string text = to_text(r);
+  EXPECT_NE(text.find("input     a\\x0ab\\x1b]0;pwned\\x07.mp4, 10.00 s"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
+  r.input.path = "caf\xc3\xa9.mp4";  // UTF-8 stays as it is
+  EXPECT_NE(to_text(r).find("input     caf\xc3\xa9.mp4"), std::string::npos);
+}
+
 TEST(ReportFormats, NumbersAndClockTimes) {
   EXPECT_EQ(fixed_text(0.94123), "0.94");
   EXPECT_EQ(fixed_text(0.996), "1.00");
