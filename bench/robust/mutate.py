@@ -4,8 +4,8 @@
 usage: bench/robust/mutate.py UNMASK SEEDS_DIR OUT_DIR [N per seed, 20] [random seed, 1]
 
 Every file of SEEDS_DIR is damaged N ways (cut, bits flipped in the headers, bytes overwritten,
-a chunk zeroed, a piece spliced out, a run of 0xff) and `probe --json`, `scan --json --fast` and,
-for MP4 and pictures, `mark verify --json` run on each copy. A case fails on an exit code outside
+a chunk zeroed, a piece spliced out, a run of 0xff) and `probe --json`, `scan --json --fast`, for MP4 and
+pictures `mark verify --json`, and for videos `faces --json` run on each copy. A case fails on an exit code outside
 the contract (0, 2, 3, 4), a signal, a hang (600 s), a sanitizer report, a failure without its
 `unmask: error:` line, or --json output that is not JSON. Failing copies are kept in OUT_DIR with
 their stderr; the others are removed. $MODELS is the models folder (default: models).
@@ -56,6 +56,8 @@ def commands(path, ext):
     yield ["scan", path, "--json", "--fast", "--quiet", "--models", MODELS]
     if ext in (".mp4", ".png", ".jpg"):
         yield ["mark", "verify", path, "--json"]
+    if ext in (".mp4", ".mpg", ".webm"):
+        yield ["faces", path, "--out", os.path.join(OUT, "faces-out"), "--json"]
 
 bad = []
 count = 0
