@@ -100,6 +100,13 @@ TEST(Serve, BadRequestsGetJsonErrorsWithTheContractCodes) {
   ASSERT_TRUE(bad_frames);
   EXPECT_EQ(bad_frames->status, 400);
 
+  // A raw body instead of a form (curl --data-binary): httplib caps such bodies at 8 KB, and the
+  // answer must name the mistake, not "too large" for a file well under --max-upload-mb.
+  auto raw = client.Post("/v1/scans", std::string(32 << 10, 'x'), "video/mp4");
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->status, 400) << raw->body;
+  EXPECT_NE(body_json(raw)["error"].get<std::string>().find("multipart"), std::string::npos) << raw->body;
+
   auto not_media = post_form(client, "/v1/scans", {{"file", "just some text, not a video", "notes.mp4"}});
   ASSERT_TRUE(not_media);
   EXPECT_EQ(not_media->status, 415) << not_media->body;
@@ -111,6 +118,19 @@ TEST(Serve, BadRequestsGetJsonErrorsWithTheContractCodes) {
   auto too_large = post_form(client, "/v1/scans", {{"file", std::string(200 << 10, 'x'), "big.mp4"}});
   ASSERT_TRUE(too_large);
   EXPECT_EQ(too_large->status, 413);
+  // The same form sent chunked (no Content-Length), which httplib does not measure for us.
+  const std::string form = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.mp4\"\r\n\r\n" +
+                           std::string(200 << 10, 'x') + "\r\n--b--\r\n";
+  auto chunked = client.Post(
+      "/v1/scans",
+      [&form](size_t offset, httplib::DataSink& sink) {
+        if (offset < form.size()) sink.write(form.data() + offset, std::min<size_t>(4096, form.size() - offset));
+        if (offset + 4096 >= form.size()) sink.done();
+        return true;
+      },
+      "multipart/form-data; boundary=b");
+  ASSERT_TRUE(chunked);
+  EXPECT_EQ(chunked->status, 413) << chunked->body;
 
   // Nothing half-made is left behind, and no job was recorded.
   auto store = JobStore::open(data.path().string());
