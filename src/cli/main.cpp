@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -85,7 +86,10 @@ bool register_command(CommandFactory factory) {
 const GlobalOptions& global_options() { return mutable_global_options(); }
 
 int fail(const Status& status) {
-  std::cerr << "unmask: error: " << printable_text(status.message()) << '\n';  // one line, whatever the names
+  // One line, whatever the names in it; a library's trailing newline (OpenCV's) is dropped, not shown.
+  std::string message = status.message();
+  while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back()))) message.pop_back();
+  std::cerr << "unmask: error: " << printable_text(message) << '\n';
   return exit_code_for(status);
 }
 
