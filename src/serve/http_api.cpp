@@ -12,6 +12,7 @@
 #include "media/media.h"
 #include "serve/provenance.h"
 #include "serve/server_context.h"
+#include "serve/upload_form.h"
 
 namespace unmask::serve {
 namespace {
@@ -42,21 +43,6 @@ void send_error(httplib::Response& res, int status, const std::string& message) 
   send_json(res, status, {{"error", message}});
 }
 
-// httplib enforces the payload limit on a body with a Content-Length, not on a chunked one, which
-// it reads whole: the parts are measured here as well, so that --max-upload-mb holds for both (the
-// chunked body has been held in memory by then; docs/serve.md).
-bool over_upload_limit(const ServerContext& ctx, const httplib::Request& req) {
-  uint64_t total = 0;
-  for (const auto& [name, part] : req.files) total += part.content.size();
-  return total > static_cast<uint64_t>(ctx.options.max_upload_bytes);
-}
-
-// A multipart part's value (httplib keeps every part, file or not, in req.files).
-std::optional<std::string> form_value(const httplib::Request& req, const std::string& name) {
-  if (!req.has_file(name)) return std::nullopt;
-  return req.get_file_value(name).content;
-}
-
 std::string trim(std::string s) {
   const auto not_space = [](unsigned char c) { return !std::isspace(c); };
   s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
@@ -64,9 +50,9 @@ std::string trim(std::string s) {
   return s;
 }
 
-Result<JobOptions> options_from_form(const httplib::Request& req) {
+Result<JobOptions> options_from_form(const UploadForm& form) {
   JobOptions o;
-  if (auto fast = form_value(req, "fast")) {
+  if (auto fast = form.field("fast")) {
     const std::string v = trim(*fast);
     if (v == "1" || v == "true" || v == "on") {
       o.fast = true;
@@ -76,7 +62,7 @@ Result<JobOptions> options_from_form(const httplib::Request& req) {
       return Status::usage("fast", "expected true or false");
     }
   }
-  if (auto frames = form_value(req, "frames")) {
+  if (auto frames = form.field("frames")) {
     const std::string v = trim(*frames);
     int n = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
@@ -112,40 +98,50 @@ nlohmann::ordered_json job_json(const ServerContext& ctx, const Job& job) {
   return j;
 }
 
-void post_scan(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  if (!req.is_multipart_form_data() || !req.has_file("file")) {
-    return send_error(res, 400, kMultipartNeeded);
+// The form's own mistakes, in the order a client should hear of them; nullopt when it is usable.
+std::optional<std::pair<int, std::string>> refusal(const UploadForm& form) {
+  if (form.too_large) return std::make_pair(413, reason_for(413));
+  if (!form.multipart || !form.has_file) return std::make_pair(400, std::string(kMultipartNeeded));
+  if (!form.write_error.is_ok()) return std::make_pair(500, "cannot store the upload: " + form.write_error.message());
+  if (form.file_bytes == 0) return std::make_pair(400, std::string("the uploaded file is empty"));
+  return std::nullopt;
+}
+
+void post_scan(ServerContext& ctx, const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+  Job job;
+  job.id = JobStore::new_id();
+  std::error_code ec;
+  std::filesystem::create_directories(ctx.files->dir(job.id), ec);
+  const UploadForm form = read_upload_form(req, reader, static_cast<uint64_t>(ctx.options.max_upload_bytes),
+                                           [&](const std::string& name) {
+                                             return ctx.files->input_path(job.id, name.empty() ? "upload" : name);
+                                           });
+  if (auto why = refusal(form)) {
+    ctx.files->remove_dir(job.id);
+    return send_error(res, why->first, why->second);
   }
-  if (over_upload_limit(ctx, req)) return send_error(res, 413, reason_for(413));
-  const httplib::MultipartFormData file = req.get_file_value("file");
-  if (file.content.empty()) return send_error(res, 400, "the uploaded file is empty");
-  auto options = options_from_form(req);
-  if (!options.ok()) return send_error(res, 400, options.status().message());
+  auto options = options_from_form(form);
+  if (!options.ok()) {
+    ctx.files->remove_dir(job.id);
+    return send_error(res, 400, options.status().message());
+  }
   const int queued = ctx.store->count(JobStatus::kQueued);
   if (queued >= ctx.options.max_queued) {
+    ctx.files->remove_dir(job.id);
     res.set_header("Retry-After", "30");
     return send_error(res, 503, "the queue is full (" + std::to_string(queued) + " jobs waiting); try again later");
   }
-  Job job;
-  job.id = JobStore::new_id();
-  job.filename = file.filename.empty() ? "upload" : file.filename;
-  job.input_path = ctx.files->input_path(job.id, job.filename);
+  job.filename = form.filename.empty() ? "upload" : form.filename;
+  job.input_path = form.file_path;
   job.options_json = job_options_to_json(*options);
-  job.size_bytes = static_cast<int64_t>(file.content.size());
-  std::error_code ec;
-  std::filesystem::create_directories(ctx.files->dir(job.id), ec);
-  Status s = write_file_atomic(job.input_path, file.content);
-  if (!s.is_ok()) {
-    ctx.files->remove_dir(job.id);
-    return send_error(res, 500, "cannot store the upload: " + s.message());
-  }
+  job.size_bytes = static_cast<int64_t>(form.file_bytes);
   auto info = media::probe(job.input_path);
   if (!info.ok()) {
     ctx.files->remove_dir(job.id);
     return send_error(res, 415, "not a media file unmask can read (" +
                                     info.status().with_replaced(job.input_path, job.filename).message() + ")");
   }
-  s = ctx.store->insert(job);
+  Status s = ctx.store->insert(job);
   if (!s.is_ok()) {
     ctx.files->remove_dir(job.id);
     return send_error(res, 500, s.message());
@@ -178,19 +174,7 @@ void get_report_html(ServerContext& ctx, const httplib::Request& req, httplib::R
   res.set_content(*html, "text/html; charset=utf-8");
 }
 
-void post_verify(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  if (!req.is_multipart_form_data() || !req.has_file("file")) {
-    return send_error(res, 400, kMultipartNeeded);
-  }
-  if (over_upload_limit(ctx, req)) return send_error(res, 413, reason_for(413));
-  const httplib::MultipartFormData file = req.get_file_value("file");
-  if (file.content.empty()) return send_error(res, 400, "the uploaded file is empty");
-  ProvenanceRequest pr;
-  if (auto manifest = form_value(req, "manifest")) {
-    auto m = sign::parse_sidecar(*manifest, "manifest");
-    if (!m.ok()) return send_error(res, 400, m.status().message());
-    pr.manifest = *m;
-  }
+void post_verify(ServerContext& ctx, const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
   const std::string scratch = ctx.files->dir("verify-" + JobStore::new_id());
   struct Cleanup {
     std::string dir;
@@ -201,7 +185,18 @@ void post_verify(ServerContext& ctx, const httplib::Request& req, httplib::Respo
   } cleanup{scratch};
   std::error_code ec;
   std::filesystem::create_directories(scratch, ec);
-  if (auto pub = form_value(req, "pub")) {
+  const UploadForm form = read_upload_form(req, reader, static_cast<uint64_t>(ctx.options.max_upload_bytes),
+                                           [&](const std::string& name) {
+                                             return (std::filesystem::path(scratch) / JobFiles::input_name(name)).string();
+                                           });
+  if (auto why = refusal(form)) return send_error(res, why->first, why->second);
+  ProvenanceRequest pr;
+  if (auto manifest = form.field("manifest")) {
+    auto m = sign::parse_sidecar(*manifest, "manifest");
+    if (!m.ok()) return send_error(res, 400, m.status().message());
+    pr.manifest = *m;
+  }
+  if (auto pub = form.field("pub")) {
     const std::string pub_path = (std::filesystem::path(scratch) / "key.pub").string();
     auto key = write_file_atomic(pub_path, *pub).is_ok() ? sign::read_public_key(pub_path)
                                                          : Result<sign::PublicKey>(Status::internal("pub", "cannot store"));
@@ -209,12 +204,10 @@ void post_verify(ServerContext& ctx, const httplib::Request& req, httplib::Respo
     if (!key.ok()) return send_error(res, 400, "pub: not a public key (a PREFIX.pub file or 64 hex digits)");
     pr.expected_signer = *key;
   }
-  pr.media_path = (std::filesystem::path(scratch) / JobFiles::input_name(file.filename)).string();
-  Status s = write_file_atomic(pr.media_path, file.content);
-  if (!s.is_ok()) return send_error(res, 500, "cannot store the upload: " + s.message());
+  pr.media_path = form.file_path;
   auto result = check_provenance(pr);
   if (!result.ok()) {
-    const Status why = result.status().with_replaced(pr.media_path, file.filename.empty() ? "upload" : file.filename);
+    const Status why = result.status().with_replaced(pr.media_path, form.filename.empty() ? "upload" : form.filename);
     const int code = http_code_for(why);
     return send_error(res, code, code == 415 ? "not a media file unmask can read (" + why.message() + ")" : why.message());
   }
@@ -240,14 +233,7 @@ void install_routes(httplib::Server& http, ServerContext& ctx) {
     send_error(res, 401, reason_for(401));
     return httplib::Server::HandlerResponse::Handled;
   });
-  http.set_error_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
-    // httplib caps a body that is not multipart at 8 KB and answers 413 above that, which sent a
-    // client posting a raw video (curl --data-binary) after --max-upload-mb instead of its mistake.
-    const bool within_limit = !req.has_header("Content-Length") ||
-                              req.get_header_value<uint64_t>("Content-Length") <= static_cast<uint64_t>(ctx.options.max_upload_bytes);
-    if (res.status == 413 && req.method == "POST" && !req.is_multipart_form_data() && within_limit) {
-      return send_error(res, 400, kMultipartNeeded);
-    }
+  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) send_error(res, res.status, reason_for(res.status));
   });
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
@@ -264,13 +250,15 @@ void install_routes(httplib::Server& http, ServerContext& ctx) {
   http.set_logger([&ctx](const httplib::Request&, const httplib::Response& res) { ctx.metrics.http_response(res.status); });
 
   http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"ok", true}}); });
-  http.Post("/v1/scans", [&ctx](const httplib::Request& req, httplib::Response& res) { post_scan(ctx, req, res); });
+  http.Post("/v1/scans", [&ctx](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    post_scan(ctx, req, res, reader);
+  });
   http.Get(R"(/v1/scans/([0-9a-f]{32}))",
            [&ctx](const httplib::Request& req, httplib::Response& res) { get_scan(ctx, req, res); });
   http.Get(R"(/v1/scans/([0-9a-f]{32})/report\.html)",
            [&ctx](const httplib::Request& req, httplib::Response& res) { get_report_html(ctx, req, res); });
-  http.Post("/v1/marks/verify",
-            [&ctx](const httplib::Request& req, httplib::Response& res) { post_verify(ctx, req, res); });
+  http.Post("/v1/marks/verify", [&ctx](const httplib::Request& req, httplib::Response& res,
+                                       const httplib::ContentReader& reader) { post_verify(ctx, req, res, reader); });
   http.Get("/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
     res.set_content(ctx.metrics.render(*ctx.store, ctx.local_workers, ctx.queue_kind), "text/plain; version=0.0.4");
   });
