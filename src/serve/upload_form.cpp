@@ -33,7 +33,7 @@ UploadForm read_upload_form(const httplib::Request& req, const httplib::ContentR
     form.too_large = true;
   }
   if (!req.is_multipart_form_data()) {
-    reader([&](const char*, size_t n) {
+    form.complete = reader([&](const char*, size_t n) {
       keep(n);
       return true;  // read to the end, keep nothing
     });
@@ -42,9 +42,15 @@ UploadForm read_upload_form(const httplib::Request& req, const httplib::ContentR
   form.multipart = true;
   std::unique_ptr<std::ofstream> file;  // open while the "file" part is being read
   std::string* field = nullptr;         // the value being read, for another part
-  reader(
+  const auto close_file = [&] {
+    if (!file) return;
+    file->close();
+    if (!*file && form.write_error.is_ok()) form.write_error = Status::internal(form.file_path, "cannot write the upload");
+    file.reset();
+  };
+  form.complete = reader(
       [&](const httplib::MultipartFormData& part) {
-        file.reset();
+        close_file();
         field = nullptr;
         if (part.name == "file" && !form.has_file) {
           form.has_file = true;
@@ -75,10 +81,7 @@ UploadForm read_upload_form(const httplib::Request& req, const httplib::ContentR
         }
         return true;
       });
-  if (file) {
-    file->close();
-    if (!*file && form.write_error.is_ok()) form.write_error = Status::internal(form.file_path, "cannot write the upload");
-  }
+  close_file();
   return form;
 }
 

@@ -18,6 +18,7 @@
 namespace unmask::serve {
 
 struct UploadForm {
+  bool complete = false;       // the body was read to its end and parsed (false: cut short or malformed)
   bool multipart = false;      // the body was multipart/form-data
   bool has_file = false;       // it had a part named "file"
   std::string filename;        // that part's file name as sent ("" when none)

@@ -1,8 +1,12 @@
 // The HTTP API of CONTRACT.md against a server with tiny detectors and the in-process queue.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 
+#include "media/media.h"
 #include "serve/job_files.h"
 #include "serve/job_store.h"
 #include "serve_fixtures.h"
@@ -202,6 +206,46 @@ TEST(Serve, JobsLeftByAStoppedServerRunWhenItStartsAgain) {
     const nlohmann::json job = wait_for_job(client, id);
     EXPECT_EQ(job.value("status", ""), "done") << job.dump();
   }
+}
+
+TEST(Serve, AnUploadCutShortByTheClientLeavesNoJob) {
+  // The connection ends halfway through the form: the half that arrived (already on disk, as
+  // uploads are written while they arrive) must not become a job.
+  TempDir data, media;
+  auto server = start_or_die(test_options(data.path().string()));
+  ASSERT_NE(server, nullptr);
+  // A WAV: its first half is still a file FFmpeg reads (an MP4 cut in half often is not).
+  const std::string wav = media.file("tone.wav");
+  unmask::testing::write_wav(wav, unmask::testing::make_tone(440.0, 4.0, 16000));
+  auto clip = read_file(wav);
+  ASSERT_TRUE(clip.ok());
+  ASSERT_TRUE(media::probe(wav).ok());
+  const std::string body = "--q\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cut.wav\"\r\n\r\n" + *clip +
+                           "\r\n--q--\r\n";
+  const std::string head = "POST /v1/scans HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=q\r\n"
+                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  const std::string sent = head + body.substr(0, body.size() / 2);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::send(fd, sent.data(), sent.size(), MSG_NOSIGNAL), static_cast<ssize_t>(sent.size()));
+  ::shutdown(fd, SHUT_WR);
+  char buf[256];
+  while (::recv(fd, buf, sizeof buf, 0) > 0) {
+  }
+  ::close(fd);
+  httplib::Client client("127.0.0.1", server->port());
+  auto health = client.Get("/healthz");  // answered after the server has dealt with the cut
+  ASSERT_TRUE(health);
+  auto store = JobStore::open(data.path().string());
+  ASSERT_TRUE(store.ok());
+  EXPECT_TRUE((*store)->unfinished().empty());
+  std::error_code ec;
+  EXPECT_TRUE(std::filesystem::is_empty(data.path() / "jobs", ec) || !std::filesystem::exists(data.path() / "jobs"));
 }
 
 TEST(Serve, ATruncatedUploadIsRefusedOrFailsWithItsReason) {
