@@ -103,7 +103,10 @@ std::optional<std::pair<int, std::string>> refusal(const UploadForm& form) {
   if (form.too_large) return std::make_pair(413, reason_for(413));
   if (!form.multipart || (!form.has_file && form.complete)) return std::make_pair(400, std::string(kMultipartNeeded));
   if (!form.complete) return std::make_pair(400, std::string("the form was cut short or malformed; nothing was kept"));
-  if (!form.write_error.is_ok()) return std::make_pair(500, "cannot store the upload: " + form.write_error.message());
+  if (!form.write_error.is_ok()) {
+    const std::string name = form.filename.empty() ? "upload" : form.filename;
+    return std::make_pair(500, "cannot store the upload: " + form.write_error.with_replaced(form.file_path, name).message());
+  }
   if (form.file_bytes == 0) return std::make_pair(400, std::string("the uploaded file is empty"));
   return std::nullopt;
 }
