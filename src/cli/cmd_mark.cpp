@@ -4,7 +4,9 @@
 // manifest records what mark::embed_file reports, and verify compares what mark::verify_file
 // measures with what the manifest says (CONTRACT.md "mark verify --json").
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -187,7 +189,14 @@ Command make_mark(CLI::App& app) {
   e->add_option("OUT", embed->out, "Output (same kind as the input)")->required();
   e->add_option("--issuer", embed->issuer, "Issuer ID (32-bit unsigned)")->required();
   e->add_option("--key", embed->key_path, "Sign a manifest with this secret key (PREFIX.key)");
+  // CLI::Range lets NaN through (every comparison with it is false): refused first, in its words.
+  const CLI::Validator a_number(
+      [](std::string& v) {
+        return std::isfinite(std::strtod(v.c_str(), nullptr)) ? std::string() : "Value " + v + " not in range 0.1 to 8";
+      },
+      "");
   e->add_option("--strength", embed->strength, "Watermark strength (1 = ~43 dB PSNR)")
+      ->check(a_number)
       ->check(CLI::Range(0.1, 8.0));
   e->add_option("--sequence", embed->sequence, "Asset or sequence number (28 bits)");
   e->add_flag("--synthetic", embed->synthetic, "Flag the media as synthetic");

@@ -86,6 +86,12 @@ TEST(MarkCli, KeygenEmbedVerifySignatureAndBadInput) {
   EXPECT_EQ(run_command(u + "mark embed " + clip + " " + dir.file("o.mp4") + " --issuer 1 --key " +
                         dir.file("studio.pub")).exit_code, 3);
   EXPECT_EQ(run_command(u + "mark embed " + clip + " " + dir.file("o.mp4")).exit_code, 2);
+  // A strength that is not a number is refused by the flag, in the flag's words, like one out of range.
+  for (const char* strength : {"nan", "inf", "0.05"}) {
+    auto r = run_command(u + "mark embed " + clip + " " + dir.file("o.mp4") + " --issuer 1 --strength " + strength);
+    EXPECT_EQ(r.exit_code, 2) << strength;
+    EXPECT_NE(r.err.find("--strength: Value " + std::string(strength) + " not in range 0.1"), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace
