@@ -172,6 +172,10 @@ class SbiDataset : public learn::Dataset {
 
 // Validation split by file: true for about `fraction` of the distinct sources (hash of the path).
 bool is_validation_source(const std::string& source, uint64_t seed, double fraction);
+// What the split hashes for an item: its path relative to the manifest's folder when it lies under
+// it, else the path as it is. The same manifest moved to another folder (another machine, a test's
+// temporary folder) then splits the same way.
+std::string split_key(const std::string& source, const std::string& manifest_path);
 
 // `unmask train --detector blend` (see training.h). Options beyond the request come from the
 // environment for experiments and tests: UNMASK_BLEND_BATCH (32), UNMASK_BLEND_ARCH

@@ -464,6 +464,13 @@ bool is_validation_source(const std::string& source, uint64_t seed, double fract
   return static_cast<double>(v) / static_cast<double>(1ULL << 48) < fraction;
 }
 
+std::string split_key(const std::string& source, const std::string& manifest_path) {
+  std::string folder = fs::path(manifest_path).parent_path().string();
+  if (folder.empty()) return source;
+  if (folder.back() != '/') folder += '/';
+  return source.rfind(folder, 0) == 0 ? source.substr(folder.size()) : source;
+}
+
 // ------------------------------------------------------------------------------------------------
 
 Result<TrainSummary> train_blend(const TrainRequest& request) {
@@ -563,7 +570,7 @@ Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTr
       if (max_per_source > 0 && static_cast<int>(idx.size()) > max_per_source) {
         std::vector<std::pair<std::string, size_t>> ranked;
         for (size_t k : idx) {
-          ranked.push_back({sha256_hex(std::to_string(request.seed) + "|" + all_crops[k].source + "|" +
+          ranked.push_back({sha256_hex(std::to_string(request.seed) + "|" + split_key(all_crops[k].source, request.manifest_path) + "|" +
                                        std::to_string(all_crops[k].frame)),
                             k});
         }
@@ -588,7 +595,7 @@ Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTr
   std::set<std::string> train_files, val_files;
   for (size_t k = 0; k < crops->size(); ++k) {
     const std::string& src = (*crops)[k].source;
-    if (is_validation_source(src, request.seed, val_fraction)) {
+    if (is_validation_source(split_key(src, request.manifest_path), request.seed, val_fraction)) {
       val_idx.push_back(k);
       val_files.insert(src);
     } else {
@@ -783,7 +790,7 @@ Result<TrainSummary> train_sbi_detector(const TrainRequest& request, const SbiTr
                {"n_val_files", val_files.size()},
                {"n_train_examples", train.size()},
                {"n_val_examples", val.size()},
-               {"validation_split", "by file, " + fmt(100 * val_fraction, 0) + "% of files (hash of path and seed)"},
+               {"validation_split", "by file, " + fmt(100 * val_fraction, 0) + "% of files (hash of the path under the manifest's folder, and the seed)"},
                {"recipe", meta["train.recipe"]},
                {"n_crops_extracted", n_crops_extracted},
                {"crops_per_source", crops_per_source},

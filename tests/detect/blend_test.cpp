@@ -202,6 +202,16 @@ TEST(Blend, AugmentationNeverMakesABoundaryAndCoversMisalignment) {
   EXPECT_GT(changed, 150);
 }
 
+TEST(Blend, TheSplitDoesNotDependOnWhereTheManifestLies) {
+  // A test's temporary folder has a random name: hashing full paths made its split, and so its
+  // training run, differ from run to run.
+  EXPECT_EQ(split_key("/tmp/a1b2/photo0.jpg", "/tmp/a1b2/manifest.csv"), "photo0.jpg");
+  EXPECT_EQ(split_key("/tmp/zz9/photo0.jpg", "/tmp/zz9/manifest.csv"), "photo0.jpg");
+  EXPECT_EQ(split_key("/data/clips/x.mp4", "/tmp/m/manifest.csv"), "/data/clips/x.mp4");  // outside: as it is
+  EXPECT_EQ(split_key("/tmp/m2/x.mp4", "/tmp/m/manifest.csv"), "/tmp/m2/x.mp4");  // a sibling is not under it
+  EXPECT_EQ(split_key("x.mp4", "manifest.csv"), "x.mp4");
+}
+
 TEST(Blend, ValidationSplitIsByFile) {
   int n_val = 0;
   for (int i = 0; i < 1000; ++i) {
