@@ -383,12 +383,4 @@ Result<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelOptions& o
   return std::shared_ptr<const FaceModels>(std::move(models));
 }
 
-Image to_image(const cv::Mat& mat) {
-  Image out(mat.cols, mat.rows, mat.channels());
-  for (int y = 0; y < mat.rows; ++y) {
-    std::memcpy(out.row(y), mat.ptr<uint8_t>(y), out.row_bytes());
-  }
-  return out;
-}
-
 }  // namespace unmask::face

@@ -13,6 +13,7 @@
 
 #include "face/face.h"
 #include "face/shape_fit.h"
+#include "media/cv_image.h"
 
 namespace unmask::face {
 
@@ -29,14 +30,8 @@ struct FaceModels::Impl {
   std::string profile_cascade_path;
 };
 
-// A cv::Mat header over an unmask Image (no copy). The image must outlive the Mat.
-inline cv::Mat as_mat(const Image& image) {
-  return cv::Mat(image.height_px(), image.width_px(), CV_8UC(image.channels()),
-                 const_cast<uint8_t*>(image.data()));
-}
-
-// Copies a continuous or strided cv::Mat of 8-bit pixels into a new Image.
-Image to_image(const cv::Mat& mat);
+using media::as_mat;
+using media::to_image;
 
 inline dlib::rectangle to_dlib(const Box& b) {
   return dlib::rectangle(static_cast<long>(std::lround(b.x)), static_cast<long>(std::lround(b.y)),

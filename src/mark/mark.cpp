@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "mark/internal.h"
+#include "media/cv_image.h"
 #include "media/media.h"
 
 namespace unmask::mark {
@@ -214,10 +215,7 @@ class FrameVerifierImpl final : public FrameVerifier {
 
 Image verifier_gray(const Image& image) {
   if (image.channels() == 1 || image.empty()) return image;
-  const cv::Mat gray = gray_of(image);
-  Image out(gray.cols, gray.rows, 1);
-  for (int y = 0; y < gray.rows; ++y) std::copy_n(gray.ptr<uint8_t>(y), gray.cols, out.row(y));
-  return out;
+  return media::to_image(gray_of(image));
 }
 
 // ---- Payload ----------------------------------------------------------------------------------
