@@ -3,7 +3,8 @@
 // pitches), Griffin-Lim resynthesis of every real training file and (version 2) a second
 // resynthesis of it by one of four other vocoders (label fake, kept in the same train/validation
 // split as its source so a speaker never crosses the split). Every clip also gives a copy through
-// a random channel (codec, low-pass, noise) with the same label.
+// a random channel (codec, low-pass, noise: voice_channels.cpp) with the same label. Ensembles of
+// trained networks: voice_ensemble.cpp.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -23,137 +24,24 @@
 #include "detect/feature_model.h"
 #include "detect/training.h"
 #include "detect/voice.h"
+#include "detect/voice_training.h"
 #include "learn/learn.h"
 #include "media/media.h"
 #include "nn/nn.h"
 #include "synth/synth.h"
 
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavutil/channel_layout.h>
-#include <libavutil/frame.h>
-#include <libavutil/mem.h>
-}
-
 namespace unmask::detect {
 
-Audio lossy_codec_round_trip(const Audio& audio, const std::string& encoder, int rate_hz, int bitrate) {
-  const Audio in = resample(audio, rate_hz);
-  const AVCodec* enc = avcodec_find_encoder_by_name(encoder.c_str());
-  if (enc == nullptr) return audio;
-  AVCodecContext* ec = avcodec_alloc_context3(enc);
-  AVCodecContext* dc = nullptr;
-  AVFrame* frame = av_frame_alloc();
-  AVPacket* pkt = av_packet_alloc();
-  std::vector<float> decoded;
-  auto cleanup = [&]() {
-    avcodec_free_context(&ec);
-    avcodec_free_context(&dc);
-    av_frame_free(&frame);
-    av_packet_free(&pkt);
-  };
-  AVSampleFormat fmt = AV_SAMPLE_FMT_NONE;
-  for (const AVSampleFormat* f = enc->sample_fmts; f && *f != AV_SAMPLE_FMT_NONE; ++f) {
-    if (*f == AV_SAMPLE_FMT_FLTP || (*f == AV_SAMPLE_FMT_S16P && fmt != AV_SAMPLE_FMT_FLTP)) fmt = *f;
-  }
-  if (!ec || !frame || !pkt || fmt == AV_SAMPLE_FMT_NONE) {
-    cleanup();
-    return audio;
-  }
-  ec->sample_rate = rate_hz;
-  ec->sample_fmt = fmt;
-  ec->bit_rate = bitrate;
-  av_channel_layout_default(&ec->ch_layout, 1);
-  ec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  if (avcodec_open2(ec, enc, nullptr) < 0) {
-    cleanup();
-    return audio;
-  }
-  const AVCodec* dec = avcodec_find_decoder(enc->id);
-  dc = dec ? avcodec_alloc_context3(dec) : nullptr;
-  if (dc == nullptr) {
-    cleanup();
-    return audio;
-  }
-  dc->sample_rate = rate_hz;
-  av_channel_layout_default(&dc->ch_layout, 1);
-  if (ec->extradata_size > 0) {
-    dc->extradata = static_cast<uint8_t*>(av_mallocz(static_cast<size_t>(ec->extradata_size) + AV_INPUT_BUFFER_PADDING_SIZE));
-    std::copy(ec->extradata, ec->extradata + ec->extradata_size, dc->extradata);
-    dc->extradata_size = ec->extradata_size;
-  }
-  if (avcodec_open2(dc, dec, nullptr) < 0) {
-    cleanup();
-    return audio;
-  }
-  AVFrame* out = av_frame_alloc();
-  auto drain_decoder = [&]() {
-    while (avcodec_receive_frame(dc, out) >= 0) {
-      for (int i = 0; i < out->nb_samples; ++i) {
-        float v = 0;
-        switch (static_cast<AVSampleFormat>(out->format)) {
-          case AV_SAMPLE_FMT_FLTP: case AV_SAMPLE_FMT_FLT: v = reinterpret_cast<const float*>(out->data[0])[i]; break;
-          case AV_SAMPLE_FMT_S16P: case AV_SAMPLE_FMT_S16: v = reinterpret_cast<const int16_t*>(out->data[0])[i] / 32768.0f; break;
-          case AV_SAMPLE_FMT_S32P: case AV_SAMPLE_FMT_S32: v = static_cast<float>(reinterpret_cast<const int32_t*>(out->data[0])[i] / 2147483648.0); break;
-          default: break;
-        }
-        decoded.push_back(v);
-      }
-    }
-  };
-  auto drain_encoder = [&]() {
-    while (avcodec_receive_packet(ec, pkt) >= 0) {
-      if (avcodec_send_packet(dc, pkt) >= 0) drain_decoder();
-      av_packet_unref(pkt);
-    }
-  };
-  const int frame_size = ec->frame_size > 0 ? ec->frame_size : 1024;
-  bool ok = true;
-  for (size_t pos = 0; pos < in.samples.size() && ok; pos += static_cast<size_t>(frame_size)) {
-    const int n = static_cast<int>(std::min<size_t>(static_cast<size_t>(frame_size), in.samples.size() - pos));
-    frame->nb_samples = n;
-    frame->format = fmt;
-    frame->sample_rate = rate_hz;
-    av_channel_layout_copy(&frame->ch_layout, &ec->ch_layout);
-    if (av_frame_get_buffer(frame, 0) < 0) { ok = false; break; }
-    for (int i = 0; i < n; ++i) {
-      const float v = std::clamp(in.samples[pos + static_cast<size_t>(i)], -1.0f, 1.0f);
-      if (fmt == AV_SAMPLE_FMT_FLTP) reinterpret_cast<float*>(frame->data[0])[i] = v;
-      else reinterpret_cast<int16_t*>(frame->data[0])[i] = static_cast<int16_t>(std::lround(v * 32767.0f));
-    }
-    ok = avcodec_send_frame(ec, frame) >= 0;
-    av_frame_unref(frame);
-    if (ok) drain_encoder();
-  }
-  avcodec_send_frame(ec, nullptr);
-  drain_encoder();
-  avcodec_send_packet(dc, nullptr);
-  drain_decoder();
-  av_frame_free(&out);
-  cleanup();
-  if (!ok || decoded.size() < in.samples.size() / 2) return audio;
-  // The codec's priming delay: line the output up with the input by the lag of best correlation
-  // over the first 4096 samples' worth of lags (the delay is a few thousand samples at most).
-  Audio coded;
-  coded.sample_rate_hz = rate_hz;
-  size_t best_lag = 0;
-  double best = -1e300;
-  const size_t probe = std::min<size_t>(in.samples.size(), static_cast<size_t>(rate_hz) * 2);
-  for (size_t lag = 0; lag < 4096 && lag + probe <= decoded.size(); lag += 1) {
-    double c = 0;
-    for (size_t i = 0; i < probe; i += 4) c += double(in.samples[i]) * decoded[i + lag];
-    if (c > best) { best = c; best_lag = lag; }
-  }
-  coded.samples.assign(decoded.begin() + static_cast<std::ptrdiff_t>(best_lag), decoded.end());
-  coded.samples.resize(in.samples.size(), 0.0f);
-  Audio back = resample(coded, audio.sample_rate_hz);
-  back.samples.resize(audio.samples.size(), 0.0f);
-  return back;
-}
+using voice_training::kMaxFileSeconds;
+using voice_training::kVocoderFamilies;
+using voice_training::kVocoderFamilyNames;
+using voice_training::n_espeak_clips;
+using voice_training::random_channel;
+using voice_training::vocoder_variant;
+using voice_training::voice_row_used;
 
 namespace {
 
-constexpr double kMaxFileSeconds = 30.0;
 constexpr double kMaxResynthSeconds = 12.0;
 constexpr int kDefaultEpochs = 30;
 
@@ -175,112 +63,6 @@ struct LabelledClip {
 
 constexpr int kTrainPatchStep = 50;  // 0.5 s between training patches (scoring uses 30)
 constexpr int kCnnDefaultEpochs = 12;
-
-}  // namespace
-
-Audio telephone_round_trip(const Audio& audio) {
-  if (audio.samples.empty()) return audio;
-  constexpr double kMu = 255.0;
-  Audio line = resample(audio, 8000);
-  for (float& v : line.samples) {
-    const double x = std::clamp(static_cast<double>(v), -1.0, 1.0);
-    const double y = std::copysign(std::log1p(kMu * std::abs(x)) / std::log1p(kMu), x);
-    const double q = std::round(y * 127.0) / 127.0;  // 8 bits: sign + 7-bit magnitude code
-    v = static_cast<float>(std::copysign((std::pow(1.0 + kMu, std::abs(q)) - 1.0) / kMu, q));
-  }
-  Audio out = resample(line, audio.sample_rate_hz);
-  out.samples.resize(audio.samples.size(), 0.0f);
-  return out;
-}
-
-namespace {
-
-// A copy of `audio` (16 kHz) through a random channel, so that the classifier learns what both
-// classes share across channels rather than the channel of each source: a low-pass at 3.4, 5.5
-// or 7 kHz (or none) by band-limited resampling down and back up, and white noise 20-45 dB below
-// the signal. Applied alike to real and synthetic speech.
-Audio random_channel(const Audio& audio, std::mt19937_64& rng, bool with_codec = false, bool telephone = false) {
-  Audio out = audio;
-  if (with_codec) {
-    // Version 2: half the copies go through a lossy codec first (mp3 at 32-96 kbit/s at 16, 22.05
-    // or 24 kHz, or AAC at 32-96 kbit/s), real and synthetic alike, so the codec is not the cue.
-    // With `telephone`, a seventh of them go through a telephone line instead (pick 6).
-    const int pick = std::uniform_int_distribution<int>(0, telephone ? 6 : 5)(rng);
-    const int kbps = std::array{32, 48, 64, 96}[std::uniform_int_distribution<int>(0, 3)(rng)];
-    if (pick == 6) return telephone_round_trip(audio);
-    if (pick <= 1) out = lossy_codec_round_trip(audio, "libmp3lame", std::array{16000, 22050, 24000}[pick + (kbps > 48)], kbps * 1000);
-    else if (pick == 2) out = lossy_codec_round_trip(audio, "aac", 16000, kbps * 1000);
-    if (pick <= 2) return out;  // coded copies skip the low-pass and noise
-  }
-  const int rates[] = {0, 6800, 11025, 14000};
-  const int rate = rates[std::uniform_int_distribution<int>(0, 3)(rng)];
-  if (rate > 0) {
-    out = resample(resample(audio, rate), audio.sample_rate_hz);
-    out.samples.resize(audio.samples.size(), 0.0f);
-  }
-  double e = 0;
-  for (float v : out.samples) e += double(v) * v;
-  const double rms = std::sqrt(e / std::max<size_t>(1, out.samples.size()));
-  const double snr_db = std::uniform_real_distribution<double>(20.0, 45.0)(rng);
-  std::normal_distribution<double> noise(0.0, rms * std::pow(10.0, -snr_db / 20.0));
-  for (float& v : out.samples) v = static_cast<float>(v + noise(rng));
-  return out;
-}
-
-// Version 2's second resynthesis of every real training file, one of four vocoder families
-// (chosen by the caller), so that training sees more than one way a vocoder can get speech wrong:
-//   0: a Tacotron2-style mel vocoder input: 22.05 kHz, 1024-point DFT, hop 256, 80 mel bands up
-//      to 8 kHz, 0/4/8 Griffin-Lim iterations from a random phase;
-//   1: 24 kHz, 1024 / 256, 100 mel bands, the phase of another stretch of the same utterance
-//      (1-3 s later), 0/4/8 iterations;
-//   2: 16 kHz, 64/80/128 mel bands, random phase with no or 2 iterations;
-//   3: an LPC source-filter vocoder with a pulse train (order 16/20/24, noise 5-30 %).
-constexpr int kVocoderFamilies = 4;
-constexpr const char* kVocoderFamilyNames[kVocoderFamilies] = {
-    "mel 22.05 kHz 1024/256 80 bands to 8 kHz, Griffin-Lim 0/4/8 iterations",
-    "mel 24 kHz 1024/256 100 bands, phase of the utterance 1-3 s later, 0/4/8 iterations",
-    "mel 16 kHz 512/128 64/80/128 bands, random phase, 0/2 iterations",
-    "LPC order 16/20/24 with a pulse train at the frame's F0, noise 5-30 %"};
-
-Audio vocoder_variant(const Audio& audio, int family, std::mt19937_64& rng, uint64_t seed) {
-  auto pick = [&](auto... values) {
-    const std::array<int, sizeof...(values)> a{values...};
-    return a[std::uniform_int_distribution<size_t>(0, a.size() - 1)(rng)];
-  };
-  VocoderOptions o;
-  o.seed = seed;
-  int rate = audio.sample_rate_hz;
-  switch (family) {
-    case 0:
-      rate = 22050;
-      o.n_fft = 1024;
-      o.hop = 256;
-      o.n_mels = 80;
-      o.f_max_hz = 8000;
-      o.n_iterations = pick(0, 4, 8);
-      break;
-    case 1:
-      rate = 24000;
-      o.n_fft = 1024;
-      o.hop = 256;
-      o.n_mels = 100;
-      o.donor_phase_shift_s = pick(1, 2, 3);
-      o.n_iterations = pick(0, 4, 8);
-      break;
-    case 2:
-      o.n_mels = pick(64, 80, 128);
-      o.n_iterations = pick(0, 2);
-      break;
-    default: {
-      const int order = pick(16, 20, 24);
-      const double noise = std::uniform_real_distribution<double>(0.05, 0.3)(rng);
-      return lpc_resynthesis(audio, order, noise, seed);
-    }
-  }
-  Audio out = resample(mel_vocoder_resynthesis(resample(audio, rate), o), audio.sample_rate_hz);
-  out.samples.resize(audio.samples.size(), 0.0f);
-  return out;
-}
 
 double logit(double p) {
   p = std::clamp(p, 1e-7, 1.0 - 1e-7);
@@ -350,16 +132,6 @@ void mean_and_deviation(const std::vector<double>& sum, const std::vector<double
 
 std::set<int> validation_groups(uint64_t seed, int n_groups) { return voice_validation_groups(seed, n_groups); }
 
-// Audio rows of either label; video rows only when real (a fake video's manipulation is in its
-// pictures: its voice may well be bona fide).
-bool voice_row_used(const learn::ManifestItem& item, bool& is_video) {
-  auto kind = item.columns.find("kind");
-  is_video = kind != item.columns.end() && kind->second == "video";
-  return kind == item.columns.end() || kind->second == "audio" || (is_video && item.label == 0);
-}
-
-// The espeak-ng clips of a training run: every training voice at three rates and two pitches.
-int n_espeak_clips() { return static_cast<int>(voice_training_espeak_voices().size()) * 3 * 2; }
 
 // Where the training data came from, as both model versions record it.
 struct VoiceDataCounts {
@@ -821,190 +593,5 @@ Result<TrainSummary> train_voice_model(const TrainRequest& req, const std::strin
 }
 
 
-std::set<int> voice_validation_groups(uint64_t seed, int n_groups) {
-  std::mt19937_64 rng(seed);
-  std::vector<int> groups(static_cast<size_t>(std::max(0, n_groups)));
-  for (int g = 0; g < n_groups; ++g) groups[g] = g;
-  std::shuffle(groups.begin(), groups.end(), rng);
-  if (groups.empty()) return {};
-  return std::set<int>(groups.begin(), groups.begin() + std::max<size_t>(1, groups.size() * 15 / 100));
-}
-
-Result<VoiceManifestGroups> voice_manifest_groups(const std::string& manifest_path,
-                                                  const std::function<void(double, const std::string&)>& progress) {
-  auto items = learn::read_manifest(manifest_path);
-  if (!items.ok()) return items.status();
-  VoiceManifestGroups out;
-  int group = 0;
-  for (size_t i = 0; i < items->size(); ++i) {
-    const auto& item = (*items)[i];
-    bool is_video = false;
-    if (!voice_row_used(item, is_video)) continue;
-    if (progress) progress(static_cast<double>(i) / items->size(), "reading " + std::to_string(i + 1) + "/" + std::to_string(items->size()));
-    auto audio = media::read_audio(item.path, kFeatureRateHz);
-    if (!audio.ok() && is_video) continue;
-    if (!audio.ok()) return Status::input(manifest_path + ":" + std::to_string(item.line), audio.status().message());
-    if (audio->duration_s() > kMaxFileSeconds) audio->samples.resize(static_cast<size_t>(kMaxFileSeconds * kFeatureRateHz));
-    out.rows.push_back({item, group++, *std::move(audio)});
-  }
-  out.n_groups = group + n_espeak_clips();
-  return out;
-}
-
-Result<VoiceEnsembleFit> fit_voice_ensemble_scaling(const std::string& manifest_path,
-                                                    const std::vector<std::string>& member_paths,
-                                                    const std::function<void(double, const std::string&)>& progress) {
-  if (member_paths.empty()) return Status::usage("voice ensemble", "no member");
-  std::vector<std::shared_ptr<const AudioDetector>> members;
-  std::vector<uint64_t> seeds;
-  for (const auto& path : member_paths) {
-    auto info = nn::read_model_info(path);
-    if (!info.ok()) return info.status();
-    auto seed = info->metadata.find("seed");
-    if (seed == info->metadata.end() || seed->second.empty()) return Status::model(path, "no seed in the model metadata");
-    seeds.push_back(std::strtoull(seed->second.c_str(), nullptr, 10));
-    auto detector = load_voice_detector(path);
-    if (!detector.ok()) return detector.status();
-    if ((*detector)->info().version != "2") return Status::model(path, "ensemble members must be single version-2 voice models");
-    members.push_back(*detector);
-  }
-  auto grouped = voice_manifest_groups(manifest_path, [&](double f, const std::string& s) {
-    if (progress) progress(0.3 * f, s);
-  });
-  if (!grouped.ok()) return grouped.status();
-  std::vector<std::set<int>> held(members.size());
-  for (size_t m = 0; m < members.size(); ++m) held[m] = voice_validation_groups(seeds[m], grouped->n_groups);
-
-  VoiceEnsembleFit fit;
-  std::vector<double> file_stats, window_logits;
-  std::vector<int> file_labels, window_labels;
-  std::vector<std::vector<double>> own_stats(members.size());
-  std::vector<std::vector<int>> own_labels(members.size());
-  for (size_t r = 0; r < grouped->rows.size(); ++r) {
-    const auto& row = grouped->rows[r];
-    if (progress) progress(0.3 + 0.7 * r / grouped->rows.size(), "scoring " + std::to_string(r + 1) + "/" + std::to_string(grouped->rows.size()));
-    std::vector<double> sum;
-    int n_held = 0;
-    for (size_t m = 0; m < members.size(); ++m) {
-      if (!held[m].count(row.group)) continue;
-      auto logits = voice_window_logits(*members[m], row.audio);
-      if (!logits.ok()) return logits.status();
-      if (logits->logits.empty()) break;  // no speech: the same for every member
-      own_stats[m].push_back(voice_file_logit(logits->logits));
-      own_labels[m].push_back(row.item.label);
-      if (sum.empty()) sum.assign(logits->logits.size(), 0.0);
-      for (size_t w = 0; w < sum.size(); ++w) sum[w] += logits->logits[w];
-      ++n_held;
-    }
-    if (n_held == 0) continue;
-    for (double& v : sum) v /= n_held;
-    file_stats.push_back(voice_file_logit(sum));
-    file_labels.push_back(row.item.label);
-    (row.item.label ? fit.n_fake_files : fit.n_real_files) += 1;
-    for (double v : sum) {
-      window_logits.push_back(v);
-      window_labels.push_back(row.item.label);
-    }
-  }
-  fit.n_files = static_cast<int>(file_stats.size());
-  fit.n_windows = static_cast<int>(window_logits.size());
-  learn::PlattScaling platt, file_platt;
-  UNMASK_RETURN_IF_ERROR(platt.fit(window_logits, window_labels));
-  UNMASK_RETURN_IF_ERROR(file_platt.fit(file_stats, file_labels));
-  fit.calibration = platt.serialize();
-  fit.file_calibration = file_platt.serialize();
-  std::vector<double> probs;
-  for (double v : file_stats) probs.push_back(file_platt.apply(v));
-  const auto fm = learn::binary_metrics(probs, file_labels);
-  fit.file_auc = fm.auc;
-  fit.file_eer = fm.eer;
-  fit.file_log_loss = fm.log_loss;
-  for (size_t m = 0; m < members.size(); ++m) {
-    std::ostringstream line;
-    line << member_paths[m] << " (seed " << seeds[m] << "): " << own_stats[m].size() << " held-out manifest files";
-    int n_fake = 0;
-    for (int l : own_labels[m]) n_fake += l;
-    line << " (" << n_fake << " synthetic)";
-    if (n_fake > 0 && n_fake < static_cast<int>(own_labels[m].size())) {
-      line << ", own file AUC " << learn::roc_auc(own_stats[m], own_labels[m]) << ", EER "
-           << learn::equal_error_rate(own_stats[m], own_labels[m]);
-    }
-    fit.member_report.push_back(line.str());
-  }
-  if (progress) progress(1.0, "done");
-  return fit;
-}
-
-
-Result<VoiceEnsembleFit> pack_voice_ensemble(const std::string& out_path, const std::vector<std::string>& member_paths,
-                                             const std::string& manifest_path, const std::string& command,
-                                             const std::function<void(double, const std::string&)>& progress) {
-  auto fit = fit_voice_ensemble_scaling(manifest_path, member_paths, progress);
-  if (!fit.ok()) return fit.status();
-  std::vector<std::string> bytes;
-  nlohmann::json members = nlohmann::json::array();
-  std::optional<nlohmann::json> shared_data;
-  std::string seeds;
-  for (const auto& path : member_paths) {
-    auto b = read_file(path);
-    if (!b.ok()) return Status::model(path, b.status().message());
-    auto info = nn::read_model_info(path);
-    if (!info.ok()) return info.status();
-    const std::string seed = info->metadata.count("seed") ? info->metadata.at("seed") : std::string();
-    seeds += (seeds.empty() ? "" : " ") + seed;
-    nlohmann::json m = {{"file", path}, {"seed", std::strtoull(seed.c_str(), nullptr, 10)}, {"sha256", sha256_hex(*b)},
-                        {"weights_sha256", info->weights_sha256}};
-    std::filesystem::path card = path;
-    card.replace_extension(".card.json");
-    if (auto text = read_file(card.string()); text.ok()) {
-      auto j = nlohmann::json::parse(*text, nullptr, false);
-      if (!j.is_discarded()) {
-        if (j.contains("metrics")) m["metrics"] = j["metrics"];
-        if (j.contains("command")) m["command"] = j["command"];
-        if (j.contains("epochs")) m["epochs"] = j["epochs"];
-        if (j.contains("data") && !shared_data) shared_data = j["data"];  // the members share one recipe
-      }
-    }
-    members.push_back(std::move(m));
-    bytes.push_back(*std::move(b));
-  }
-  std::map<std::string, std::string> meta = {{"calibration", fit->calibration},
-                                             {"file_calibration", fit->file_calibration},
-                                             {"features", kVoiceCnnFeatureVersion},
-                                             {"seeds", seeds},
-                                             {"scaling_fitted_on", std::filesystem::path(manifest_path).filename().string()}};
-  UNMASK_RETURN_IF_ERROR(write_voice_ensemble(out_path, bytes, meta));
-  auto detector = load_voice_detector(out_path);  // the file reads back
-  if (!detector.ok()) return detector.status();
-  auto sha = sha256_file(out_path);
-  if (!sha.ok()) return sha.status();
-  nlohmann::json j;
-  j["detector"] = "voice";
-  j["model"] = std::filesystem::path(out_path).filename().string();
-  j["sha256"] = *sha;
-  j["model_sha256"] = (*detector)->info().model_sha256;
-  j["version"] = (*detector)->info().version;
-  j["features"] = kVoiceCnnFeatureVersion;
-  j["ensemble"] = "mean of the members' window logits, then the file statistic (mean of the top quarter) and the scalings below";
-  j["members"] = members;
-  if (shared_data) j["data"] = *shared_data;
-  j["calibration"] = fit->calibration;
-  j["file_calibration"] = fit->file_calibration;
-  j["scaling_fit"] = {{"manifest", manifest_path},
-                      {"rule", "manifest rows some member held out for validation (by its seed), each scored by the mean window logits of the members that held it out; file scaling on the file statistic, window scaling on the windows"},
-                      {"files", fit->n_files},
-                      {"real_files", fit->n_real_files},
-                      {"synthetic_files", fit->n_fake_files},
-                      {"windows", fit->n_windows},
-                      {"file_auc", fit->file_auc},
-                      {"file_eer", fit->file_eer},
-                      {"file_log_loss", fit->file_log_loss},
-                      {"members_on_their_own_held_out_files", fit->member_report}};
-  j["command"] = command;
-  std::filesystem::path card = out_path;
-  card.replace_extension(".card.json");
-  UNMASK_RETURN_IF_ERROR(write_file_atomic(card.string(), json_text(j, 2) + "\n"));
-  return fit;
-}
 
 }  // namespace unmask::detect
