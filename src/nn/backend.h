@@ -22,7 +22,7 @@
 namespace unmask::nn::backend {
 
 // Bumped whenever a class below changes: nn refuses a module built against another version.
-inline constexpr int kInterfaceVersion = 1;
+inline constexpr int kInterfaceVersion = 2;
 // The module's one exported function: `Backend* unmask_nn_torch_backend()`, never null.
 inline constexpr const char* kEntryPoint = "unmask_nn_torch_backend";
 
@@ -50,6 +50,23 @@ class Training {
   virtual Result<int64_t> load_state(std::string_view bytes) = 0;
 };
 
+// The autoencoder face swap's network (nn/autoencoder.h): one encoder, one decoder per identity.
+// Images are RGB floats in [0, 1]. Not thread-safe.
+class Autoencoder {
+ public:
+  virtual ~Autoencoder() = default;
+  // One Adam step on the mean absolute error of decoder d's reconstruction of inputs[d] against
+  // targets[d], summed over the identities; returns that loss before the update.
+  virtual Result<double> step(const Batch& inputs_a, const Batch& targets_a, const Batch& inputs_b,
+                              const Batch& targets_b) = 0;
+  // Evaluation mode: `faces` encoded and decoded by `decoder` (0 or 1).
+  virtual Result<Batch> reconstruct(const Batch& faces, int decoder) = 0;
+  virtual Result<std::string> weights() const = 0;
+  virtual Result<std::string> save_state(int64_t n_steps) const = 0;
+  virtual Result<int64_t> load_state(std::string_view bytes) = 0;
+  virtual int64_t n_parameters() const = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -62,6 +79,19 @@ class Backend {
   // A freshly initialised network (weights drawn with `seed`) and its optimiser.
   virtual Result<std::unique_ptr<Training>> create(const ModelSpec& spec, uint64_t seed,
                                                    const OptimizerConfig& config) = 0;
+  // The autoencoder swap (spec checked by nn): fresh with weights drawn from `seed`, or loaded.
+  virtual Result<std::unique_ptr<Autoencoder>> create_autoencoder(const ModelSpec& spec, uint64_t seed,
+                                                                  double learning_rate) = 0;
+  virtual Result<std::unique_ptr<Autoencoder>> load_autoencoder(const ModelSpec& spec, std::string_view weights,
+                                                                const std::string& what) = 0;
 };
 
 }  // namespace unmask::nn::backend
+
+namespace unmask::nn::detail {
+
+// The LibTorch module, opened on first use (model.cpp); a model error naming the paths tried when
+// it cannot be opened.
+Result<backend::Backend*> torch_backend();
+
+}  // namespace unmask::nn::detail

@@ -17,65 +17,17 @@
 
 #include "nn/backend.h"
 #include "nn/net.h"
+#include "nn/torch_support.h"
 
 namespace unmask::nn {
 namespace {
 
-// LibTorch's default generator is process-wide; weight initialisation seeds it and must not
-// interleave with another seeded initialisation.
-std::mutex g_seed_mutex;
-
-std::once_flag g_threads_once;
-std::atomic<bool> g_threads_set{false};
-
-// Applies the default thread count once, unless set_num_threads() ran first.
-void ensure_threads() {
-  std::call_once(g_threads_once, [] {
-    if (!g_threads_set.load()) at::set_num_threads(kDefaultThreads);
-  });
-}
-
-// The first line of a LibTorch error, without its C++ backtrace.
-std::string torch_reason(const c10::Error& e) {
-  std::string msg = e.what_without_backtrace();
-  const size_t nl = msg.find('\n');
-  if (nl != std::string::npos) msg.resize(nl);
-  return msg;
-}
-
-// The shapes of every parameter and buffer, by name: LibTorch's loader replaces a tensor of the
-// wrong shape instead of failing, so load_weights compares before and after.
-std::map<std::string, std::vector<int64_t>> tensor_shapes(const detail::Net& net) {
-  std::map<std::string, std::vector<int64_t>> shapes;
-  for (const auto& p : net.named_parameters()) shapes[p.key()] = p.value().sizes().vec();
-  for (const auto& b : net.named_buffers()) shapes[b.key()] = b.value().sizes().vec();
-  return shapes;
-}
-
-// Loads `archive` into `net`. Throws c10::Error when a tensor is missing; returns false (with the
-// name in `bad`) when a tensor's shape changed.
-bool load_weights(detail::Net& net, torch::serialize::InputArchive& archive, std::string& bad) {
-  const auto before = tensor_shapes(net);
-  net.load(archive);
-  const auto after = tensor_shapes(net);
-  for (const auto& [name, shape] : before) {
-    if (after.at(name) != shape) {
-      bad = name;
-      return false;
-    }
-  }
-  return true;
-}
-
-torch::Tensor as_tensor(const Batch& batch) {
-  // The tensor borrows the batch's storage for the duration of the call; nothing writes to it.
-  return torch::from_blob(const_cast<float*>(batch.values.data()), batch.shape, torch::kFloat32);
-}
-
-std::vector<float> to_vector(const torch::Tensor& t) {
-  auto c = t.detach().contiguous().to(torch::kFloat32);
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
+using detail::as_tensor;
+using detail::ensure_threads;
+using detail::guarded;
+using detail::load_weights;
+using detail::to_vector;
+using detail::torch_reason;
 
 Prediction to_prediction(const detail::NetOutput& out) {
   Prediction p;
@@ -85,19 +37,6 @@ Prediction to_prediction(const detail::NetOutput& out) {
     p.boundary.values = to_vector(torch::sigmoid(out.boundary_logits));
   }
   return p;
-}
-
-// Runs `body` (returning Result<T> or Status), turning LibTorch and standard exceptions into a
-// model error about `what` (prefixed with `why_prefix`).
-template <typename Fn>
-auto guarded(const std::string& what, const std::string& why_prefix, Fn&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const c10::Error& e) {
-    return Status::model(what, why_prefix + torch_reason(e));
-  } catch (const std::exception& e) {  // std::bad_alloc and friends
-    return Status::model(what, why_prefix + e.what());
-  }
 }
 
 class TorchNetwork : public backend::Network {
@@ -240,7 +179,7 @@ class TorchBackend : public backend::Backend {
   int interface_version() const override { return backend::kInterfaceVersion; }
 
   void set_num_threads(int n_threads) override {
-    g_threads_set = true;
+    detail::threads_set() = true;
     at::set_num_threads(std::max(1, n_threads));
   }
 
@@ -277,12 +216,24 @@ class TorchBackend : public backend::Backend {
     return guarded("architecture " + spec.name, "cannot build: ", [&]() -> Result<std::unique_ptr<backend::Training>> {
       std::shared_ptr<detail::Net> net;
       {
-        std::lock_guard<std::mutex> lock(g_seed_mutex);
+        std::lock_guard<std::mutex> lock(detail::seed_mutex());
         torch::manual_seed(seed);
         net = detail::build_net(spec);
       }
       return std::unique_ptr<backend::Training>(std::make_unique<TorchTraining>(spec, config, std::move(net)));
     });
+  }
+
+  Result<std::unique_ptr<backend::Autoencoder>> create_autoencoder(const ModelSpec& spec, uint64_t seed,
+                                                                   double learning_rate) override {
+    ensure_threads();
+    return detail::create_torch_autoencoder(spec, seed, learning_rate);
+  }
+
+  Result<std::unique_ptr<backend::Autoencoder>> load_autoencoder(const ModelSpec& spec, std::string_view weights,
+                                                                 const std::string& what) override {
+    ensure_threads();
+    return detail::load_torch_autoencoder(spec, weights, what);
   }
 };
 

@@ -86,6 +86,14 @@ Result<backend::Backend*> backend_or_error() {
   return *result;
 }
 
+}  // namespace
+
+namespace detail {
+Result<backend::Backend*> torch_backend() { return backend_or_error(); }
+}  // namespace detail
+
+namespace {
+
 // Inference on LibTorch instead of nn's own kernels, for comparisons: UNMASK_NN_INFERENCE=torch.
 bool torch_inference() {
   static const bool on = [] {

@@ -1,0 +1,107 @@
+// Helpers shared by the sources of the LibTorch module (backend_torch.cpp, autoencoder_torch.cpp):
+// thread count, seeding, errors as Status, weight loading with shape checks, and batches as
+// tensors. Private to nn; included only inside the module.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <torch/nn/module.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/types.h>
+
+#include "nn/backend.h"
+#include "nn/nn.h"
+
+namespace unmask::nn::detail {
+
+// LibTorch's default generator is process-wide; weight initialisation seeds it and must not
+// interleave with another seeded initialisation.
+inline std::mutex& seed_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// Set once set_num_threads() ran: the default count must not override it.
+inline std::atomic<bool>& threads_set() {
+  static std::atomic<bool> set{false};
+  return set;
+}
+
+// Applies the default thread count once, unless set_num_threads() ran first.
+inline void ensure_threads() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (!threads_set().load()) at::set_num_threads(kDefaultThreads);
+  });
+}
+
+// The first line of a LibTorch error, without its C++ backtrace.
+inline std::string torch_reason(const c10::Error& e) {
+  std::string msg = e.what_without_backtrace();
+  const size_t nl = msg.find('\n');
+  if (nl != std::string::npos) msg.resize(nl);
+  return msg;
+}
+
+// The shapes of every parameter and buffer, by name: LibTorch's loader replaces a tensor of the
+// wrong shape instead of failing, so load_weights compares before and after.
+inline std::map<std::string, std::vector<int64_t>> tensor_shapes(const torch::nn::Module& net) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& p : net.named_parameters()) shapes[p.key()] = p.value().sizes().vec();
+  for (const auto& b : net.named_buffers()) shapes[b.key()] = b.value().sizes().vec();
+  return shapes;
+}
+
+// Loads `archive` into `net`. Throws c10::Error when a tensor is missing; returns false (with the
+// name in `bad`) when a tensor's shape changed.
+inline bool load_weights(torch::nn::Module& net, torch::serialize::InputArchive& archive, std::string& bad) {
+  const auto before = tensor_shapes(net);
+  net.load(archive);
+  const auto after = tensor_shapes(net);
+  for (const auto& [name, shape] : before) {
+    if (after.at(name) != shape) {
+      bad = name;
+      return false;
+    }
+  }
+  return true;
+}
+
+inline torch::Tensor as_tensor(const Batch& batch) {
+  // The tensor borrows the batch's storage for the duration of the call; nothing writes to it.
+  return torch::from_blob(const_cast<float*>(batch.values.data()), batch.shape, torch::kFloat32);
+}
+
+inline std::vector<float> to_vector(const torch::Tensor& t) {
+  auto c = t.detach().contiguous().to(torch::kFloat32);
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+// Runs `body` (returning Result<T> or Status), turning LibTorch and standard exceptions into a
+// model error about `what` (prefixed with `why_prefix`).
+template <typename Fn>
+auto guarded(const std::string& what, const std::string& why_prefix, Fn&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const c10::Error& e) {
+    return Status::model(what, why_prefix + torch_reason(e));
+  } catch (const std::exception& e) {  // std::bad_alloc and friends
+    return Status::model(what, why_prefix + e.what());
+  }
+}
+
+// The autoencoder swap's network in the module (autoencoder_torch.cpp): a fresh one with weights
+// drawn from `seed`, or one with the given weight archive. The spec is checked by the caller.
+Result<std::unique_ptr<backend::Autoencoder>> create_torch_autoencoder(const ModelSpec& spec, uint64_t seed,
+                                                                      double learning_rate);
+Result<std::unique_ptr<backend::Autoencoder>> load_torch_autoencoder(const ModelSpec& spec, std::string_view weights,
+                                                                    const std::string& what);
+
+}  // namespace unmask::nn::detail
