@@ -1,5 +1,6 @@
 // unmask synth <method>: labelled fakes made on purpose. Every output carries the synthetic
 // watermark (the library does it; no flag here can turn it off).
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 
@@ -59,6 +60,7 @@ struct SwapCliOptions {
   std::string colour = "reinhard";
   int crf = 18;
   int face_px = 0;
+  std::string model;
 };
 
 Runner add_swap(CLI::App* synth) {
@@ -67,7 +69,9 @@ Runner add_swap(CLI::App* synth) {
   sub->add_option("--source", opts->source, "Face image or video to take the face from")->required();
   sub->add_option("--target", opts->target, "Video or image whose face is replaced")->required();
   sub->add_option("--out", opts->out, "Output file (.mp4/.mkv/.mov for video, .png/.jpg for an image)")->required();
-  sub->add_option("--method", opts->method, "Swap method")->check(CLI::IsMember({"landmark"}));
+  sub->add_option("--method", opts->method, "Swap method: landmark (graphics warp) or autoencoder (a trained network, --model)")
+      ->check(CLI::IsMember({"landmark", "autoencoder"}));
+  sub->add_option("--model", opts->model, "Autoencoder swap model made by `unmask synth train-swap`");
   sub->add_option("--blend", opts->blend, "Blend: poisson (seamless) or alpha (feathered)")
       ->check(CLI::IsMember({"poisson", "alpha"}));
   sub->add_option("--colour", opts->colour, "Colour transfer: reinhard (Lab mean/std) or histogram")
@@ -83,11 +87,19 @@ Runner add_swap(CLI::App* synth) {
           "0 or 16-4096"));
   return [opts, sub]() -> int {
     if (!sub->parsed()) return -1;
+    if (opts->method == "autoencoder" && opts->model.empty()) {
+      return fail(Status::usage("--model", "--method autoencoder needs the model made by `unmask synth train-swap`"));
+    }
+    if (opts->method == "landmark" && !opts->model.empty()) {
+      return fail(Status::usage("--model", "is for --method autoencoder only"));
+    }
     auto models = face::FaceModels::load();
     if (!models.ok()) return fail(models.status());
     if (Status s = check_output_file(opts->out); !s.is_ok()) return fail(s);
     TerminalProgress progress(global_options().quiet);
     synth::SwapOptions options;
+    options.method = opts->method;
+    options.model_path = opts->model;
     options.poisson = opts->blend == "poisson";
     options.histogram_match = opts->colour == "histogram";
     options.crf = opts->crf;
@@ -97,7 +109,62 @@ Runner add_swap(CLI::App* synth) {
     progress.finish();
     if (!summary.ok()) return fail(summary.status());
     print_line("swap: " + std::to_string(summary->n_swapped) + " of " + std::to_string(summary->n_frames) +
-               " frames swapped (" + std::to_string(summary->n_source_poses) + " source poses) -> " + opts->out);
+               " frames swapped (" + std::to_string(summary->n_source_poses) +
+               (opts->method == "autoencoder" ? " source faces) -> " : " source poses) -> ") + opts->out);
+    return 0;
+  };
+}
+
+struct TrainSwapCliOptions {
+  std::string a;
+  std::string b;
+  std::string out;
+  int iterations = 2000;
+  int size_px = 64;
+  uint64_t seed = 1;
+  bool resume = false;
+};
+
+Runner add_train_swap(CLI::App* synth) {
+  auto opts = std::make_shared<TrainSwapCliOptions>();
+  CLI::App* sub = synth->add_subcommand(
+      "train-swap", "Train an autoencoder face swap (shared encoder, a decoder per person) on two people's faces");
+  sub->add_option("--a", opts->a, "Person A: a video, a photo, or a folder of them")->required();
+  sub->add_option("--b", opts->b, "Person B: a video, a photo, or a folder of them")->required();
+  sub->add_option("--out", opts->out, "Model file to write (checkpoints go to OUT.ckpt)")->required();
+  sub->add_option("--iterations", opts->iterations, "Training steps in all (batches of 16 faces of each person)")
+      ->check(CLI::Range(1, 10000000));
+  sub->add_option("--size", opts->size_px, "Aligned face side in pixels (a multiple of 16)")
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            const int px = std::atoi(text.c_str());
+            return px >= 32 && px <= 256 && px % 16 == 0 ? "" : "must be a multiple of 16 in 32-256, not " + text;
+          },
+          "32-256, a multiple of 16"));
+  sub->add_option("--seed", opts->seed, "Random seed (the same inputs and seed give the same model)");
+  sub->add_flag("--resume", opts->resume, "Go on from OUT.ckpt, left by a run that was stopped");
+  return [opts, sub]() -> int {
+    if (!sub->parsed()) return -1;
+    auto models = face::FaceModels::load();
+    if (!models.ok()) return fail(models.status());
+    if (Status s = check_output_file(opts->out); !s.is_ok()) return fail(s);
+    TerminalProgress progress(global_options().quiet);
+    synth::TrainSwapOptions options;
+    options.iterations = opts->iterations;
+    options.size_px = opts->size_px;
+    options.seed = opts->seed;
+    options.resume = opts->resume;
+    options.progress = progress.as_fn();
+    auto summary = synth::train_swap_autoencoder(opts->a, opts->b, opts->out, options, *models);
+    progress.finish();
+    if (!summary.ok()) return fail(summary.status());
+    std::string line = "train-swap: " + std::to_string(summary->n_faces_a) + " faces of A, " +
+                       std::to_string(summary->n_faces_b) + " of B; " + std::to_string(summary->iterations) + " steps";
+    if (summary->resumed_from > 0) line += " (resumed at " + std::to_string(summary->resumed_from) + ")";
+    char loss[96];
+    std::snprintf(loss, sizeof loss, ", L1 loss %.4f -> %.4f in %.0f s", summary->first_loss, summary->final_loss,
+                  summary->seconds);
+    print_line(line + loss + " -> " + opts->out);
     return 0;
   };
 }
@@ -207,6 +274,7 @@ Command make_synth(CLI::App& app) {
   synth->require_subcommand(1);
   auto runners = std::make_shared<std::vector<Runner>>();
   runners->push_back(add_swap(synth));
+  runners->push_back(add_train_swap(synth));
   runners->push_back(add_animate(synth));
   runners->push_back(add_selfblend(synth));
   runners->push_back(add_dub(synth));

@@ -142,12 +142,17 @@ CLI::Option* add_detectors_option(CLI::App* sub, std::vector<std::string>* names
 // That happens as early as possible: from the executable's .preinit_array, which the dynamic
 // loader runs after mapping the libraries but before any of their constructors (LibTorch's
 // operator registration alone is ~0.3 s), so the first image costs little more than its mapping.
-// Only training needs it (scoring runs on nn's own kernels, without LibTorch or OpenMP); a user's
-// own OMP_WAIT_POLICY is kept.
+// Only the commands that run LibTorch need it: `train`, and `synth train-swap` and `synth swap`
+// (the autoencoder swap's network; scoring runs on nn's own kernels, without LibTorch or OpenMP).
+// A user's own OMP_WAIT_POLICY is kept.
 static bool trains_networks(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg.starts_with("-")) continue;  // global flags come before the subcommand
+    if (arg == "synth" && i + 1 < argc) {
+      const std::string_view method = argv[i + 1];
+      return method == "train-swap" || method == "swap";
+    }
     return arg == "train";
   }
   return false;

@@ -1,4 +1,4 @@
-// swap_files: the landmark swap over whole files. The target is tracked (landmarks smoothed over
+// swap_files: a face swap (landmark or autoencoder) over whole files. The target is tracked (landmarks smoothed over
 // time by the tracker, so the pasted face does not flicker), every output frame is watermarked as
 // synthetic while it is encoded, and the target's audio is copied.
 #include <algorithm>
@@ -6,6 +6,7 @@
 
 #include "mark/mark.h"
 #include "media/media.h"
+#include "synth/autoencoder_swap.h"
 #include "synth/marked_writer.h"
 #include "synth/synth.h"
 
@@ -42,7 +43,32 @@ Result<std::vector<LandmarkSwapper::SourceFace>> source_faces(const std::string&
   return faces;
 }
 
-Result<SwapSummary> swap_image(const LandmarkSwapper& swapper, const std::string& target, const std::string& out,
+// The face replacer of options.method, with the number of source poses (landmark) or faces
+// (autoencoder) it has.
+struct Replacer {
+  detail::FaceReplacer replace;
+  int n_source_poses = 0;
+};
+
+Result<Replacer> make_replacer(const std::string& source, const SwapOptions& options,
+                               std::shared_ptr<const face::FaceModels> models) {
+  if (options.method == "autoencoder") {
+    auto ae = detail::autoencoder_replacer(source, options, models);
+    if (!ae.ok()) return ae.status();
+    return Replacer{std::move(ae->replace), ae->n_source_faces};
+  }
+  if (options.method != "landmark") return Status::usage("--method", "must be landmark or autoencoder, not '" + options.method + "'");
+  if (!options.model_path.empty()) return Status::usage("--model", "is for --method autoencoder only");
+  auto sources = source_faces(source, models);
+  if (!sources.ok()) return sources.status();
+  auto swapper = LandmarkSwapper::create(std::move(sources.value()), options);
+  if (!swapper.ok()) return swapper.status();
+  auto shared = std::make_shared<const LandmarkSwapper>(*std::move(swapper));
+  return Replacer{[shared](Image& frame, const face::Landmarks& landmarks) { return shared->swap(frame, landmarks); },
+                  static_cast<int>(shared->n_source_poses())};
+}
+
+Result<SwapSummary> swap_image(const Replacer& replacer, const std::string& target, const std::string& out,
                                const SwapOptions& options, std::shared_ptr<const face::FaceModels> models) {
   auto image = media::read_image(target);
   if (!image.ok()) return image.status();
@@ -54,13 +80,13 @@ Result<SwapSummary> swap_image(const LandmarkSwapper& swapper, const std::string
   SwapSummary summary;
   summary.is_image = true;
   summary.n_frames = 1;
-  summary.n_source_poses = static_cast<int>(swapper.n_source_poses());
+  summary.n_source_poses = replacer.n_source_poses;
   if (const face::Face* f = face::largest_face(*faces)) {
-    auto swapped = swapper.swap(*image, f->landmarks);
+    auto swapped = replacer.replace(*image, f->landmarks);
     if (!swapped.ok()) return swapped.status();
     summary.n_swapped = 1;
   }
-  auto marker = mark::FrameMarker::create(image->width_px(), image->height_px(), mark::synthetic_options("landmark", true));
+  auto marker = mark::FrameMarker::create(image->width_px(), image->height_px(), mark::synthetic_options(options.method, true));
   if (!marker.ok()) return marker.status();
   UNMASK_RETURN_IF_ERROR((*marker)->mark(*image));
   UNMASK_RETURN_IF_ERROR(media::write_image(out, *image, options.jpeg_quality));
@@ -71,31 +97,29 @@ Result<SwapSummary> swap_image(const LandmarkSwapper& swapper, const std::string
 
 Result<SwapSummary> swap_files(const std::string& source, const std::string& target, const std::string& out,
                                const SwapOptions& options, std::shared_ptr<const face::FaceModels> models) {
-  auto sources = source_faces(source, models);
-  if (!sources.ok()) return sources.status();
-  auto swapper = LandmarkSwapper::create(std::move(sources.value()), options);
-  if (!swapper.ok()) return swapper.status();
+  auto replacer = make_replacer(source, options, models);
+  if (!replacer.ok()) return replacer.status();
 
   auto info = media::probe(target);
   if (!info.ok()) return info.status();
   if (!info->video) return Status::input(target, "swap target must be a video or an image");
-  if (info->is_image) return swap_image(*swapper, target, out, options, models);
+  if (info->is_image) return swap_image(*replacer, target, out, options, models);
 
   const bool rotated = info->video->rotation_deg % 180 != 0;
   const int width = rotated ? info->video->height_px : info->video->width_px;
   const int height = rotated ? info->video->width_px : info->video->height_px;
   media::VideoWriterOptions audio;
   audio.copy_audio_from = target;
-  auto writer = detail::MarkedVideoWriter::open(out, width, height, info->video->fps, "landmark", options.crf, audio);
+  auto writer = detail::MarkedVideoWriter::open(out, width, height, info->video->fps, options.method, options.crf, audio);
   if (!writer.ok()) return writer.status();
 
   SwapSummary summary;
-  summary.n_source_poses = static_cast<int>(swapper->n_source_poses());
+  summary.n_source_poses = replacer->n_source_poses;
   int main_track = -1;
   const auto on_frame = [&](face::FrameFaces& ff) -> Status {
     const face::Face* chosen = detail::main_face(ff, main_track);
     if (chosen != nullptr) {
-      auto swapped = swapper->swap(ff.image, chosen->landmarks);
+      auto swapped = replacer->replace(ff.image, chosen->landmarks);
       if (swapped.ok()) ++summary.n_swapped;
     }
     ++summary.n_frames;

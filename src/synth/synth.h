@@ -97,6 +97,10 @@ struct SwapOptions {
   // target: a face softer than the frame around it wherever the target face is larger. 0: the
   // source's own resolution.
   int face_px = 0;
+  // "landmark" (the graphics swap) or "autoencoder" (a network trained on both identities by
+  // train_swap_autoencoder; model_path names its file).
+  std::string method = "landmark";
+  std::string model_path;
   ProgressFn progress;
 };
 
@@ -135,10 +139,53 @@ struct SwapSummary {
 
 // Swaps the face of `source` (an image, or a video from which up to 64 poses are taken) onto the
 // main face of `target` (video or image) and writes `out` with the target's size, frame count
-// and audio, watermarked as synthetic (method "landmark"). The main face is the largest face of
-// the first frame that has one, followed by its track id. Input error when the source has no face.
+// and audio, watermarked as synthetic (method "landmark" or "autoencoder", as options.method).
+// With "autoencoder" the face is drawn by the network in options.model_path, as the identity of
+// the model that `source` is (see train_swap_autoencoder); a bad model file is a model error.
+// The main face is the largest face of the first frame that has one, followed by its track id.
+// Input error when the source has no face.
 Result<SwapSummary> swap_files(const std::string& source, const std::string& target, const std::string& out,
                                const SwapOptions& options, std::shared_ptr<const face::FaceModels> models);
+
+// ---------------------------------------------------------------------------------------------
+// Autoencoder face swap (the original "deepfakes" method)
+// ---------------------------------------------------------------------------------------------
+
+struct TrainSwapOptions {
+  int iterations = 2000;     // optimiser steps in all (a resumed run counts the steps it had)
+  int size_px = 64;          // aligned face side: a multiple of 16 in 32..256
+  int batch_size = 16;       // faces of each identity per step
+  int max_faces = 400;       // aligned faces kept per identity
+  uint64_t seed = 1;
+  bool resume = false;       // continue from OUT.ckpt when it exists
+  double learning_rate = 2e-4;
+  int checkpoint_every = 50; // steps between checkpoints (OUT.ckpt; removed when done)
+  std::vector<int> widths;   // encoder stages and latent code; empty: nn::Autoencoder's default
+  ProgressFn progress;
+  // Polled after every step; true ends the run there with a checkpoint and no model (resume it).
+  std::function<bool()> should_stop;
+};
+
+struct TrainSwapSummary {
+  int n_faces_a = 0, n_faces_b = 0;
+  int64_t iterations = 0;     // steps the model has in all
+  int64_t resumed_from = 0;   // steps it had when this run started (0: a fresh start)
+  double first_loss = 0.0;    // mean L1 (both identities) of the run's first and last quarter
+                              // of steps, at most 50 each
+  double final_loss = 0.0;
+  double seconds = 0.0;
+  bool stopped = false;       // should_stop ended the run: OUT.ckpt holds it, OUT was not written
+};
+
+// Trains the autoencoder swap on the faces of two people: `a` and `b` are each a video, an image
+// or a folder of them. Every step rebuilds a batch of each identity's aligned faces from randomly
+// warped copies (the same random rotation, scale and shift on input and target, a smooth random
+// warp on the input only). Writes `out` (nn's model file; metadata: identities, face counts,
+// steps, seed, loss) and checkpoints to `out`.ckpt, so a run stopped at any moment goes on with
+// `resume`: the same steps, the same weights. Input error when either side has fewer than 4 faces.
+Result<TrainSwapSummary> train_swap_autoencoder(const std::string& a, const std::string& b, const std::string& out,
+                                                const TrainSwapOptions& options,
+                                                std::shared_ptr<const face::FaceModels> models);
 
 // ---------------------------------------------------------------------------------------------
 // Single-image animation (a talking head made from one photo)

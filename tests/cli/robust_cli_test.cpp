@@ -138,5 +138,39 @@ TEST(CliRobust, SynthDubAndSwapOutIntoAMissingFolderAreRefusedFirstAndATinyFaceS
   EXPECT_NE(tiny.err.find("--face-px"), std::string::npos) << tiny.err;
 }
 
+TEST(CliRobust, AutoencoderSwapFlagsAndModelsAreCheckedWithTheContractsExitCodes) {
+  TempDir dir;
+  const std::string a = dir.file("a.jpg"), b = dir.file("b.mp4"), out = dir.file("swap.mp4");
+  auto run = [](const std::string& args) { return run_command(unmask_cmd(args)); };
+  const std::string swap = "synth swap --source " + q(a) + " --target " + q(b) + " --out " + q(out);
+  auto no_model = run(swap + " --method autoencoder");
+  EXPECT_EQ(no_model.exit_code, 2) << no_model.err;
+  EXPECT_NE(no_model.err.find("train-swap"), std::string::npos) << no_model.err;
+  auto stray_model = run(swap + " --model " + q(dir.file("m.unm")));
+  EXPECT_EQ(stray_model.exit_code, 2) << stray_model.err;
+  auto unknown = run(swap + " --method gan");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.err;
+  // A model file that is not one: exit 4, naming it, before any face is looked for.
+  const std::string bogus = dir.file("bogus.unm");
+  ASSERT_TRUE(write_file_atomic(bogus, "not a model").is_ok());
+  auto bad_model = run(swap + " --method autoencoder --model " + q(bogus));
+  EXPECT_EQ(bad_model.exit_code, 4) << bad_model.err;
+  EXPECT_NE(bad_model.err.find("bogus.unm"), std::string::npos) << bad_model.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+
+  const std::string train = "synth train-swap --out " + q(dir.file("pair.unm"));
+  auto missing_b = run(train + " --a " + q(a));
+  EXPECT_EQ(missing_b.exit_code, 2) << missing_b.err;
+  auto odd_size = run(train + " --a " + q(a) + " --b " + q(b) + " --size 40");
+  EXPECT_EQ(odd_size.exit_code, 2) << odd_size.err;
+  EXPECT_NE(odd_size.err.find("multiple of 16"), std::string::npos) << odd_size.err;
+  auto zero_steps = run(train + " --a " + q(a) + " --b " + q(b) + " --iterations 0");
+  EXPECT_EQ(zero_steps.exit_code, 2) << zero_steps.err;
+  auto absent = run(train + " --a " + q(a) + " --b " + q(b));
+  EXPECT_EQ(absent.exit_code, 3) << absent.err;
+  EXPECT_NE(absent.err.find("a.jpg"), std::string::npos) << absent.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("pair.unm")));
+}
+
 }  // namespace
 }  // namespace unmask
