@@ -159,7 +159,7 @@ struct TrainSwapOptions {
   uint64_t seed = 1;
   bool resume = false;       // continue from OUT.ckpt when it exists
   double learning_rate = 2e-4;
-  int checkpoint_every = 50; // steps between checkpoints (OUT.ckpt; removed when done)
+  int checkpoint_every = 100;  // steps between checkpoints (OUT.ckpt, ~3x the model; removed when done)
   std::vector<int> widths;   // encoder stages and latent code; empty: nn::Autoencoder's default
   ProgressFn progress;
   // Polled after every step; true ends the run there with a checkpoint and no model (resume it).
