@@ -117,7 +117,7 @@ cv::Mat make_sheet(const std::vector<std::string>& photos, std::shared_ptr<const
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data, out = "bench/out/synth";
+  std::string data, out = "bench/out/synth", autoencoder;
   int pairs = 4;
   bool speed = true;
   for (int i = 1; i < argc; ++i) {
@@ -126,8 +126,9 @@ int main(int argc, char** argv) {
     else if (a == "--out" && i + 1 < argc) out = argv[++i];
     else if (a == "--pairs" && i + 1 < argc) pairs = std::atoi(argv[++i]);
     else if (a == "--no-speed") speed = false;
+    else if (a == "--autoencoder" && i + 1 < argc) autoencoder = argv[++i];
     else {
-      std::fprintf(stderr, "usage: bench_synth [--data DIR] [--out DIR] [--pairs N] [--no-speed]\n");
+      std::fprintf(stderr, "usage: bench_synth [--data DIR] [--out DIR] [--pairs N] [--no-speed] [--autoencoder MODEL]\n");
       return 2;
     }
   }
@@ -164,6 +165,22 @@ int main(int argc, char** argv) {
     std::printf("| %s blend | %lld | %.1f | %.3f |\n", poisson ? "Poisson" : "alpha", static_cast<long long>(r->n_frames), t,
                 t / std::max<int64_t>(1, r->n_frames));
     std::fflush(stdout);
+  }
+  // The autoencoder swap with a model made by `unmask synth train-swap` (any pair: the time per
+  // frame depends on the model's face size, not on who is in it).
+  if (!autoencoder.empty()) {
+    synth::SwapOptions o;
+    o.method = "autoencoder";
+    o.model_path = autoencoder;
+    const double t0 = now_s();
+    auto r = synth::swap_files(dir + "2008_001009.jpg", clip, out + "/swap_ae_720p.mp4", o, *models);
+    const double t = now_s() - t0;
+    if (!r.ok()) {
+      std::fprintf(stderr, "%s\n", r.status().message().c_str());
+      return r.status().code() == StatusCode::kModel ? 4 : 3;
+    }
+    std::printf("| autoencoder (%s), Poisson blend | %lld | %.1f | %.3f |\n", fs::path(autoencoder).filename().c_str(),
+                static_cast<long long>(r->n_frames), t, t / std::max<int64_t>(1, r->n_frames));
   }
   }
 
