@@ -6,14 +6,12 @@
 // (widths[2] -> widths[1] -> widths[0] -> widths[0]/2) to full size and a 5x5 convolution to RGB
 // with a sigmoid. Trained with Adam (beta1 0.5) on the mean absolute error.
 #include <algorithm>
-#include <sstream>
 
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/pixelshuffle.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/adam.h>
-#include <torch/serialize/output-archive.h>
 
 #include "nn/torch_support.h"
 
@@ -125,51 +123,18 @@ class TorchAutoencoder : public backend::Autoencoder {
   }
 
   Result<std::string> weights() const override {
-    return guarded("autoencoder weights", "", [&]() -> Result<std::string> {
-      torch::serialize::OutputArchive archive;
-      net_->save(archive);
-      std::ostringstream os;
-      archive.save_to(os);
-      return os.str();
-    });
+    return guarded("autoencoder weights", "", [&]() -> Result<std::string> { return weight_archive(*net_); });
   }
 
   Result<std::string> save_state(int64_t n_steps) const override {
     return guarded("autoencoder training state", "", [&]() -> Result<std::string> {
-      torch::serialize::OutputArchive top, model_archive, optimizer_archive;
-      net_->save(model_archive);
-      optimizer_->save(optimizer_archive);
-      top.write("arch", c10::IValue(spec_.name));
-      top.write("size", c10::IValue(static_cast<int64_t>(spec_.input_size_px)));
-      top.write("n_steps", c10::IValue(n_steps));
-      top.write("model", model_archive);
-      top.write("optimizer", optimizer_archive);
-      std::ostringstream os;
-      top.save_to(os);
-      return os.str();
+      return state_archive(*net_, *optimizer_, spec_.name, n_steps, spec_.input_size_px);
     });
   }
 
   Result<int64_t> load_state(std::string_view bytes) override {
     return guarded("autoencoder training state", "", [&]() -> Result<int64_t> {
-      torch::serialize::InputArchive top, model_archive, optimizer_archive;
-      top.load_from(bytes.data(), bytes.size());
-      c10::IValue arch, size, n_steps;
-      top.read("arch", arch);
-      top.read("size", size);
-      top.read("n_steps", n_steps);
-      if (!arch.isString() || arch.toStringRef() != spec_.name || !size.isInt() ||
-          size.toInt() != spec_.input_size_px || !n_steps.isInt()) {
-        return Status::model("autoencoder training state", "was saved for another architecture or face size");
-      }
-      top.read("model", model_archive);
-      top.read("optimizer", optimizer_archive);
-      std::string bad;
-      if (!load_weights(*net_, model_archive, bad)) {
-        return Status::model("autoencoder training state", "weights do not fit (tensor " + bad + ")");
-      }
-      optimizer_->load(optimizer_archive);
-      return static_cast<int64_t>(n_steps.toInt());
+      return restore_state(bytes, *net_, *optimizer_, spec_.name, "autoencoder training state", spec_.input_size_px);
     });
   }
 

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <string>
 
 #include <ATen/Parallel.h>
@@ -98,48 +97,18 @@ class TorchTraining : public backend::Training {
   }
 
   Result<std::string> weights() const override {
-    return guarded("freeze", "", [&]() -> Result<std::string> {
-      torch::serialize::OutputArchive archive;
-      net_->save(archive);
-      std::ostringstream os;
-      archive.save_to(os);
-      return os.str();
-    });
+    return guarded("freeze", "", [&]() -> Result<std::string> { return detail::weight_archive(*net_); });
   }
 
   Result<std::string> save_state(int64_t n_steps) const override {
     return guarded("training state", "", [&]() -> Result<std::string> {
-      torch::serialize::OutputArchive top, model_archive, optimizer_archive;
-      net_->save(model_archive);
-      optimizer_->save(optimizer_archive);
-      top.write("arch", c10::IValue(spec_.name));
-      top.write("n_steps", c10::IValue(n_steps));
-      top.write("model", model_archive);
-      top.write("optimizer", optimizer_archive);
-      std::ostringstream os;
-      top.save_to(os);
-      return os.str();
+      return detail::state_archive(*net_, *optimizer_, spec_.name, n_steps);
     });
   }
 
   Result<int64_t> load_state(std::string_view bytes) override {
     return guarded("training state", "", [&]() -> Result<int64_t> {
-      torch::serialize::InputArchive top, model_archive, optimizer_archive;
-      top.load_from(bytes.data(), bytes.size());
-      c10::IValue arch, n_steps;
-      top.read("arch", arch);
-      top.read("n_steps", n_steps);
-      if (!arch.isString() || arch.toStringRef() != spec_.name || !n_steps.isInt()) {
-        return Status::model("training state", "was saved for another architecture");
-      }
-      top.read("model", model_archive);
-      top.read("optimizer", optimizer_archive);
-      std::string bad;
-      if (!load_weights(*net_, model_archive, bad)) {
-        return Status::model("training state", "weights do not fit " + spec_.name + " (tensor " + bad + ")");
-      }
-      optimizer_->load(optimizer_archive);
-      return static_cast<int64_t>(n_steps.toInt());
+      return detail::restore_state(bytes, *net_, *optimizer_, spec_.name, "training state");
     });
   }
 

@@ -7,13 +7,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <ATen/Parallel.h>
 #include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
 #include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
 #include <torch/types.h>
 
 #include "nn/backend.h"
@@ -72,6 +75,54 @@ inline bool load_weights(torch::nn::Module& net, torch::serialize::InputArchive&
     }
   }
   return true;
+}
+
+// The module's weights as the archive bytes a model file stores.
+inline std::string weight_archive(const torch::nn::Module& net) {
+  torch::serialize::OutputArchive archive;
+  net.save(archive);
+  std::ostringstream os;
+  archive.save_to(os);
+  return os.str();
+}
+
+// A training checkpoint's archive: the architecture's name, the step count, the face size (when
+// >= 0), the weights and the optimiser's state.
+inline std::string state_archive(const torch::nn::Module& net, const torch::optim::Optimizer& optimizer,
+                                 const std::string& arch, int64_t n_steps, int64_t size_px = -1) {
+  torch::serialize::OutputArchive top, model_archive, optimizer_archive;
+  net.save(model_archive);
+  optimizer.save(optimizer_archive);
+  top.write("arch", c10::IValue(arch));
+  top.write("n_steps", c10::IValue(n_steps));
+  if (size_px >= 0) top.write("size", c10::IValue(size_px));
+  top.write("model", model_archive);
+  top.write("optimizer", optimizer_archive);
+  std::ostringstream os;
+  top.save_to(os);
+  return os.str();
+}
+
+// Restores a state_archive into `net` and `optimizer` when its name and size match; returns its
+// step count. A model error about `what` otherwise; throws c10::Error on a damaged archive.
+inline Result<int64_t> restore_state(std::string_view bytes, torch::nn::Module& net, torch::optim::Optimizer& optimizer,
+                                     const std::string& arch, const std::string& what, int64_t size_px = -1) {
+  torch::serialize::InputArchive top, model_archive, optimizer_archive;
+  top.load_from(bytes.data(), bytes.size());
+  c10::IValue saved_arch, n_steps, size;
+  top.read("arch", saved_arch);
+  top.read("n_steps", n_steps);
+  const bool size_fits = size_px < 0 || (top.try_read("size", size) && size.isInt() && size.toInt() == size_px);
+  if (!saved_arch.isString() || saved_arch.toStringRef() != arch || !n_steps.isInt() || !size_fits) {
+    return Status::model(what, size_px < 0 ? "was saved for another architecture"
+                                           : "was saved for another architecture or face size");
+  }
+  top.read("model", model_archive);
+  top.read("optimizer", optimizer_archive);
+  std::string bad;
+  if (!load_weights(net, model_archive, bad)) return Status::model(what, "weights do not fit " + arch + " (tensor " + bad + ")");
+  optimizer.load(optimizer_archive);
+  return static_cast<int64_t>(n_steps.toInt());
 }
 
 inline torch::Tensor as_tensor(const Batch& batch) {

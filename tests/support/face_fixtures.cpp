@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+
 #include "media/media.h"
 #include "support/fixtures.h"
 
@@ -133,6 +135,33 @@ std::vector<AnnotatedPhoto> debian_annotated_faces() {
     }
   }
   return photos;
+}
+
+std::vector<VideoFrame> read_all_frames(const std::string& path) {
+  std::vector<VideoFrame> all;
+  auto reader = media::VideoReader::open(path);
+  EXPECT_TRUE(reader.ok()) << reader.status().message();
+  if (!reader.ok()) return all;
+  VideoFrame f;
+  while (true) {
+    auto more = (*reader)->read(f);
+    EXPECT_TRUE(more.ok()) << more.status().message();
+    if (!more.ok() || !*more) break;
+    all.push_back(f);
+  }
+  return all;
+}
+
+double region_diff(const Image& a, const Image& b, const Box& region) {
+  double sum = 0;
+  int n = 0;
+  for (int y = static_cast<int>(region.y); y < static_cast<int>(region.y + region.h); ++y) {
+    for (int x = static_cast<int>(region.x); x < static_cast<int>(region.x + region.w); ++x) {
+      for (int c = 0; c < 3; ++c) sum += std::abs(int(a.at(x, y)[c]) - int(b.at(x, y)[c]));
+      n += 3;
+    }
+  }
+  return sum / std::max(1, n);
 }
 
 }  // namespace unmask::testing

@@ -41,6 +41,12 @@ Image render_face_frame(const FaceClipSpec& spec, int frame);
 // Encodes the clip with media::VideoWriter (H.264). Throws std::runtime_error on failure.
 void write_face_clip(const std::string& path, const FaceClipSpec& spec);
 
+// Every frame of a video, decoded (an empty list, with a test failure, when it cannot be opened).
+std::vector<VideoFrame> read_all_frames(const std::string& path);
+
+// Mean absolute difference per channel value of two same-sized BGR images inside `region`.
+double region_diff(const Image& a, const Image& b, const Box& region);
+
 // A background with texture but no face: smooth colour waves plus a few rectangles. `variant`
 // changes the palette and layout (use two variants for a scene cut).
 Image make_textured_background(int width_px, int height_px, int variant);

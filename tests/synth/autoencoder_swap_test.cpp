@@ -68,14 +68,6 @@ class AutoencoderSwapTest : public ::testing::Test {
   static std::string clip_b() { return dir_->file("b.mp4"); }
   static std::string model() { return dir_->file("pair.unm"); }
 
-  static std::vector<VideoFrame> frames(const std::string& path) {
-    std::vector<VideoFrame> all;
-    auto reader = media::VideoReader::open(path);
-    EXPECT_TRUE(reader.ok());
-    VideoFrame f;
-    while (*(*reader)->read(f)) all.push_back(f);
-    return all;
-  }
 
   static std::shared_ptr<const face::FaceModels> models_;
   static testing::TempDir* dir_;
@@ -84,18 +76,6 @@ class AutoencoderSwapTest : public ::testing::Test {
 std::shared_ptr<const face::FaceModels> AutoencoderSwapTest::models_;
 testing::TempDir* AutoencoderSwapTest::dir_ = nullptr;
 TrainSwapSummary AutoencoderSwapTest::trained_;
-
-double region_diff(const Image& a, const Image& b, const Box& r) {
-  double sum = 0;
-  int n = 0;
-  for (int y = static_cast<int>(r.y); y < static_cast<int>(r.y + r.h); ++y) {
-    for (int x = static_cast<int>(r.x); x < static_cast<int>(r.x + r.w); ++x) {
-      for (int c = 0; c < 3; ++c) sum += std::abs(int(a.at(x, y)[c]) - int(b.at(x, y)[c]));
-      n += 3;
-    }
-  }
-  return sum / std::max(1, n);
-}
 
 TEST_F(AutoencoderSwapTest, TrainingUsesEveryFrameLowersTheLossAndWritesAModel) {
   EXPECT_EQ(trained_.n_faces_a, kFrames);
@@ -176,8 +156,8 @@ TEST_F(AutoencoderSwapTest, SwapKeepsTheTargetChangesTheFaceAndIsMarkedSynthetic
   ASSERT_TRUE(audio.ok());
   EXPECT_NEAR(testing::dominant_frequency_hz(*audio, 200, 2000), 330.0, 2.0);
 
-  auto before = frames(clip_b());
-  auto after = frames(out);
+  auto before = testing::read_all_frames(clip_b());
+  auto after = testing::read_all_frames(out);
   ASSERT_EQ(before.size(), after.size());
   face::FaceDetector detector(models_);
   const size_t mid = before.size() / 2;
@@ -186,8 +166,8 @@ TEST_F(AutoencoderSwapTest, SwapKeepsTheTargetChangesTheFaceAndIsMarkedSynthetic
   const face::Face& f = faces->front();
   const Box inner{f.landmarks[36].x, f.landmarks[27].y, f.landmarks[45].x - f.landmarks[36].x,
                   f.landmarks[57].y - f.landmarks[27].y};
-  const double face_diff = region_diff(before[mid].image, after[mid].image, inner);
-  const double background_diff = region_diff(before[mid].image, after[mid].image, Box{0, 0, 50, kH});
+  const double face_diff = testing::region_diff(before[mid].image, after[mid].image, inner);
+  const double background_diff = testing::region_diff(before[mid].image, after[mid].image, Box{0, 0, 50, kH});
   EXPECT_GT(face_diff, 6.0);
   EXPECT_LT(background_diff, 4.0);
   EXPECT_LT(background_diff * 3, face_diff);

@@ -44,14 +44,6 @@ class SwapTest : public ::testing::Test {
   static std::string source() { return dir_->file("source.png"); }
   static std::string out() { return dir_->file("swapped.mp4"); }
 
-  static std::vector<VideoFrame> frames(const std::string& path) {
-    std::vector<VideoFrame> all;
-    auto reader = media::VideoReader::open(path);
-    EXPECT_TRUE(reader.ok());
-    VideoFrame f;
-    while (*(*reader)->read(f)) all.push_back(f);
-    return all;
-  }
 
   static std::shared_ptr<const face::FaceModels> models_;
   static testing::TempDir* dir_;
@@ -60,18 +52,6 @@ class SwapTest : public ::testing::Test {
 std::shared_ptr<const face::FaceModels> SwapTest::models_;
 testing::TempDir* SwapTest::dir_ = nullptr;
 SwapSummary SwapTest::summary_;
-
-double region_diff(const Image& a, const Image& b, const Box& r) {
-  double sum = 0;
-  int n = 0;
-  for (int y = static_cast<int>(r.y); y < static_cast<int>(r.y + r.h); ++y) {
-    for (int x = static_cast<int>(r.x); x < static_cast<int>(r.x + r.w); ++x) {
-      for (int c = 0; c < 3; ++c) sum += std::abs(int(a.at(x, y)[c]) - int(b.at(x, y)[c]));
-      n += 3;
-    }
-  }
-  return sum / std::max(1, n);
-}
 
 TEST_F(SwapTest, OutputKeepsSizeFrameCountAndAudio) {
   EXPECT_EQ(summary_.n_frames, kFrames);
@@ -89,8 +69,8 @@ TEST_F(SwapTest, OutputKeepsSizeFrameCountAndAudio) {
 }
 
 TEST_F(SwapTest, FaceChangesBackgroundDoesNotAndLandmarksStayNearTheTarget) {
-  auto before = frames(target());
-  auto after = frames(out());
+  auto before = testing::read_all_frames(target());
+  auto after = testing::read_all_frames(out());
   ASSERT_EQ(before.size(), after.size());
   face::FaceDetector detector(models_);
   const size_t mid = before.size() / 2;
@@ -100,10 +80,10 @@ TEST_F(SwapTest, FaceChangesBackgroundDoesNotAndLandmarksStayNearTheTarget) {
   // The inner face (between the eyes and the mouth) changed.
   const Box inner{f.landmarks[36].x, f.landmarks[27].y, f.landmarks[45].x - f.landmarks[36].x,
                   f.landmarks[57].y - f.landmarks[27].y};
-  const double face_diff = region_diff(before[mid].image, after[mid].image, inner);
+  const double face_diff = testing::region_diff(before[mid].image, after[mid].image, inner);
   EXPECT_GT(face_diff, 8.0);
   // The background far from the face did not: only the watermark and re-encoding touch it.
-  const double background_diff = region_diff(before[mid].image, after[mid].image, Box{0, 0, 80, kH});
+  const double background_diff = testing::region_diff(before[mid].image, after[mid].image, Box{0, 0, 80, kH});
   EXPECT_LT(background_diff, 4.0);
   EXPECT_LT(background_diff * 3, face_diff);
   auto faces_after = detector.detect_faces(after[mid].image);
