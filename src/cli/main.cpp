@@ -72,7 +72,10 @@ int run(int argc, char** argv) {
   for (const Command& command : commands) {
     if (command.app->parsed()) return command.run();
   }
-  std::cout << app.help();
+  // No command: the one error line, naming the commands there are.
+  std::string names;
+  for (const Command& command : commands) names += (names.empty() ? "" : ", ") + command.app->get_name();
+  std::cerr << "unmask: error: usage: a command is needed: " << names << " (see unmask --help)\n";
   return 2;
 }
 

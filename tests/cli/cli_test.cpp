@@ -1,6 +1,7 @@
 // The CLI contract: exit codes, one-line errors on stderr, JSON on stdout only.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -30,6 +31,23 @@ TEST(Cli, UnknownFlagIsUsageError) {
   EXPECT_EQ(r2.exit_code, 2);
   auto r3 = run_command(unmask_cmd("probe"));
   EXPECT_EQ(r3.exit_code, 2) << "missing argument";
+  // No command at all: one error line that names the commands, nothing on stdout.
+  auto bare = run_command(unmask_cmd(""));
+  EXPECT_EQ(bare.exit_code, 2);
+  EXPECT_EQ(bare.err.rfind("unmask: error: ", 0), 0u) << bare.err;
+  EXPECT_EQ(count_lines(bare.err), 1) << bare.err;
+  EXPECT_NE(bare.err.find("scan"), std::string::npos) << bare.err;
+  EXPECT_TRUE(bare.out.empty()) << bare.out;
+}
+
+TEST(Cli, MakeBuildsBuildUnmaskAsTheContractSays) {
+  // UNMASK_BINARY is <build>/src/cli/unmask; <build>/unmask is the link `make` leaves for users.
+  const std::filesystem::path binary = testing::unmask_binary();
+  const std::filesystem::path link = binary.parent_path().parent_path().parent_path() / "unmask";
+  ASSERT_TRUE(std::filesystem::exists(link)) << link;
+  auto r = run_command(link.string() + " --version");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("unmask "), std::string::npos);
 }
 
 TEST(Cli, ProbeJsonFollowsTheContract) {
