@@ -94,8 +94,8 @@ Result<std::vector<Image>> collect_aligned_faces(const std::string& path, int si
     VideoFrame frame;
     while (static_cast<int>(faces.size()) < max_faces) {
       auto more = (*reader)->read(frame);
-      if (!more.ok()) return more.status();
-      if (!*more) break;
+      if (!more.ok() && single) return more.status();
+      if (!more.ok() || !*more) break;  // a folder's damaged video gives the faces read so far
       UNMASK_RETURN_IF_ERROR(add_largest(detector, frame.image));
     }
   }
