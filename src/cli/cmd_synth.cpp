@@ -123,6 +123,7 @@ struct TrainSwapCliOptions {
   int size_px = 64;
   uint64_t seed = 1;
   bool resume = false;
+  double learning_rate = 2e-4;
 };
 
 Runner add_train_swap(CLI::App* synth) {
@@ -143,6 +144,13 @@ Runner add_train_swap(CLI::App* synth) {
           "32-256, a multiple of 16"));
   sub->add_option("--seed", opts->seed, "Random seed (the same inputs and seed give the same model)");
   sub->add_flag("--resume", opts->resume, "Go on from OUT.ckpt, left by a run that was stopped");
+  sub->add_option("--learning-rate", opts->learning_rate, "Adam's learning rate")
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            const double v = std::strtod(text.c_str(), nullptr);
+            return v > 0.0 && v <= 0.1 ? "" : "must be a number in (0, 0.1], not " + text;
+          },
+          "(0, 0.1]"));
   return [opts, sub]() -> int {
     if (!sub->parsed()) return -1;
     auto models = face::FaceModels::load();
@@ -154,6 +162,7 @@ Runner add_train_swap(CLI::App* synth) {
     options.size_px = opts->size_px;
     options.seed = opts->seed;
     options.resume = opts->resume;
+    options.learning_rate = opts->learning_rate;
     options.progress = progress.as_fn();
     auto summary = synth::train_swap_autoencoder(opts->a, opts->b, opts->out, options, *models);
     progress.finish();

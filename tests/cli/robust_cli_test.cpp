@@ -166,6 +166,8 @@ TEST(CliRobust, AutoencoderSwapFlagsAndModelsAreCheckedWithTheContractsExitCodes
   EXPECT_NE(odd_size.err.find("multiple of 16"), std::string::npos) << odd_size.err;
   auto zero_steps = run(train + " --a " + q(a) + " --b " + q(b) + " --iterations 0");
   EXPECT_EQ(zero_steps.exit_code, 2) << zero_steps.err;
+  auto no_rate = run(train + " --a " + q(a) + " --b " + q(b) + " --learning-rate 0");
+  EXPECT_EQ(no_rate.exit_code, 2) << no_rate.err;
   auto absent = run(train + " --a " + q(a) + " --b " + q(b));
   EXPECT_EQ(absent.exit_code, 3) << absent.err;
   EXPECT_NE(absent.err.find("a.jpg"), std::string::npos) << absent.err;
