@@ -15,15 +15,6 @@ struct Autoencoder::Impl {
   Metadata metadata;
   std::unique_ptr<backend::Autoencoder> net;
   int64_t n_steps = 0;
-
-  Status check(const Batch& batch, const char* what) const {
-    const std::vector<int64_t> want = {3, spec.input_size_px, spec.input_size_px};
-    if (!batch.consistent() || batch.n() < 1 || std::vector<int64_t>(batch.shape.begin() + 1, batch.shape.end()) != want) {
-      return Status::input(what, "the autoencoder takes faces of shape n x 3 x " + std::to_string(spec.input_size_px) +
-                                     " x " + std::to_string(spec.input_size_px));
-    }
-    return Status::ok();
-  }
 };
 
 Result<Batch> faces_to_batch(std::span<const Image> faces, int size_px) {
@@ -127,8 +118,8 @@ int64_t Autoencoder::n_parameters() const { return impl_->net->n_parameters(); }
 
 Result<double> Autoencoder::step(const Batch& inputs_a, const Batch& targets_a, const Batch& inputs_b,
                                  const Batch& targets_b) {
-  UNMASK_RETURN_IF_ERROR(impl_->check(inputs_a, "autoencoder batch A"));
-  UNMASK_RETURN_IF_ERROR(impl_->check(inputs_b, "autoencoder batch B"));
+  UNMASK_RETURN_IF_ERROR(detail::check_input(impl_->spec, inputs_a));
+  UNMASK_RETURN_IF_ERROR(detail::check_input(impl_->spec, inputs_b));
   if (targets_a.shape != inputs_a.shape || targets_b.shape != inputs_b.shape || !targets_a.consistent() ||
       !targets_b.consistent()) {
     return Status::input("autoencoder batch", "targets must have the shape of their inputs");
@@ -139,7 +130,7 @@ Result<double> Autoencoder::step(const Batch& inputs_a, const Batch& targets_a, 
 }
 
 Result<Batch> Autoencoder::reconstruct(const Batch& faces, int decoder) const {
-  UNMASK_RETURN_IF_ERROR(impl_->check(faces, "autoencoder input"));
+  UNMASK_RETURN_IF_ERROR(detail::check_input(impl_->spec, faces));
   if (decoder != 0 && decoder != 1) return Status::usage("decoder", "must be 0 (A) or 1 (B)");
   return impl_->net->reconstruct(faces, decoder);
 }

@@ -169,12 +169,7 @@ Result<std::unique_ptr<backend::Autoencoder>> load_torch_autoencoder(const Model
                                                                     const std::string& what) {
   try {
     auto net = std::make_shared<SwapAutoencoder>(spec);
-    torch::serialize::InputArchive archive;
-    archive.load_from(weights.data(), weights.size());
-    std::string bad;
-    if (!load_weights(*net, archive, bad)) {
-      return Status::model(what, "weights do not fit architecture " + spec.name + " (tensor " + bad + ")");
-    }
+    UNMASK_RETURN_IF_ERROR(load_weight_archive(*net, weights, spec, what));
     net->eval();
     return std::unique_ptr<backend::Autoencoder>(std::make_unique<TorchAutoencoder>(spec, std::move(net), 1e-4));
   } catch (const c10::Error& e) {

@@ -94,4 +94,8 @@ namespace unmask::nn::detail {
 // it cannot be opened.
 Result<backend::Backend*> torch_backend();
 
+// Input error ("model input: ... takes examples of shape AxBxC, got ...") when `batch` is empty,
+// inconsistent, or its examples are not spec.example_shape().
+Status check_input(const ModelSpec& spec, const Batch& batch);
+
 }  // namespace unmask::nn::detail

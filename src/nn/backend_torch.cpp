@@ -24,7 +24,6 @@ namespace {
 using detail::as_tensor;
 using detail::ensure_threads;
 using detail::guarded;
-using detail::load_weights;
 using detail::to_vector;
 using detail::torch_reason;
 
@@ -162,12 +161,7 @@ class TorchBackend : public backend::Backend {
     ensure_threads();
     try {
       auto net = detail::build_net(spec);
-      torch::serialize::InputArchive archive;
-      archive.load_from(weights.data(), weights.size());
-      std::string bad;
-      if (!load_weights(*net, archive, bad)) {
-        return Status::model(what, "weights do not fit architecture " + spec.name + " (tensor " + bad + ")");
-      }
+      UNMASK_RETURN_IF_ERROR(detail::load_weight_archive(*net, weights, spec, what));
       net->eval();
       int64_t n_parameters = 0;
       for (const auto& p : net->parameters()) n_parameters += p.numel();

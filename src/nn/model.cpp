@@ -89,7 +89,30 @@ Result<backend::Backend*> backend_or_error() {
 }  // namespace
 
 namespace detail {
+
 Result<backend::Backend*> torch_backend() { return backend_or_error(); }
+
+Status check_input(const ModelSpec& spec, const Batch& batch) {
+  if (!batch.consistent() || batch.n() < 1) {
+    return Status::input("model input", "batch shape and value count disagree, or the batch is empty");
+  }
+  const std::vector<int64_t> want = spec.example_shape();
+  const std::vector<int64_t> got(batch.shape.begin() + 1, batch.shape.end());
+  if (got != want) {
+    auto dims = [](const std::vector<int64_t>& v) {
+      std::string s;
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i) s += 'x';
+        s += std::to_string(v[i]);
+      }
+      return s;
+    };
+    return Status::input("model input", spec.name + " takes examples of shape " + dims(want) +
+                                            ", got " + dims(got));
+  }
+  return Status::ok();
+}
+
 }  // namespace detail
 
 namespace {
@@ -128,27 +151,6 @@ NetworkResult build_network(const ModelSpec& spec, std::string_view weights, con
   auto net = (*b)->load(spec, weights, what);
   if (!net.ok()) return net.status();
   return std::shared_ptr<const backend::Network>(std::move(*net));
-}
-
-Status check_input(const ModelSpec& spec, const Batch& batch) {
-  if (!batch.consistent() || batch.n() < 1) {
-    return Status::input("model input", "batch shape and value count disagree, or the batch is empty");
-  }
-  const std::vector<int64_t> want = spec.example_shape();
-  const std::vector<int64_t> got(batch.shape.begin() + 1, batch.shape.end());
-  if (got != want) {
-    auto dims = [](const std::vector<int64_t>& v) {
-      std::string s;
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (i) s += 'x';
-        s += std::to_string(v[i]);
-      }
-      return s;
-    };
-    return Status::input("model input", spec.name + " takes examples of shape " + dims(want) +
-                                            ", got " + dims(got));
-  }
-  return Status::ok();
 }
 
 }  // namespace
@@ -215,7 +217,7 @@ bool Model::empty() const { return !impl_; }
 
 Result<Prediction> Model::predict(const Batch& batch) const {
   if (!impl_) return Status::model("model", "no model loaded");
-  UNMASK_RETURN_IF_ERROR(check_input(impl_->spec, batch));
+  UNMASK_RETURN_IF_ERROR(detail::check_input(impl_->spec, batch));
   const NetworkResult& net = impl_->net.get();
   if (!net.ok()) return net.status();
   return (*net)->predict(batch);
@@ -297,7 +299,7 @@ struct Trainable::Impl {
   int64_t n_steps = 0;
 
   Status check(const TrainBatch& b) const {
-    UNMASK_RETURN_IF_ERROR(check_input(spec, b.inputs));
+    UNMASK_RETURN_IF_ERROR(detail::check_input(spec, b.inputs));
     if (static_cast<int64_t>(b.labels.size()) != b.inputs.n()) {
       return Status::input("training batch", std::to_string(b.labels.size()) + " labels for " +
                                                  std::to_string(b.inputs.n()) + " examples");
@@ -359,7 +361,7 @@ Result<StepStats> Trainable::loss(const TrainBatch& batch) const {
 }
 
 Result<Prediction> Trainable::predict(const Batch& batch) const {
-  UNMASK_RETURN_IF_ERROR(check_input(impl_->spec, batch));
+  UNMASK_RETURN_IF_ERROR(detail::check_input(impl_->spec, batch));
   return impl_->net->predict(batch);
 }
 

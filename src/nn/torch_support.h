@@ -77,6 +77,19 @@ inline bool load_weights(torch::nn::Module& net, torch::serialize::InputArchive&
   return true;
 }
 
+// Loads a model file's weight archive into `net` (built for `spec`): a model error about `what`
+// when a tensor's shape does not fit; throws c10::Error on a damaged archive or a missing tensor.
+inline Status load_weight_archive(torch::nn::Module& net, std::string_view weights, const ModelSpec& spec,
+                                  const std::string& what) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(weights.data(), weights.size());
+  std::string bad;
+  if (!load_weights(net, archive, bad)) {
+    return Status::model(what, "weights do not fit architecture " + spec.name + " (tensor " + bad + ")");
+  }
+  return Status::ok();
+}
+
 // The module's weights as the archive bytes a model file stores.
 inline std::string weight_archive(const torch::nn::Module& net) {
   torch::serialize::OutputArchive archive;
