@@ -104,8 +104,8 @@ std::optional<std::pair<int, std::string>> refusal(const UploadForm& form) {
   if (!form.multipart || (!form.has_file && form.complete)) return std::make_pair(400, std::string(kMultipartNeeded));
   if (!form.complete) return std::make_pair(400, std::string("the form was cut short or malformed; nothing was kept"));
   if (!form.write_error.is_ok()) {
-    const std::string name = form.filename.empty() ? "upload" : form.filename;
-    return std::make_pair(500, "cannot store the upload: " + form.write_error.with_replaced(form.file_path, name).message());
+    return std::make_pair(500, "cannot store the upload: " +
+                                   form.write_error.with_replaced(form.file_path, form.display_name()).message());
   }
   if (form.file_bytes == 0) return std::make_pair(400, std::string("the uploaded file is empty"));
   return std::nullopt;
@@ -118,7 +118,7 @@ void post_scan(ServerContext& ctx, const httplib::Request& req, httplib::Respons
   std::filesystem::create_directories(ctx.files->dir(job.id), ec);
   const UploadForm form = read_upload_form(req, reader, static_cast<uint64_t>(ctx.options.max_upload_bytes),
                                            [&](const std::string& name) {
-                                             return ctx.files->input_path(job.id, name.empty() ? "upload" : name);
+                                             return ctx.files->input_path(job.id, name);
                                            });
   if (auto why = refusal(form)) {
     ctx.files->remove_dir(job.id);
@@ -135,7 +135,7 @@ void post_scan(ServerContext& ctx, const httplib::Request& req, httplib::Respons
     res.set_header("Retry-After", "30");
     return send_error(res, 503, "the queue is full (" + std::to_string(queued) + " jobs waiting); try again later");
   }
-  job.filename = form.filename.empty() ? "upload" : form.filename;
+  job.filename = form.display_name();
   job.input_path = form.file_path;
   job.options_json = job_options_to_json(*options);
   job.size_bytes = static_cast<int64_t>(form.file_bytes);
@@ -211,7 +211,7 @@ void post_verify(ServerContext& ctx, const httplib::Request& req, httplib::Respo
   pr.media_path = form.file_path;
   auto result = check_provenance(pr);
   if (!result.ok()) {
-    const Status why = result.status().with_replaced(pr.media_path, form.filename.empty() ? "upload" : form.filename);
+    const Status why = result.status().with_replaced(pr.media_path, form.display_name());
     const int code = http_code_for(why);
     return send_error(res, code, code == 415 ? "not a media file unmask can read (" + why.message() + ")" : why.message());
   }

@@ -30,6 +30,8 @@ struct UploadForm {
   Status write_error;          // the file could not be written (the rest was still read)
 
   std::optional<std::string> field(const std::string& name) const;
+  // The name the upload goes by in answers and job records: its file name as sent, or "upload".
+  std::string display_name() const { return filename.empty() ? "upload" : filename; }
 };
 
 // Reads the whole body through `reader` (so the connection stays in step even when the form is
